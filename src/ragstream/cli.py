@@ -1,0 +1,67 @@
+"""The `ragstream` command: a thin door onto the library.
+
+Each subcommand lives next to the code it drives and is imported only when run, so
+`ragstream search` never pays for importing Streamlit or boto3. Errors from the library
+(RagstreamError) print as one line on stderr with exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from ragstream.errors import RagstreamError
+
+# name -> "module:attribute" of a click command or group
+COMMANDS = {
+    "ingest": "ragstream.commands.core:ingest",
+    "search": "ragstream.commands.core:search",
+    "docs": "ragstream.commands.core:docs",
+    "eval": "ragstream.commands.evaluate:evaluate",
+    "ask": "ragstream.generate.cli:ask",
+    "serve": "ragstream.app.cli:serve",
+    "migrate": "ragstream.commands.store:migrate",
+    "copy": "ragstream.commands.store:copy",
+    "deploy": "ragstream.deploy.cli:deploy",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ragstream")
+def cli() -> None:
+    """RAGstream: ask your documents, get answers that cite file and page."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="ragstream", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except RagstreamError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

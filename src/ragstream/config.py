@@ -1,0 +1,141 @@
+"""Settings: CLI flag > environment (RAGSTREAM_*) > settings file > default.
+
+The settings file is TOML: `$RAGSTREAM_CONFIG` if set, else `./ragstream.toml` if present.
+Secrets (the OpenAI key, the database URL, the UI password) may also come from a file
+named by `<VAR>_FILE`, which is how containers receive them without them showing in
+`docker inspect`; their values never appear in `repr()` or in error messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from ragstream.errors import ConfigError
+
+ENV_PREFIX = "RAGSTREAM_"
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+# Secrets keep the names their ecosystems use (OPENAI_API_KEY), plus RAGSTREAM_* aliases.
+SECRET_ENV = {
+    "openai_api_key": ("OPENAI_API_KEY", "RAGSTREAM_OPENAI_API_KEY"),
+    "database_url": ("RAGSTREAM_DATABASE_URL",),
+    "password": ("RAGSTREAM_PASSWORD",),
+}
+OTHER_ENV_ALIASES = {"openai_base_url": ("OPENAI_BASE_URL",)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: Path = Path(".ragstream")
+    embedder: str = "builtin"  # "builtin", a local model dir, a Hugging Face id, "openai:<model>"
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    top_k: int = 5
+    retrieval_mode: str = "hybrid"
+    reranker: str | None = None  # None = off; "openai:<model>" uses an OpenAI-compatible LLM
+    max_file_mb: float = 50.0
+    model: str = "gpt-4o-mini"
+    openai_base_url: str | None = None
+    openai_timeout: float = 60.0
+    openai_api_key: str | None = field(default=None, repr=False)
+    database_url: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.retrieval_mode not in RETRIEVAL_MODES:
+            raise ConfigError(
+                f"retrieval_mode={self.retrieval_mode!r} is not one of {', '.join(RETRIEVAL_MODES)}"
+            )
+        if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError(
+                "chunk_tokens must be >= 16 and chunk_overlap between 0 and chunk_tokens - 1 "
+                f"(got {self.chunk_tokens} and {self.chunk_overlap})"
+            )
+        if self.top_k < 1:
+            raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build Settings from defaults, then the file, then the environment, then `overrides`.
+
+    `overrides` holds CLI flags; None values mean "flag not given" and are ignored.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    values.update(_from_file(config_file, env))
+    values.update(_from_env(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    hints = get_type_hints(Settings)
+    known = {f.name for f in fields(Settings)}
+    converted = {}
+    for name, raw in values.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+        converted[name] = _convert(name, raw, hints[name])
+    return Settings(**converted)
+
+
+def _from_file(config_file: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = config_file or (Path(env["RAGSTREAM_CONFIG"]) if env.get("RAGSTREAM_CONFIG") else None)
+    if path is None:
+        default = Path("ragstream.toml")
+        if not default.is_file():
+            return {}
+        path = default
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"settings file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+    return dict(data.get("ragstream", data))
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        names = SECRET_ENV.get(f.name, (ENV_PREFIX + f.name.upper(),))
+        names = (*names, *OTHER_ENV_ALIASES.get(f.name, ()))
+        for name in names:
+            if env.get(name):
+                values[f.name] = env[name]
+                break
+            if f.name in SECRET_ENV and env.get(name + "_FILE"):
+                values[f.name] = read_secret_file(name + "_FILE", env[name + "_FILE"])
+                break
+    return values
+
+
+def read_secret_file(variable: str, path: str) -> str:
+    """Read a secret from a mounted file; errors name the variable and path, never content."""
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{variable}={path}: cannot read the file ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"{variable}={path}: the file is empty")
+    return value
+
+
+def _convert(name: str, raw: Any, hint: Any) -> Any:
+    if not isinstance(raw, str):
+        return Path(raw) if hint is Path else raw
+    target = {Path: Path, int: int, float: float}.get(hint)
+    if hint == (float | None) or hint == (int | None):
+        target = float if float in hint.__args__ else int
+    try:
+        return target(raw) if target else raw
+    except ValueError:
+        raise ConfigError(f"setting {name}={raw!r} is not a valid {target.__name__}") from None

@@ -1,0 +1,54 @@
+"""Every error RAGstream raises on purpose derives from one root.
+
+    RagstreamError                 anything the user can act on; str() is one line
+    ├── ConfigError                a setting or settings file is wrong (names it)
+    ├── LoaderError                one document could not be read (names file and why)
+    ├── IndexError_                the index cannot be used as asked
+    │   └── EmbedderMismatch       index built by another embedder / dimension
+    ├── StoreError                 the store failed (database locked, missing extension...)
+    ├── GenerationError            the LLM could not answer (key, server, timeout)
+    ├── DeployError                an AWS or Docker step failed (translated, one line)
+    └── HostError                  the host agent could not do its job
+
+Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
+into these where they are first caught, so callers handle one tree and users read one
+line, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class RagstreamError(Exception):
+    """Root of RAGstream's errors. The message is one line saying what to do."""
+
+
+class ConfigError(RagstreamError):
+    """A setting is invalid or a settings file cannot be read."""
+
+
+class LoaderError(RagstreamError):
+    """A document could not be loaded; the ingest goes on with the other files."""
+
+
+class IndexError_(RagstreamError):  # trailing underscore: do not shadow the builtin
+    """The index cannot be used as asked."""
+
+
+class EmbedderMismatch(IndexError_):
+    """The index was built by a different embedder (name or dimension)."""
+
+
+class StoreError(RagstreamError):
+    """The store failed."""
+
+
+class GenerationError(RagstreamError):
+    """The language model could not produce an answer."""
+
+
+class DeployError(RagstreamError):
+    """A deployment step (AWS or Docker) failed."""
+
+
+class HostError(RagstreamError):
+    """The host agent on the instance could not do its job."""

@@ -1,0 +1,52 @@
+"""The host agent's settings: written by cloud-init to /etc/ragstream/host.json.
+
+This module is shared by both wings: `deploy/` builds a HostConfig from the deploy
+settings and renders it into the user data; `host/` reads it on the instance. Like all
+of `host/`, it uses only the standard library (the instance has Ubuntu's python3 and
+python3-boto3, nothing else of ours).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+DEFAULT_PATH = Path("/etc/ragstream/host.json")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    region: str
+    stack: str  # stack name; also tags the resources
+    image_repository: str  # "<registry>/<repository>", e.g. 123.dkr.ecr.eu-central-1.amazonaws.com/ragstream-web
+    ssm_parameter: str | None = "/ragstream/prod/OPENAI_API_KEY"  # None: run without a key
+    domain: str | None = None  # e.g. "rag.example.com"; None: plain HTTP on port 80
+    hosted_zone_id: str | None = None
+    image_tag: str = "latest"  # what `start` runs when no release has been recorded
+    app_port: int = 8501  # container port; published on loopback only
+    data_dir: str = "/var/lib/ragstream/data"  # host dir mounted at /data in the container
+    state_dir: str = "/var/lib/ragstream"  # release records (current/previous tag)
+    secrets_dir: str = "/run/ragstream"  # tmpfs: the key file lives here, mode 0400
+    container_uid: int = 10001  # the image's non-root user: owns the key file
+    database_url_parameter: str | None = None  # optional SSM SecureString for the store
+
+    @property
+    def registry(self) -> str:
+        return self.image_repository.split("/", 1)[0]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HostConfig:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown host settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> HostConfig:
+        return cls.from_json(path.read_text(encoding="utf-8"))

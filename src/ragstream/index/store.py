@@ -1,0 +1,67 @@
+"""The store interface: chunks, vectors, the manifest, and two kinds of candidate search.
+
+A store returns *candidates* (ranked id lists from keyword and dense search); fusing
+them is the retriever's job (`ragstream.retrieve.fusion`), so every store ranks the same
+data the same way. `replace_document` is atomic: a reader sees a document's old chunks
+or its new ones, never a mix, and a crash mid-ingest leaves the previous state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ragstream.config import Settings
+from ragstream.models import Chunk, DocumentRecord
+
+Candidates = list[tuple[str, float]]  # (chunk id, score), best first
+
+
+class Store(Protocol):
+    def get_meta(self) -> dict[str, str]:
+        """Index-level facts, e.g. {"embedder": name, "dim": "384"}; empty when new."""
+        ...
+
+    def set_meta(self, meta: dict[str, str]) -> None: ...
+
+    def documents(self) -> list[DocumentRecord]: ...
+
+    def replace_document(
+        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Atomically make `chunks` (with `vectors`, row-aligned) the whole of `doc.path`."""
+        ...
+
+    def remove_document(self, path: str) -> bool: ...
+
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the ids that exist: lets a changed file reuse unchanged chunks."""
+        ...
+
+    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates: ...
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, path_glob: str | None = None
+    ) -> Candidates: ...
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids, in the order given (missing ids are left out)."""
+        ...
+
+    def count_chunks(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: Settings) -> Store:
+    """PostgreSQL when a database URL is set, else SQLite inside the workspace."""
+    if settings.database_url:
+        from ragstream.index.postgres import PostgresStore
+
+        return PostgresStore(settings.database_url)
+    from ragstream.index.sqlite import SqliteStore
+
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(settings.workspace / "index.sqlite")

@@ -1,0 +1,1 @@
+"""Fixtures for aws (filled in by its owner)."""

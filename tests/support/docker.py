@@ -1,0 +1,1 @@
+"""Fixtures for docker (filled in by its owner)."""
