@@ -10,50 +10,36 @@ Heavy objects (embedder, store) are created on first use and kept for the object
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ragstream.config import Settings, load_settings
+from ragstream.errors import EmbedderMismatch
+from ragstream.index.embedder import Embedder, create_embedder
+from ragstream.index.store import Store, open_store
+from ragstream.ingest.pipeline import Ingestor
+from ragstream.ingest.report import (
+    FileResult,
+    FileStatus,
+    IngestProgress,
+    IngestReport,
+    ProgressCallback,
+)
 from ragstream.models import DocumentRecord, Hit, Section
+from ragstream.retrieve.rerank import create_reranker
+from ragstream.retrieve.retriever import Retriever
 
-FileStatus = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
+DEFAULT_EMBEDDER = "builtin"
 
-
-@dataclass(frozen=True)
-class FileResult:
-    path: str
-    status: FileStatus
-    reason: str = ""  # one line: why skipped/failed
-    n_chunks: int = 0
-
-
-@dataclass
-class IngestReport:
-    files: list[FileResult] = field(default_factory=list)
-    seconds: float = 0.0
-    chunks_embedded: int = 0  # new embedding work done (0 on a no-op re-run)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "failed"]
-
-    def count(self, status: FileStatus) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """Sent to the progress callback: `done` of `total` files handled, current file."""
-
-    done: int
-    total: int
-    path: str
-    stage: Literal["scan", "load", "embed", "store", "done"]
-
-
-ProgressCallback = Callable[[IngestProgress], None]
+__all__ = [
+    "FileResult",
+    "FileStatus",
+    "IngestProgress",
+    "IngestReport",
+    "ProgressCallback",
+    "Workspace",
+]
 
 
 class Workspace:
@@ -61,6 +47,9 @@ class Workspace:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._store: Store | None = None
+        self._embedder: Embedder | None = None
+        self._retriever: Retriever | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **overrides: Any) -> Workspace:
@@ -82,7 +71,9 @@ class Workspace:
         whole; files that vanished from a scanned directory are removed unless
         `keep_missing`. One bad file is reported and never stops the others.
         """
-        raise NotImplementedError
+        skip = self.settings.workspace if not self.settings.database_url else None
+        ingestor = self._ingestor(progress)
+        return ingestor.ingest_paths(paths, keep_missing=keep_missing, skip=skip)
 
     def add_documents(
         self,
@@ -90,13 +81,13 @@ class Workspace:
         progress: ProgressCallback | None = None,
     ) -> IngestReport:
         """Index already-loaded documents (path/id, sections), e.g. an eval corpus."""
-        raise NotImplementedError
+        return self._ingestor(progress).ingest_documents(documents)
 
     def documents(self) -> list[DocumentRecord]:
-        raise NotImplementedError
+        return self.store.documents()
 
     def remove(self, path: str) -> bool:
-        raise NotImplementedError
+        return self.store.remove_document(path)
 
     # --- retrieve -----------------------------------------------------------------
     def search(
@@ -108,7 +99,12 @@ class Workspace:
         path_glob: str | None = None,
     ) -> list[Hit]:
         """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense"."""
-        raise NotImplementedError
+        return self.retriever.search(
+            query,
+            k=k or self.settings.top_k,
+            mode=mode or self.settings.retrieval_mode,
+            path_glob=path_glob,
+        )
 
     # --- answer (ragstream.generate) ------------------------------------------------
     def ask(self, question: str, *, history: Sequence[Any] = (), **options: Any) -> Iterator[Any]:
@@ -116,4 +112,81 @@ class Workspace:
         raise NotImplementedError
 
     def close(self) -> None:
-        raise NotImplementedError
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self._retriever = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the heavy parts, made once ---------------------------------------------------
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder that built this index (or will): a different one is an error."""
+        if self._embedder is None:
+            meta = self.store.get_meta()
+            spec = self.settings.embedder
+            if spec == DEFAULT_EMBEDDER and meta.get("embedder_spec"):
+                spec = meta["embedder_spec"]  # the index remembers what built it
+            embedder = create_embedder(spec, **self._embedder_options(spec))
+            if meta:
+                _check_embedder(meta, embedder, self.settings)
+            self._embedder = embedder
+        return self._embedder
+
+    def _embedder_options(self, spec: str) -> dict[str, Any]:
+        if not spec.startswith("openai:"):
+            return {}
+        s = self.settings
+        return {
+            "api_key": s.openai_api_key,
+            "base_url": s.openai_base_url,
+            "timeout": s.openai_timeout,
+        }
+
+    def _record_embedder(self) -> None:
+        if not self.store.get_meta():
+            e = self.embedder
+            self.store.set_meta(
+                {"embedder": e.name, "dim": str(e.dim), "embedder_spec": self.settings.embedder}
+            )
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(self.store, self.embedder, create_reranker(self.settings))
+        return self._retriever
+
+    def _ingestor(self, progress: ProgressCallback | None) -> Ingestor:
+        self._record_embedder()
+        s = self.settings
+        return Ingestor(
+            self.store,
+            self.embedder,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+            max_bytes=int(s.max_file_mb * 1e6),
+            progress=progress,
+        )
+
+
+def _check_embedder(meta: dict[str, str], embedder: Embedder, settings: Settings) -> None:
+    built_with = f"{meta.get('embedder')} ({meta.get('dim')}-d)"
+    asked = f"{embedder.name} ({embedder.dim}-d)"
+    if meta.get("embedder") != embedder.name or meta.get("dim") != str(embedder.dim):
+        where = "the database" if settings.database_url else settings.workspace
+        raise EmbedderMismatch(
+            f"the index in {where} was built with {built_with} but the embedder setting "
+            f"gives {asked}: use --embedder {meta.get('embedder_spec', 'builtin')} "
+            "or a new workspace"
+        )
