@@ -1,0 +1,278 @@
+"""The embedded store: one SQLite file holding the manifest, chunks, vectors and an FTS5 index.
+
+WAL mode lets searches run while an ingest writes. Keyword search is FTS5's bm25();
+dense search is exact cosine with numpy over a float32 matrix kept in memory and reloaded
+only when a `generation` counter in `meta` moved (every write bumps it inside its own
+transaction, so readers in other processes notice too). Path globs use fnmatch semantics
+in both searches (registered as an SQL function), so both filter the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ragstream.errors import StoreError
+from ragstream.index.store import Candidates
+from ragstream.models import Chunk, DocumentRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+    n_chunks INTEGER NOT NULL, n_pages INTEGER, ingested_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, text TEXT NOT NULL,
+    ordinal INTEGER NOT NULL, page INTEGER, title TEXT, section_index INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
+    vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, title, text)
+    VALUES ('delete', old.rowid, old.title, old.text);
+END;
+"""
+CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+# Words that match nearly every chunk: they add little to BM25 but make FTS5 scan everything.
+STOPWORDS = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "if", "in", "is", "it", "me", "my", "of", "on", "or", "should", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"]
+)
+MAX_QUERY_TERMS = 64
+
+
+def fts_query(text: str) -> str:
+    """Any user text as a safe FTS5 expression: each word quoted, ORed; "" when no words."""
+    words = list(dict.fromkeys(w.lower() for w in re.findall(r"\w+", text)))
+    content = [w for w in words if w not in STOPWORDS] or words
+    return " OR ".join(f'"{w}"' for w in content[:MAX_QUERY_TERMS])
+
+
+@lru_cache(maxsize=4096)
+def _glob_match(path: str, glob: str) -> bool:
+    return fnmatchcase(path, glob)
+
+
+class _Matrix:
+    """The vectors of all chunks in rowid order, with their ids and paths."""
+
+    def __init__(self, generation: str, ids: list[str], paths: list[str], vectors: np.ndarray):
+        self.generation = generation
+        self.ids = ids
+        self.paths = np.asarray(paths, dtype=object)
+        self.vectors = vectors
+
+    def mask(self, path_glob: str) -> np.ndarray:
+        unique = set(self.paths.tolist())
+        keep = {p for p in unique if _glob_match(p, path_glob)}
+        return np.fromiter((p in keep for p in self.paths), dtype=bool, count=len(self.paths))
+
+
+class SqliteStore:
+    """The Store protocol on one SQLite file; safe to share between threads."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        self._lock = threading.RLock()
+        self._matrix: _Matrix | None = None
+        try:
+            self._conn = sqlite3.connect(
+                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.create_function("path_glob", 2, _glob_match, deterministic=True)
+            self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot open the index ({exc})") from None
+
+    # --- transactions -------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction that bumps the generation; rolled back on any error."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: read failed ({exc})") from None
+
+    # --- meta and manifest ----------------------------------------------------------
+    def get_meta(self) -> dict[str, str]:
+        rows = self._read("SELECT key, value FROM meta WHERE key != 'generation'")
+        return dict(rows)
+
+    def set_meta(self, meta: dict[str, str]) -> None:
+        try:
+            with self._write() as conn:
+                conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [(k, str(v)) for k, v in meta.items() if k != "generation"],
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot write index metadata ({exc})") from None
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._read(
+            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at "
+            "FROM documents ORDER BY path"
+        )
+        return [DocumentRecord(*row) for row in rows]
+
+    # --- writes ---------------------------------------------------------------------
+    def replace_document(
+        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
+            raise StoreError(
+                f"{doc.path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
+                f"for {len(chunks)} chunks; they must be row-aligned"
+            )
+        dim = self.get_meta().get("dim")
+        if chunks and dim is not None and vectors.shape[1] != int(dim):
+            raise StoreError(
+                f"{doc.path}: vectors have dimension {vectors.shape[1]} but the index holds "
+                f"{dim}; re-create the index to change embedders"
+            )
+        rows = [
+            (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
+             c.end, c.n_tokens, vectors[i].tobytes())
+            for i, c in enumerate(chunks)
+        ]  # fmt: skip
+        try:
+            with self._write() as conn:
+                conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
+                conn.executemany(
+                    f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
+                     doc.ingested_at),
+                )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"{doc.path}: a chunk id is already used by another chunk ({exc}); "
+                "chunk ids must be unique"
+            ) from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot store {doc.path} ({exc})") from None
+
+    def remove_document(self, path: str) -> bool:
+        try:
+            with self._write() as conn:
+                conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
+                removed = conn.execute("DELETE FROM documents WHERE path = ?", (path,)).rowcount
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot remove {path} ({exc})") from None
+        return removed > 0
+
+    # --- reads ----------------------------------------------------------------------
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for cid, blob in self._read(
+                f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch
+            ):
+                found[cid] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        by_id: dict[str, Chunk] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            batch = unique[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._read(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+                by_id[row[0]] = Chunk(*row)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def count_chunks(self) -> int:
+        return int(self._read("SELECT count(*) FROM chunks")[0][0])
+
+    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
+        expression = fts_query(query)
+        if not expression or k <= 0:
+            return []
+        where = "chunks_fts MATCH ?"
+        params: list[object] = [expression]
+        if path_glob:
+            where += " AND path_glob(c.path, ?)"
+            params.append(path_glob)
+        rows = self._read(
+            "SELECT c.id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE {where} "
+            "ORDER BY bm25(chunks_fts) LIMIT ?",
+            [*params, k],
+        )
+        return [(cid, float(score)) for cid, score in rows]
+
+    def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
+        matrix = self._current_matrix()
+        if k <= 0 or not matrix.ids:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != matrix.vectors.shape[1]:
+            raise StoreError(
+                f"query vector has dimension {query.shape[0]}, the index {matrix.vectors.shape[1]}"
+            )
+        scores = matrix.vectors @ query
+        if path_glob:
+            scores = np.where(matrix.mask(path_glob), scores, -np.inf)
+        k = min(k, scores.shape[0])
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(matrix.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def _current_matrix(self) -> _Matrix:
+        """The cached matrix, reloaded only when another write happened since it was read."""
+        with self._lock:
+            rows = self._read("SELECT value FROM meta WHERE key = 'generation'")
+            generation = rows[0][0] if rows else "0"
+            if self._matrix is None or self._matrix.generation != generation:
+                data = self._read("SELECT id, path, vector FROM chunks ORDER BY rowid")
+                dim = len(data[0][2]) // 4 if data else 0
+                blob = b"".join(row[2] for row in data)
+                if len(blob) != dim * 4 * len(data):
+                    raise StoreError(f"{self.db_path}: stored vectors differ in dimension")
+                vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(data), dim)
+                ids = [row[0] for row in data]
+                self._matrix = _Matrix(generation, ids, [row[1] for row in data], vectors)
+            return self._matrix
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+            self._matrix = None
