@@ -176,6 +176,7 @@ class Workspace:
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
             max_bytes=int(s.max_file_mb * 1e6),
+            base=s.workspace.resolve().parent,
             progress=progress,
         )
 

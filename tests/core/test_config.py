@@ -92,7 +92,7 @@ def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
 
 def test_bad_file_is_named(tmp_path: Path) -> None:
     cfg = write_toml(tmp_path, "top_k = [\n")
-    with pytest.raises(ConfigError, match="ragstream.toml is not valid TOML"):
+    with pytest.raises(ConfigError, match=r"ragstream\.toml is not valid TOML"):
         load_settings(env={}, config_file=cfg)
     cfg = write_toml(tmp_path, "colour = 'blue'\n")
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):

@@ -48,7 +48,7 @@ def display_path(path: Path) -> str:
 
 
 def scan(
-    paths: Sequence[Path], skip: Path | None = None
+    paths: Sequence[Path], base: Path, skip: Path | None = None
 ) -> tuple[list[Path], list[str], list[str]]:
     """Files to consider, the directory keys scanned (for deletions), and missing paths."""
     files: list[Path] = []
@@ -59,7 +59,7 @@ def scan(
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            roots.append(display_path(path))
+            roots.append(display_path(path, base))
             files.extend(_walk(path, skip_resolved))
         else:
             missing.append(str(path))
@@ -97,9 +97,11 @@ class Ingestor:
         chunk_tokens: int,
         chunk_overlap: int,
         max_bytes: int,
+        base: Path,
         progress: ProgressCallback | None = None,
     ) -> None:
         self.store = store
+        self.base = base.resolve()
         self.embedder = embedder
         self.max_tokens = min(chunk_tokens, embedder.max_tokens - 2)  # room for [CLS]/[SEP]
         self.overlap = min(chunk_overlap, self.max_tokens // 2)
@@ -115,14 +117,14 @@ class Ingestor:
         self, paths: Sequence[Path], *, keep_missing: bool, skip: Path | None
     ) -> IngestReport:
         started = time.perf_counter()
-        files, roots, missing = scan(paths, skip)
+        files, roots, missing = scan(paths, self.base, skip)
         for name in missing:
             self.report.files.append(FileResult(name, "failed", "no such file or directory"))
         manifest = {doc.path: doc for doc in self.store.documents()}
         self._total = len(files)
         seen: set[str] = set()
         for path in files:
-            key = display_path(path)
+            key = display_path(path, self.base)
             seen.add(key)
             self._handle_file(path, key, manifest.get(key))
         self._flush()
