@@ -42,6 +42,7 @@ class Settings:
     model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
     openai_timeout: float = 60.0
+    context_tokens: int | None = None  # LLM context window when the model is not a known one
     openai_api_key: str | None = field(default=None, repr=False)
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
