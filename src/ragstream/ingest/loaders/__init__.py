@@ -1,0 +1,75 @@
+"""Document loaders, one module per format, chosen by file suffix.
+
+    load(path, max_bytes)            -> list[Section]     (raises LoaderError)
+    load_document(path, max_bytes)   -> LoadResult        (sections + warnings)
+
+A LoaderError's message is one line saying why and what to do; it does not repeat the
+path, since the ingest report shows it next to the path. Unknown suffixes are the
+caller's business: check `is_supported` first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from ragstream.errors import LoaderError
+from ragstream.ingest.loaders.common import LoadResult
+from ragstream.models import Section
+
+Loader = Callable[[bytes], LoadResult]
+MB = 1024 * 1024  # max_file_mb counts mebibytes: pass max_bytes=int(max_file_mb * MB)
+
+
+# suffix -> (module, function). Modules are imported on first use: PDFium, python-docx
+# and BeautifulSoup cost import time that `ragstream search` should not pay.
+LOADERS: dict[str, tuple[str, str]] = {
+    ".txt": ("text", "load_text"),
+    ".md": ("markdown", "load_markdown"),
+    ".markdown": ("markdown", "load_markdown"),
+    ".pdf": ("pdf", "load_pdf"),
+    ".docx": ("docx", "load_docx"),
+    ".html": ("html", "load_html"),
+    ".htm": ("html", "load_html"),
+}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(LOADERS)
+
+__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "is_supported", "load", "load_document"]
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def load(path: Path, max_bytes: int | None = None) -> list[Section]:
+    """The sections of the document at `path`; LoaderError says why it cannot be read."""
+    return load_document(path, max_bytes).sections
+
+
+def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
+    """Like `load`, plus warnings the caller may report (e.g. "not UTF-8: read as ...")."""
+    if not is_supported(path):
+        raise LoaderError(f"unsupported file type {path.suffix or '(no suffix)'!r}")
+    try:
+        size = path.stat().st_size  # checked before reading: a huge file costs nothing
+        if max_bytes is not None and size > max_bytes:
+            raise LoaderError(
+                f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit (max_file_mb)"
+            )
+        if size == 0:
+            raise LoaderError("empty file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoaderError(f"cannot read the file ({exc.strerror or exc})") from None
+    result = loader_for(path.suffix)(data)
+    if not result.sections:
+        raise LoaderError("no text found: the file holds nothing to index")
+    return result
+
+
+def loader_for(suffix: str) -> Loader:
+    module_name, function = LOADERS[suffix.lower()]
+    module = importlib.import_module(f"ragstream.ingest.loaders.{module_name}")
+    loader: Loader = getattr(module, function)
+    return loader

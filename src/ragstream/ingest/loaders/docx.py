@@ -1,0 +1,67 @@
+"""Word (.docx) via python-docx: headings become section titles, tables are kept as
+"cell | cell" lines in document order."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from ragstream.errors import LoaderError
+from ragstream.ingest.loaders.common import LoadResult, SectionBuilder
+
+# Encrypted .docx files and old binary .doc files are OLE compound files, not zips.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_HEADING_STYLE = re.compile(r"^Heading (\d)$")
+
+
+def load_docx(data: bytes) -> LoadResult:
+    if data.startswith(_OLE_MAGIC):
+        raise LoaderError(
+            "encrypted DOCX or old .doc file: remove the password or re-save it as .docx"
+        )
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises zip, XML and key errors alike
+        raise LoaderError(f"not a readable DOCX ({type(exc).__name__}: {exc})") from None
+    builder = SectionBuilder()
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            level = _heading_level(block)
+            if level is None:
+                builder.text(block.text)
+            else:
+                builder.heading(level, block.text)
+        elif isinstance(block, Table):
+            builder.text(_table_text(block))
+    return LoadResult(builder.finish())
+
+
+def _heading_level(paragraph: Paragraph) -> int | None:
+    """0 for "Title" (above "Heading 1"), N for "Heading N", None for body text."""
+    name = (paragraph.style.name if paragraph.style is not None else None) or ""
+    if name == "Title":
+        return 0
+    match = _HEADING_STYLE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def _table_text(table: Table) -> str:
+    lines = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            # A merged cell is repeated once per grid column it spans: keep it once.
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            text = " ".join(cell.text.split())
+            if text:
+                cells.append(text)
+        if cells:
+            lines.append(" | ".join(cells))
+    return "\n".join(lines)

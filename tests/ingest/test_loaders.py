@@ -1,0 +1,379 @@
+"""Each loader on real files built in tmp_path, including every bad input the ingest
+report must explain in one line."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import docx
+import pypdf
+import pytest
+from fpdf import FPDF
+
+from ragstream.errors import LoaderError
+from ragstream.ingest.loaders import (
+    MB,
+    SUPPORTED_SUFFIXES,
+    is_supported,
+    load,
+    load_document,
+)
+from ragstream.ingest.loaders.common import LEGACY_WARNING
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def reason(path: Path, max_bytes: int | None = None) -> str:
+    with pytest.raises(LoaderError) as info:
+        load(path, max_bytes=max_bytes)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) not in message and path.name not in message  # the report shows it
+    return message
+
+
+def make_pdf(path: Path, pages: list[str]) -> Path:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 6, text)
+    pdf.output(str(path))
+    return path
+
+
+# --- registry -------------------------------------------------------------------------
+def test_supported_suffixes_are_the_documented_ones() -> None:
+    assert {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"} == SUPPORTED_SUFFIXES
+    assert is_supported(Path("a/B.PDF")) and is_supported(Path("notes.Markdown"))
+    assert not is_supported(Path("sheet.xlsx")) and not is_supported(Path("Makefile"))
+
+
+def test_unsupported_suffix_is_a_loader_error(tmp_path: Path) -> None:
+    assert "unsupported file type '.xlsx'" in reason(write(tmp_path, "a.xlsx", b"x"))
+
+
+# --- size, emptiness, unreadable: checked before any loader runs ----------------------
+def test_a_200_mb_file_is_refused_from_stat_without_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as handle:
+        os.truncate(handle.fileno(), 200 * MB)  # sparse: costs no disk
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a file over the limit"))
+    assert reason(path, max_bytes=50 * MB) == "file is 200.0 MB, over the 50 MB limit (max_file_mb)"
+
+
+def test_a_file_at_the_limit_is_loaded(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", "x" * 100)
+    assert load(path, max_bytes=100)[0].text == "x" * 100
+
+
+@pytest.mark.parametrize("suffix", sorted(SUPPORTED_SUFFIXES))
+def test_an_empty_file_of_any_type_says_so(tmp_path: Path, suffix: str) -> None:
+    assert reason(write(tmp_path, "empty" + suffix, b"")) == "empty file"
+
+
+@pytest.mark.parametrize("name", ["blank.txt", "blank.md", "blank.html"])
+def test_whitespace_only_says_no_text(tmp_path: Path, name: str) -> None:
+    assert reason(write(tmp_path, name, " \n\r\n\t \n")).startswith("no text found")
+
+
+def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
+    (tmp_path / "dir.txt").mkdir()
+    assert reason(tmp_path / "dir.txt").startswith("cannot read the file")
+
+
+# --- text -----------------------------------------------------------------------------
+def test_utf8_text_with_bom_and_crlf(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", "\ufeffLine one.\r\nLine two: naïve ☃.\r\n\r\n\r\n\r\nEnd.\r\n")
+    result = load_document(path)
+    assert result.warnings == []
+    [section] = result.sections
+    assert section.text == "Line one.\nLine two: naïve ☃.\n\nEnd."
+    assert section.page is None and section.title is None
+
+
+def test_cp1252_text_is_read_with_a_warning(tmp_path: Path) -> None:
+    text = "Grüße aus München – “quoted” for 5 €; café déjà vu."
+    result = load_document(write(tmp_path, "legacy.txt", text.encode("cp1252")))
+    assert result.sections[0].text == text
+    assert result.warnings == [LEGACY_WARNING]
+
+
+def test_latin1_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
+    text = "caf\xe9 \x81 ok"  # \x81 has no cp1252 character
+    result = load_document(write(tmp_path, "legacy.txt", text.encode("latin-1")))
+    assert result.sections[0].text == text and result.warnings == [LEGACY_WARNING]
+
+
+def test_utf16_with_bom_is_decoded(tmp_path: Path) -> None:
+    path = write(tmp_path, "win.txt", "Notepad's \u201cUnicode\u201d.".encode("utf-16"))
+    assert load(path)[0].text == "Notepad's \u201cUnicode\u201d."
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 4,  # NUL bytes
+        b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f" * 20 + b"some text",  # controls, no NUL
+        b"\xff\xfe\x00\xd8",  # UTF-16 BOM with a lone surrogate
+    ],
+)
+def test_binary_content_in_a_txt_file(tmp_path: Path, data: bytes) -> None:
+    assert reason(write(tmp_path, "photo.txt", data)).startswith("binary content in a .txt file")
+
+
+def test_binary_content_in_a_markdown_file(tmp_path: Path) -> None:
+    assert reason(write(tmp_path, "x.md", b"\x00\x01PK")) == "binary content in a .md file"
+
+
+# --- markdown -------------------------------------------------------------------------
+MARKDOWN = """---
+title: front matter is dropped
+---
+Intro before any heading.
+
+# Deploy
+
+Deploy overview.
+
+## Start script ##
+
+Run `start.sh`.
+
+```bash
+# not a heading: inside a fence
+./start.sh
+```
+
+### Flags
+Use --dry-run.
+
+# Rotate keys
+Setext heading
+--------------
+
+Under setext.
+
+***
+
+Rotate monthly.
+"""
+
+
+def test_markdown_headings_become_title_paths(tmp_path: Path) -> None:
+    sections = load(write(tmp_path, "faq.md", MARKDOWN))
+    assert [s.title for s in sections] == [
+        None,
+        "Deploy",
+        "Deploy > Start script",
+        "Deploy > Start script > Flags",
+        "Rotate keys > Setext heading",
+    ]
+    assert sections[0].text == "Intro before any heading."
+    assert sections[2].text.startswith("Start script\n\nRun `start.sh`.")
+    assert "# not a heading: inside a fence\n./start.sh\n```" in sections[2].text
+    assert sections[3].text == "Flags\n\nUse --dry-run."
+    assert sections[4].text == "Setext heading\n\nUnder setext.\n\n***\n\nRotate monthly."
+    assert all("front matter" not in s.text for s in sections)
+
+
+def test_markdown_suffix_variant_and_heading_without_body(tmp_path: Path) -> None:
+    sections = load(write(tmp_path, "a.markdown", "# Only a title\n## Child\ntext\n"))
+    assert [(s.title, s.text) for s in sections] == [("Only a title > Child", "Child\n\ntext")]
+
+
+# --- pdf ------------------------------------------------------------------------------
+def test_pdf_text_per_page_with_1_based_pages_and_blank_pages_skipped(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "runbook.pdf", ["Install the agent.", "", "Rotate the key."])
+    sections = load(path)
+    assert [(s.page, s.text) for s in sections] == [
+        (1, "Install the agent."),
+        (3, "Rotate the key."),
+    ]
+
+
+def test_encrypted_pdf(tmp_path: Path) -> None:
+    plain = make_pdf(tmp_path / "plain.pdf", ["Secret plans."])
+    writer = pypdf.PdfWriter(clone_from=plain)
+    writer.encrypt(user_password="hunter2", algorithm="AES-256")
+    writer.write(tmp_path / "locked.pdf")
+    assert reason(tmp_path / "locked.pdf") == (
+        "encrypted PDF: decrypt it first (qpdf --decrypt) or remove it"
+    )
+
+
+def test_pdf_with_only_an_owner_password_opens_like_in_a_viewer(tmp_path: Path) -> None:
+    plain = make_pdf(tmp_path / "plain.pdf", ["Printable but not editable."])
+    writer = pypdf.PdfWriter(clone_from=plain)
+    writer.encrypt(user_password="", owner_password="owner")
+    writer.write(tmp_path / "restricted.pdf")
+    assert load(tmp_path / "restricted.pdf")[0].text == "Printable but not editable."
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.1])
+def test_truncated_pdf(tmp_path: Path, keep: float) -> None:
+    data = make_pdf(tmp_path / "full.pdf", ["Some text."] * 3).read_bytes()
+    path = write(tmp_path, "cut.pdf", data[: int(len(data) * keep)])
+    assert reason(path).startswith("not a readable PDF")
+
+
+def test_not_a_pdf_at_all(tmp_path: Path) -> None:
+    assert reason(write(tmp_path, "fake.pdf", "just words")).startswith("not a readable PDF")
+
+
+def test_scanned_pdf_without_text(tmp_path: Path) -> None:
+    pdf = FPDF()
+    for _ in range(2):
+        pdf.add_page()
+        pdf.rect(20, 20, 100, 150, style="F")  # a picture of a page, no text layer
+    pdf.output(str(tmp_path / "scan.pdf"))
+    assert reason(tmp_path / "scan.pdf").startswith("no extractable text (scanned?)")
+
+
+# --- docx -----------------------------------------------------------------------------
+def make_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.add_heading("Key policy", level=0)  # "Title" style
+    document.add_paragraph("Keys are rotated every 90 days.")
+    document.add_heading("Who may rotate", level=1)
+    document.add_paragraph("Only on-call engineers.")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate([["Role", "Rotate", "Read"], ["On-call", "yes", "yes"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    merged = table.cell(2, 0).merge(table.cell(2, 1))
+    merged.text = "Auditor (merged)"
+    table.cell(2, 2).text = "yes"
+    document.add_paragraph("After the table.")
+    document.add_heading("Audit", level=2)
+    document.add_paragraph("Logged in CloudTrail.")
+    document.save(str(path))
+    return path
+
+
+def test_docx_headings_and_tables_in_document_order(tmp_path: Path) -> None:
+    sections = load(make_docx(tmp_path / "policy.docx"))
+    assert [s.title for s in sections] == [
+        "Key policy",
+        "Key policy > Who may rotate",
+        "Key policy > Who may rotate > Audit",
+    ]
+    assert sections[0].text == "Key policy\n\nKeys are rotated every 90 days."
+    assert sections[1].text == (
+        "Who may rotate\n\nOnly on-call engineers.\n\n"
+        "Role | Rotate | Read\nOn-call | yes | yes\nAuditor (merged) | yes\n\nAfter the table."
+    )
+    assert sections[2].text == "Audit\n\nLogged in CloudTrail."
+
+
+def test_truncated_docx(tmp_path: Path) -> None:
+    data = make_docx(tmp_path / "ok.docx").read_bytes()
+    assert reason(write(tmp_path, "cut.docx", data[: len(data) // 2])).startswith(
+        "not a readable DOCX"
+    )
+
+
+def test_a_zip_that_is_not_a_docx(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    assert reason(write(tmp_path, "x.docx", buffer.getvalue())).startswith("not a readable DOCX")
+
+
+def test_encrypted_or_legacy_word_file(tmp_path: Path) -> None:
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512
+    assert reason(write(tmp_path, "locked.docx", ole)).startswith("encrypted DOCX or old .doc file")
+
+
+def test_docx_without_text(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("")
+    document.save(str(tmp_path / "blank.docx"))
+    assert reason(tmp_path / "blank.docx").startswith("no text found")
+
+
+# --- html -----------------------------------------------------------------------------
+PAGE = """<!doctype html>
+<html><head><title>RAGstream help</title><style>body{color:red}</style>
+<script>var tracking = "script noise";</script></head>
+<body>
+<header><a href="/">Home</a> <a href="/docs">Docs menu</a></header>
+<nav><ul><li>Nav noise</li></ul></nav>
+<div class="layout">
+<aside>Sidebar noise</aside>
+<main>
+  <h1>Upload   documents</h1>
+  <p>Drop <b>PDF</b> or <a href="#">DOCX</a> files
+     here.</p>
+  <!-- a comment -->
+  <form><label>Search noise</label><input name="q"></form>
+  <h2>Limits</h2>
+  <ul><li>50 MB per file</li><li>Any number of files</li></ul>
+  <table><tr><th>Type</th><th>Loader</th></tr><tr><td>PDF</td><td>PDFium</td></tr></table>
+  <pre>ragstream ingest ./docs
+  --quiet</pre>
+  <div hidden>Hidden noise</div>
+</main>
+</div>
+<footer>Footer noise &copy; 2026</footer>
+</body></html>"""
+
+
+def test_html_keeps_main_text_and_drops_chrome(tmp_path: Path) -> None:
+    sections = load(write(tmp_path, "help.html", PAGE))
+    assert [s.title for s in sections] == ["Upload documents", "Upload documents > Limits"]
+    assert sections[0].text == "Upload documents\n\nDrop PDF or DOCX files here."
+    assert sections[1].text == (
+        "Limits\n\n50 MB per file\n\nAny number of files\n\nType | Loader\n\nPDF | PDFium\n\n"
+        "ragstream ingest ./docs\n  --quiet"
+    )
+    everything = " ".join(s.text for s in sections)
+    assert "noise" not in everything and "comment" not in everything
+
+
+def test_html_without_main_drops_header_and_footer_and_uses_the_page_title(
+    tmp_path: Path,
+) -> None:
+    page = (
+        "<html><head><title>Release notes</title></head><body>"
+        "<header>Site header</header><p>Version 1.2 adds hybrid search.</p>"
+        "<footer>Site footer</footer></body></html>"
+    )
+    [section] = load(write(tmp_path, "notes.htm", page))
+    assert (section.title, section.text) == ("Release notes", "Version 1.2 adds hybrid search.")
+
+
+def test_html_article_keeps_its_own_header(tmp_path: Path) -> None:
+    page = (
+        "<body><nav>menu</nav><article><header><h1>Post title</h1></header>"
+        "<p>Body text.</p><footer>Post footer</footer></article></body>"
+    )
+    [section] = load(write(tmp_path, "post.html", page))
+    assert (section.title, section.text) == ("Post title", "Post title\n\nBody text.")
+
+
+def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
+    page = '<html><head><meta charset="windows-1252"></head><body><p>Café – “ok”</p></body>'
+    path = write(tmp_path, "legacy.html", page.encode("cp1252"))
+    assert load(path)[0].text == "Café – “ok”"
+
+
+def test_html_with_only_chrome_has_no_text(tmp_path: Path) -> None:
+    page = "<body><nav>menu</nav><script>x()</script><footer>f</footer></body>"
+    assert reason(write(tmp_path, "chrome.html", page)).startswith("no text found")
+
+
+def test_binary_content_in_an_html_file(tmp_path: Path) -> None:
+    assert reason(write(tmp_path, "x.html", b"\x89PNG\r\n\x1a\n\x00\x00")).startswith(
+        "binary content in an .html file"
+    )
