@@ -109,7 +109,9 @@ class Workspace:
     # --- answer (ragstream.generate) ------------------------------------------------
     def ask(self, question: str, *, history: Sequence[Any] = (), **options: Any) -> Iterator[Any]:
         """Stream of answer events; see ragstream.generate."""
-        raise NotImplementedError
+        from ragstream.generate.answer import answer
+
+        return answer(self, question, history, **options)
 
     def close(self) -> None:
         if self._store is not None:

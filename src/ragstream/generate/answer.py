@@ -1,0 +1,157 @@
+"""The answer generator behind `Workspace.ask`: question in, a stream of events out.
+
+    standalone question (rewrite follow-ups) -> search -> pack prompt -> Sources
+    -> LLM deltas (markers cleaned on the fly) or the extractive answer -> Done
+
+Sources is yielded before any LLM request, so a UI shows where the answer will come
+from while the model is still thinking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+from ragstream.config import Settings
+from ragstream.generate.citations import MarkerFilter, cited_sources
+from ragstream.generate.events import Delta, Done, Event, Source, Sources, Timings, Usage
+from ragstream.generate.extractive import NOTHING_FOUND, Embed, extractive_answer
+from ragstream.generate.llm import ChatModel, llm_configured
+from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt, render_prompt
+from ragstream.generate.rewrite import clean_rewrite, rewrite_messages, rewrite_offline
+from ragstream.generate.tokens import context_budget, counter_for
+from ragstream.models import Hit
+
+
+class Searchable(Protocol):
+    """What answering needs from a workspace."""
+
+    settings: Settings
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        path_glob: str | None = None,
+    ) -> list[Hit]: ...
+
+
+def answer(
+    workspace: Searchable,
+    question: str,
+    history: Iterable[Any] = (),
+    *,
+    model: str | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+    path_glob: str | None = None,
+    offline: bool | None = None,
+    embed: Embed | None = None,
+) -> Iterator[Event]:
+    """Yield Sources, then Delta events, then Done (see ragstream.generate.events).
+
+    `offline=None` uses an LLM when one is configured (a key or a base URL); `embed`
+    scores sentences of offline answers (default: the workspace's embedder).
+    """
+    started = time.perf_counter()
+    settings = workspace.settings
+    model = model or settings.model
+    turns = as_turns(history)
+    chat = (
+        ChatModel(settings, model)
+        if (llm_configured(settings) if offline is None else not offline)
+        else None
+    )
+
+    query = standalone_question(question, turns, chat)
+    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+    messages, sources = plan_prompt(
+        question, hits, turns, context_budget(model, settings.context_tokens), counter_for(model)
+    )
+    yield Sources(sources=tuple(sources), query=query)
+    retrieval_ms = _ms(started)
+
+    text, usage, first_ms = "", None, None
+    if chat is None or not sources:
+        text = (
+            extractive_answer(query, sources, embed or _embedder_of(workspace))
+            if sources
+            else NOTHING_FOUND
+        )
+        first_ms = _ms(started)
+        yield Delta(text)
+    else:
+        parts: list[str] = []
+        markers = MarkerFilter(len(sources))
+        for piece in chat.stream(messages):
+            if isinstance(piece, Usage):
+                usage = piece
+                continue
+            shown = markers.feed(piece)
+            if shown:
+                first_ms = first_ms if first_ms is not None else _ms(started)
+                parts.append(shown)
+                yield Delta(shown)
+        if shown := markers.flush():
+            first_ms = first_ms if first_ms is not None else _ms(started)
+            parts.append(shown)
+            yield Delta(shown)
+        text = "".join(parts)
+    yield Done(
+        answer=text,
+        citations=cited_sources(text, sources),
+        timings=Timings(retrieval_ms, first_ms, _ms(started)),
+        offline=chat is None,
+        query=query,
+        usage=usage,
+        model=None if chat is None else model,
+    )
+
+
+def standalone_question(question: str, history: Sequence[Turn], chat: ChatModel | None) -> str:
+    """The question to retrieve for: follow-ups are rewritten from the conversation."""
+    if not any(t.role == "user" for t in history):
+        return question.strip()
+    if chat is None:
+        return rewrite_offline(question, history)
+    return clean_rewrite(chat.complete(rewrite_messages(question, history)), question)
+
+
+def prompt_messages(
+    workspace: Searchable,
+    question: str,
+    history: Iterable[Any] = (),
+    *,
+    model: str | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+    path_glob: str | None = None,
+) -> tuple[list[Message], list[Source]]:
+    """The messages `answer` would send, without sending anything (offline rewrite)."""
+    settings = workspace.settings
+    model = model or settings.model
+    turns = as_turns(history)
+    query = standalone_question(question, turns, None)
+    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+    budget = context_budget(model, settings.context_tokens)
+    return plan_prompt(question, hits, turns, budget, counter_for(model))
+
+
+def assembled_prompt(
+    workspace: Searchable, question: str, history: Iterable[Any] = (), **options: Any
+) -> str:
+    """The full prompt (instructions, conversation, numbered context, question) as text."""
+    messages, _ = prompt_messages(workspace, question, history, **options)
+    return render_prompt(messages)
+
+
+def _embedder_of(workspace: Searchable) -> Embed | None:
+    embedder = getattr(workspace, "embedder", None)  # a Workspace has one; test doubles may not
+    return embedder.embed if embedder is not None else None
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

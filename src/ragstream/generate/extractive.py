@@ -1,0 +1,151 @@
+"""Offline answers: the best sentences of the retrieved passages, each with its [n].
+
+Sentences are scored against the question by meaning (the workspace's embedder, when
+given) and by shared topic words weighted by rarity; near-duplicates are dropped; the
+chosen sentences are shown in reading order (by source, then position), so the answer
+reads as a short paragraph rather than a ranked list of fragments.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ragstream.generate.events import Source
+from ragstream.generate.rewrite import content_words
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
+
+MAX_SENTENCES = 4
+MAX_CANDIDATES = 60  # keeps offline answers quick even with many long passages
+RELATIVE_FLOOR = 0.5  # drop sentences scoring under half the best one
+DUPLICATE_JACCARD = 0.6
+DENSE_WEIGHT = 0.6
+MIN_WORDS, MAX_WORDS = 4, 80
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|\d+[.)]\s+|>\s*)")
+
+OFFLINE_NOTE = (
+    "No LLM was used: the sentences above are quoted from your documents. For a written "
+    "answer set OPENAI_API_KEY (or OPENAI_API_KEY_FILE), or point --base-url / "
+    "OPENAI_BASE_URL at an OpenAI-compatible server (vLLM, Ollama, llama.cpp)."
+)
+NOTHING_FOUND = (
+    "No passage in the workspace matches this question. Ingest documents with "
+    "`ragstream ingest DIR`, or ask with other words."
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    source: int  # the Source's n
+    position: int  # order within the source
+    score: float = 0.0
+
+
+def stem(word: str) -> str:
+    """A crude English stem, enough to match "containers" with "container"."""
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def terms(text: str) -> set[str]:
+    return {stem(w) for w in content_words(text)}
+
+
+def split_sentences(source: Source) -> list[Sentence]:
+    found: list[Sentence] = []
+    for line in source.text.splitlines():
+        line = MARKUP.sub("", line).strip()
+        for piece in SENTENCE_END.split(line):
+            piece = piece.strip()
+            if MIN_WORDS <= len(piece.split()) <= MAX_WORDS:
+                found.append(Sentence(piece, source.n, len(found)))
+    return found
+
+
+def score_sentences(
+    question: str, sentences: Sequence[Sentence], embed: Embed | None
+) -> list[float]:
+    """Topic-word overlap (rare words count more), blended with cosine similarity."""
+    query = terms(question)
+    sentence_terms = [terms(s.text) for s in sentences]
+    df: dict[str, int] = {}
+    for ts in sentence_terms:
+        for t in ts:
+            df[t] = df.get(t, 0) + 1
+    n = len(sentences)
+    idf = {t: math.log(1 + n / df.get(t, 0.5)) for t in query}
+    total = sum(idf.values()) or 1.0
+    overlap = [sum(idf[t] for t in query & ts) / total for ts in sentence_terms]
+    if embed is None:
+        return overlap
+    vectors = embed([question, *(s.text for s in sentences)])
+    cosine = vectors[1:] @ vectors[0]
+    return [
+        DENSE_WEIGHT * float(c) + (1 - DENSE_WEIGHT) * o
+        for c, o in zip(cosine, overlap, strict=True)
+    ]
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def select_sentences(
+    question: str,
+    sources: Sequence[Source],
+    embed: Embed | None = None,
+    max_sentences: int = MAX_SENTENCES,
+) -> list[Sentence]:
+    """The best few non-redundant sentences, in reading order."""
+    candidates = [s for source in sources for s in split_sentences(source)][:MAX_CANDIDATES]
+    if not candidates:
+        return []
+    scores = score_sentences(question, candidates, embed)
+    ranked = sorted(
+        (
+            Sentence(s.text, s.source, s.position, sc)
+            for s, sc in zip(candidates, scores, strict=True)
+        ),
+        key=lambda s: (-s.score, s.source, s.position),
+    )
+    best = ranked[0].score
+    chosen: list[Sentence] = []
+    for sentence in ranked:
+        if len(chosen) == max_sentences or (chosen and sentence.score < RELATIVE_FLOOR * best):
+            break
+        words = set(sentence.text.lower().split())
+        if any(jaccard(words, set(c.text.lower().split())) > DUPLICATE_JACCARD for c in chosen):
+            continue
+        chosen.append(sentence)
+    return sorted(chosen, key=lambda s: (s.source, s.position))
+
+
+def compose(sentences: Sequence[Sentence]) -> str:
+    """One paragraph, each sentence closed and followed by its citation."""
+    parts = []
+    for s in sentences:
+        text = s.text if s.text[-1] in ".!?" else s.text + "."
+        parts.append(f"{text[:-1]} [{s.source}]{text[-1]}")
+    return " ".join(parts)
+
+
+def extractive_answer(question: str, sources: Sequence[Source], embed: Embed | None = None) -> str:
+    """The whole offline answer, including the line that says no LLM was used."""
+    sentences = select_sentences(question, sources, embed)
+    if not sentences:
+        if not sources:
+            return NOTHING_FOUND
+        # passages too short to split (titles, table cells): quote the best one whole
+        first = sources[0]
+        sentences = [Sentence(" ".join(first.text.split())[:400], first.n, 0)]
+    return f"{compose(sentences)}\n\n{OFFLINE_NOTE}"

@@ -1,0 +1,83 @@
+"""Follow-up questions become standalone questions before retrieval.
+
+"and how long does it take?" retrieves nothing useful on its own. With an LLM, the
+model rewrites it from the conversation; offline, a question that looks like a
+follow-up is combined with the previous user question (both feed BM25 and the dense
+query, so the topic words of the earlier question do the retrieving).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ragstream.generate.prompt import Message, Turn
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+FOLLOW_UP_OPENERS = ("and", "but", "also", "so", "then", "what about", "how about", "why")
+# words that point back at something said earlier
+ANAPHORA = {
+    "it", "its", "it's", "this", "that", "these", "those", "they", "them", "their",
+    "there", "he", "she", "him", "her", "one", "ones", "same", "such", "former", "latter",
+}  # fmt: skip
+STOPWORDS = ANAPHORA | {
+    "a", "an", "the", "and", "or", "but", "so", "then", "also", "of", "to", "in", "on",
+    "for", "with", "at", "by", "from", "is", "are", "was", "were", "be", "been", "do",
+    "does", "did", "can", "could", "should", "would", "will", "how", "what", "when",
+    "where", "why", "which", "who", "about", "i", "you", "we", "me", "my", "your", "our",
+    "long", "much", "many", "take", "more", "else", "other", "again", "too", "not", "no",
+}  # fmt: skip
+MIN_OWN_CONTENT_WORDS = 3  # a question with this many topic words stands on its own
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's last question as one standalone question that can be understood "
+    "without the conversation: resolve pronouns and add the topic from earlier turns. "
+    "Keep the language. Reply with the question only."
+)
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and not w.isdigit()]
+
+
+def looks_like_follow_up(question: str) -> bool:
+    lowered = " ".join(words(question))
+    if any(lowered == o or lowered.startswith(o + " ") for o in FOLLOW_UP_OPENERS):
+        return True
+    if any(w in ANAPHORA for w in words(question)):
+        return True
+    return len(content_words(question)) < MIN_OWN_CONTENT_WORDS
+
+
+def previous_question(history: Sequence[Turn]) -> str | None:
+    for turn in reversed(history):
+        if turn.role == "user" and turn.content.strip():
+            return turn.content.strip()
+    return None
+
+
+def rewrite_offline(question: str, history: Sequence[Turn]) -> str:
+    """The question to retrieve for, without an LLM."""
+    previous = previous_question(history)
+    if previous is None or not looks_like_follow_up(question):
+        return question.strip()
+    return f"{previous} {question.strip()}"
+
+
+def rewrite_messages(question: str, history: Sequence[Turn]) -> list[Message]:
+    """Messages asking an LLM for the standalone question."""
+    conversation = "\n".join(f"{t.role}: {t.content.strip()}" for t in history[-6:])
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM},
+        {"role": "user", "content": f"Conversation:\n{conversation}\n\nLast question: {question}"},
+    ]
+
+
+def clean_rewrite(reply: str, question: str) -> str:
+    """The model's reply as a question; falls back to `question` if it is unusable."""
+    line = reply.strip().strip('"').splitlines()[0].strip() if reply.strip() else ""
+    return line if 0 < len(line) <= 500 else question.strip()
