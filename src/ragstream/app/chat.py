@@ -1,0 +1,108 @@
+"""One question in, one streamed answer out: the UI's only consumer of `Workspace.ask`.
+
+The event stream (Sources, Delta..., Done; see ragstream.generate.events) is split so
+that `st.write_stream` sees only text while the sources and the final record are kept
+for the message and its citation buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import streamlit as st
+
+from ragstream.app.components import ChatOptions
+from ragstream.app.state import Message, Session
+from ragstream.errors import RagstreamError
+from ragstream.generate.events import Delta, Done, Source, Sources
+from ragstream.workspace import Workspace
+
+
+class AnswerStream:
+    """Yields the answer's text; remembers the sources and the Done record on the way."""
+
+    def __init__(self, events: Iterator[Any]) -> None:
+        self._events = events
+        self.sources: tuple[Source, ...] = ()
+        self.done: Done | None = None
+
+    def text(self) -> Iterator[str]:
+        for event in self._events:
+            if isinstance(event, Sources):
+                self.sources = event.sources
+            elif isinstance(event, Delta):
+                yield event.text
+            elif isinstance(event, Done):
+                self.done = event
+
+
+def history_for(messages: list[Message]) -> list[dict[str, str]]:
+    """Earlier turns as the library takes them (prompts shown to copy are not turns)."""
+    return [{"role": m.role, "content": m.content} for m in messages if not m.prompt]
+
+
+def note_for(done: Done) -> str:
+    seconds = done.timings.total_ms / 1000
+    if done.offline:
+        return f"Offline mode: extracted from your documents, no LLM used · {seconds:.1f} s"
+    tokens = f" · {done.usage.total_tokens} tokens" if done.usage else ""
+    return f"{done.model or 'LLM'} · {seconds:.1f} s{tokens}"
+
+
+def answer(question: str, workspace: Workspace, options: ChatOptions, state: Session) -> bool:
+    """Show the question, stream the answer, and keep both in the session's chat.
+
+    Returns False when the library refused (the reason is shown as st.error)."""
+    history = history_for(state.messages)
+    state.messages.append(Message("user", question))
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        try:
+            if options.prompt_only:
+                prompt = workspace.prompt(  # type: ignore[attr-defined]
+                    question,
+                    history=history,
+                    k=options.top_k,
+                    mode=options.mode,
+                    model=options.model,
+                )
+                state.messages.append(Message("assistant", prompt, prompt=True))
+                return True
+            with st.spinner("Searching your documents…"):
+                events = workspace.ask(
+                    question,
+                    history=history,
+                    k=options.top_k,
+                    mode=options.mode,
+                    model=options.model,
+                )
+                stream = AnswerStream(iter(events))
+                text = stream.text()
+                first = next(text, "")  # retrieval happens before the first text
+            streamed = st.write_stream(_chain(first, text))
+        except RagstreamError as exc:
+            state.messages.pop()
+            st.error(str(exc))
+            return False
+    done = stream.done
+    content = done.answer if done else (streamed if isinstance(streamed, str) else "")
+    state.messages.append(
+        Message(
+            "assistant",
+            content,
+            sources=stream.sources,
+            citations=done.citations if done else (),
+            note=note_for(done) if done else "",
+        )
+    )
+    if done and done.citations:
+        state.selected = (len(state.messages) - 1, done.citations[0].n)
+    return True
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest

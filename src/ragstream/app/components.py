@@ -1,0 +1,215 @@
+"""The page's pieces: sidebar controls, documents, chat messages and the sources panel.
+
+Each piece draws from the session state and makes at most one library call; the
+script (`streamlit_app.py`) only arranges them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from ragstream.app import passages, uploads
+from ragstream.app.state import Message, Session, ingest_lock, new_chat
+from ragstream.config import RETRIEVAL_MODES, Settings
+from ragstream.errors import RagstreamError
+from ragstream.generate.events import Source
+from ragstream.workspace import IngestProgress, Workspace
+
+STATUS_ICONS = {"ingested": "✅", "unchanged": "➖", "skipped": "⏭️", "failed": "❌", "removed": "🗑️"}
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    top_k: int
+    model: str
+    mode: str
+    prompt_only: bool
+
+
+def sidebar_controls(settings: Settings) -> ChatOptions:
+    st.sidebar.title("RAGstream")
+    if settings.openai_api_key:
+        where = f" at {settings.openai_base_url}" if settings.openai_base_url else ""
+        st.sidebar.success(f"LLM: {settings.model}{where}", icon="🤖")
+    else:
+        st.sidebar.info(
+            "Offline mode: answers are extracted from your documents. "
+            "Set OPENAI_API_KEY (or OPENAI_API_KEY_FILE) to use an LLM.",
+            icon="📴",
+        )
+    top_k = st.sidebar.slider("Passages to retrieve (top-k)", 1, 20, settings.top_k)
+    model = st.sidebar.text_input(
+        "Model", settings.model, disabled=not settings.openai_api_key
+    ).strip()
+    mode = st.sidebar.radio(
+        "Retrieval",
+        RETRIEVAL_MODES,
+        index=RETRIEVAL_MODES.index(settings.retrieval_mode),
+        horizontal=True,
+    )
+    prompt_only = st.sidebar.toggle(
+        "Prompt only", help="Show the assembled prompt to copy into any chat tool; send nothing."
+    )
+    st.sidebar.button("New chat", on_click=new_chat, icon="🧹", use_container_width=True)
+    return ChatOptions(top_k, model or settings.model, str(mode), prompt_only)
+
+
+# --- documents ----------------------------------------------------------------------
+def upload_panel(workspace: Workspace, state: Session) -> None:
+    settings = workspace.settings
+    files = st.sidebar.file_uploader(
+        "Add documents",
+        type=[s.lstrip(".") for s in uploads.ALLOWED_SUFFIXES],
+        accept_multiple_files=True,
+        help=f"PDF, DOCX, Markdown, text or HTML; at most {settings.max_file_mb:g} MB each.",
+        key=f"uploader-{state.uploader_generation}",
+    )
+    new = [f for f in files or [] if f.file_id not in state.handled_uploads]
+    if new:
+        state.last_report = ingest_uploads(workspace, new)
+        state.handled_uploads.update(f.file_id for f in new)
+    for row in state.last_report:
+        icon = STATUS_ICONS.get(row.status, "")
+        reason = f": {row.reason}" if row.reason else ""
+        chunks = f" ({row.n_chunks} chunks)" if row.status == "ingested" else ""
+        line = f"{icon} **{passages.source_label(row.path, None)}** {row.status}{chunks}{reason}"
+        (st.sidebar.error if row.status == "failed" else st.sidebar.caption)(line)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    path: str
+    status: str
+    reason: str = ""
+    n_chunks: int = 0
+
+
+def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[UploadResult]:
+    """Save each acceptable file, ingest them with a progress bar, report per file."""
+    settings = workspace.settings
+    target = uploads.uploads_dir(settings)
+    rows: list[UploadResult] = []
+    saved = []
+    for file in files:
+        try:
+            saved.append(
+                uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_mb)
+            )
+        except RagstreamError as exc:
+            rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
+    if not saved:
+        return rows
+    bar = st.sidebar.progress(0.0, text="Ingesting…")
+
+    def progress(p: IngestProgress) -> None:
+        name = passages.source_label(p.path, None) if p.path else ""
+        bar.progress(min(p.done / max(p.total, 1), 1.0), text=f"{p.stage} {name}".strip())
+
+    try:
+        with ingest_lock(str(settings.workspace)):
+            report = workspace.ingest(saved, progress=progress)
+    except RagstreamError as exc:
+        bar.empty()
+        return [*rows, *(UploadResult(p.name, "failed", str(exc)) for p in saved)]
+    bar.empty()
+    for result in report.files:
+        if result.status == "failed":
+            uploads.discard_upload(target, result.path)
+        rows.append(UploadResult(result.path, result.status, result.reason, result.n_chunks))
+    return rows
+
+
+def documents_panel(workspace: Workspace) -> None:
+    documents = sorted(workspace.documents(), key=lambda d: d.ingested_at, reverse=True)
+    with st.sidebar.expander(f"Documents ({len(documents)})", expanded=bool(documents)):
+        if not documents:
+            st.caption("No documents yet: add some above.")
+        for doc in documents:
+            when = dt.datetime.fromtimestamp(doc.ingested_at).strftime("%Y-%m-%d %H:%M")
+            pages = f", {doc.n_pages} pages" if doc.n_pages else ""
+            name_col, remove_col = st.columns([5, 1])
+            name_col.markdown(
+                f"**{passages.source_label(doc.path, None)}**  \n"
+                f"{doc.n_chunks} chunks{pages}, {when}",
+                help=doc.path,
+            )
+            remove_col.button(
+                "✕",
+                key=f"remove-{doc.path}",
+                help=f"Remove {doc.path} from the workspace",
+                on_click=remove_document,
+                args=(workspace, doc.path),
+            )
+
+
+def remove_document(workspace: Workspace, path: str) -> None:
+    try:
+        with ingest_lock(str(workspace.settings.workspace)):
+            workspace.remove(path)
+        uploads.discard_upload(uploads.uploads_dir(workspace.settings), path)
+        st.toast(f"Removed {passages.source_label(path, None)}")
+    except RagstreamError as exc:
+        st.error(str(exc))
+
+
+# --- chat ---------------------------------------------------------------------------
+def citation_buttons(message: Message, index: int, state: Session) -> None:
+    if not message.citations:
+        return
+    columns = st.columns(min(len(message.citations), 4))
+    for i, source in enumerate(message.citations):
+        label = f"[{source.n}] {passages.source_label(source.path, source.page, source.title)}"
+        columns[i % len(columns)].button(
+            label,
+            key=f"cite-{index}-{source.n}",
+            help=source.label,
+            on_click=select_source,
+            args=(state, index, source.n),
+        )
+
+
+def select_source(state: Session, index: int, n: int) -> None:
+    state.selected = (index, n)
+
+
+def show_message(message: Message, index: int, state: Session) -> None:
+    with st.chat_message(message.role):
+        if message.prompt:
+            st.caption("Assembled prompt: copy it with the button at its top right.")
+            st.code(message.content, language=None, wrap_lines=True)
+        else:
+            st.markdown(message.content)
+        if message.note:
+            st.caption(message.note)
+        citation_buttons(message, index, state)
+
+
+def sources_panel(state: Session) -> None:
+    st.subheader("Sources")
+    if state.selected is None:
+        st.caption("Click a citation under an answer to read the passage it points to.")
+        return
+    index, n = state.selected
+    if index >= len(state.messages):
+        return
+    message = state.messages[index]
+    source = next((s for s in message.sources if s.n == n), None)
+    if source is None:
+        return
+    show_passage(source, message.content)
+
+
+def show_passage(source: Source, answer: str) -> None:
+    st.markdown(f"**[{source.n}] {source.path}**")
+    where = [f"page {source.page}"] if source.page is not None else []
+    if source.title:
+        where.append(f"§ {source.title}")
+    if where:
+        st.caption(", ".join(where))
+    spans = passages.matching_sentences(source.text, passages.supporting_text(answer, source.n))
+    body = passages.highlighted_html(source.text, spans)
+    st.html(f'<div class="ragstream-passage" style="white-space: pre-wrap">{body}</div>')

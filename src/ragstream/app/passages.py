@@ -1,0 +1,129 @@
+"""Pure helpers for showing a cited passage: labels, and the sentences to highlight.
+
+A passage is shown with the sentences that back the answer marked. Offline answers copy
+sentences verbatim, so exact containment finds them; an LLM paraphrases, so a sentence
+also counts when most of its content words appear in the answer text citing it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import PurePosixPath
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_MARKER = re.compile(r"\[(\d+)\]")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "you",
+        "your",
+        "not",
+        "can",
+        "do",
+        "does",
+        "when",
+        "what",
+        "which",
+        "how",
+    ]
+)
+MIN_OVERLAP = 0.6  # share of a sentence's content words found in the answer
+
+
+def source_label(path: str, page: int | None, title: str | None = None) -> str:
+    """`report.pdf p.3` or `notes.md § Setup`: short enough for a button."""
+    name = PurePosixPath(path).name or path
+    if page is not None:
+        return f"{name} p.{page}"
+    if title:
+        return f"{name} § {title}"
+    return name
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of `text`, whitespace excluded."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + lead + len(stripped)))
+        if match:
+            start = match.end()
+    return spans
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in STOPWORDS}
+
+
+def supporting_text(answer: str, marker: int) -> str:
+    """The answer sentences that cite `[marker]`; the whole answer if none does."""
+    cited = [
+        answer[s:e]
+        for s, e in split_sentences(answer)
+        if str(marker) in _MARKER.findall(answer[s:e])
+    ]
+    return " ".join(cited) if cited else answer
+
+
+def matching_sentences(passage: str, answer: str) -> list[tuple[int, int]]:
+    """Spans of `passage` sentences that the answer quotes or closely restates."""
+    answer_flat = " ".join(_MARKER.sub(" ", answer).split()).lower()
+    answer_words = _content_words(answer_flat)
+    found = []
+    for start, end in split_sentences(passage):
+        sentence = passage[start:end]
+        flat = " ".join(sentence.split()).lower()
+        words = _content_words(flat)
+        if not words:
+            continue
+        quoted = len(flat) >= 12 and flat.rstrip(".!?") in answer_flat
+        overlap = len(words & answer_words) / len(words)
+        if quoted or (len(words) >= 3 and overlap >= MIN_OVERLAP):
+            found.append((start, end))
+    return found
+
+
+def highlighted_html(passage: str, spans: list[tuple[int, int]]) -> str:
+    """The passage as escaped HTML with `spans` wrapped in <mark> (document text is
+    untrusted: everything is escaped, nothing of it is interpreted)."""
+    out: list[str] = []
+    cursor = 0
+    for start, end in sorted(spans):
+        out.append(html.escape(passage[cursor:start]))
+        out.append(f"<mark>{html.escape(passage[start:end])}</mark>")
+        cursor = end
+    out.append(html.escape(passage[cursor:]))
+    return "".join(out)

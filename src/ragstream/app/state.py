@@ -1,0 +1,62 @@
+"""What lives where: one Workspace per process, one chat per browser session.
+
+The Workspace (embedder, store) is heavy and thread-safe enough to share, so it is a
+`st.cache_resource` keyed by the settings; the chat, the selected citation and the
+handled uploads belong to one browser tab and live in `st.session_state`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from ragstream.config import Settings
+from ragstream.generate.events import Source
+from ragstream.workspace import Workspace
+
+
+@dataclass
+class Message:
+    role: str  # "user" or "assistant"
+    content: str
+    sources: tuple[Source, ...] = ()  # everything the answer could cite
+    citations: tuple[Source, ...] = ()  # what it did cite
+    note: str = ""  # e.g. "offline mode" or the model and timing
+    prompt: bool = False  # content is an assembled prompt, not an answer
+
+
+@dataclass
+class Session:
+    messages: list[Message] = field(default_factory=list)
+    selected: tuple[int, int] | None = None  # (message index, source number [n])
+    handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
+    last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
+    uploader_generation: int = 0  # bumped to clear the uploader widget
+
+
+def session() -> Session:
+    if "ragstream" not in st.session_state:
+        st.session_state["ragstream"] = Session()
+    state: Session = st.session_state["ragstream"]
+    return state
+
+
+def new_chat() -> None:
+    state = session()
+    state.messages.clear()
+    state.selected = None
+
+
+@st.cache_resource(show_spinner="Loading the index…")
+def shared_workspace(settings: Settings) -> Workspace:
+    """One Workspace per settings for the whole process, opened on first use."""
+    return Workspace.open(settings)
+
+
+@st.cache_resource
+def ingest_lock(workspace: str) -> threading.Lock:
+    """Two tabs uploading at once take turns: one writer per workspace."""
+    return threading.Lock()

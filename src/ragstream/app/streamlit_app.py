@@ -1,0 +1,64 @@
+"""The RAGstream page. Streamlit runs this file top to bottom on every interaction.
+
+Layout: the sidebar holds the LLM status, the retrieval controls and the documents
+(upload, list, remove); the main area is the chat on the left and the sources panel on
+the right. Settings come from the environment (RAGSTREAM_*, as `ragstream serve` sets
+them); nothing here is heavier than one library call per action.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from ragstream.app import auth, chat, components
+from ragstream.app.state import session, shared_workspace
+from ragstream.config import load_settings
+from ragstream.errors import RagstreamError
+
+log = logging.getLogger("ragstream.app")
+
+
+def main() -> None:
+    st.set_page_config(page_title="RAGstream", page_icon="📚", layout="wide")
+    try:
+        settings = load_settings()
+    except RagstreamError as exc:
+        st.error(f"Settings: {exc}")
+        st.stop()
+    auth.require_access(settings.password)
+
+    state = session()
+    options = components.sidebar_controls(settings)
+    try:
+        workspace = shared_workspace(settings)
+        components.upload_panel(workspace, state)
+        components.documents_panel(workspace)
+    except RagstreamError as exc:
+        st.error(str(exc))
+        st.stop()
+
+    chat_column, sources_column = st.columns([3, 2], gap="large")
+    question = st.chat_input("Ask your documents…")
+    with chat_column:
+        if not state.messages and not question:
+            st.markdown("### Ask your documents")
+            st.caption("Answers cite file and page; click a citation to read the passage.")
+        for index, message in enumerate(state.messages):
+            components.show_message(message, index, state)
+        if (
+            question
+            and question.strip()
+            and chat.answer(question.strip(), workspace, options, state)
+        ):
+            st.rerun()  # redraw the finished answer with its citation buttons
+    with sources_column:
+        components.sources_panel(state)
+
+
+try:
+    main()
+except Exception as exc:  # the last line of defence: a reason, never a traceback
+    log.exception("unexpected error in the page")
+    st.error(f"Something went wrong: {exc}. The server log has the details.")

@@ -1,0 +1,62 @@
+"""`ragstream serve` for real: a child Streamlit, health, the printed URL, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragstream.app.cli import child_environment, open_url, streamlit_command
+from tests.app.conftest import serving
+
+
+def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:
+    argv = streamlit_command(8600, "0.0.0.0", 12.5)
+    assert argv[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert argv[4].endswith("streamlit_app.py") and Path(argv[4]).is_file()
+    flags = dict(a.removeprefix("--").split("=", 1) for a in argv[5:])
+    assert flags["server.port"] == "8600"
+    assert flags["server.address"] == "0.0.0.0"
+    assert flags["server.headless"] == "true"
+    assert flags["server.fileWatcherType"] == "none"
+    assert flags["browser.gatherUsageStats"] == "false"
+    assert flags["server.maxUploadSize"] == "13"  # MB, rounded up so the app's check decides
+
+
+def test_wildcard_bind_prints_a_loopback_url() -> None:
+    assert open_url("0.0.0.0", 8501) == "http://127.0.0.1:8501"
+    assert open_url("::", 8501) == "http://127.0.0.1:8501"
+    assert open_url("10.0.0.5", 9000) == "http://10.0.0.5:9000"
+
+
+def test_unwritable_home_is_replaced_for_streamlit(tmp_path: Path) -> None:
+    env = child_environment(tmp_path / "ws", {"HOME": "/nonexistent", "OPENAI_API_KEY": "k"})
+    assert env["HOME"] != "/nonexistent" and os.access(env["HOME"], os.W_OK)
+    assert env["RAGSTREAM_WORKSPACE"] == str(tmp_path / "ws")
+    assert env["OPENAI_API_KEY"] == "k"  # secrets travel by environment, not argv
+    kept = child_environment(tmp_path, {"HOME": str(tmp_path)})
+    assert kept["HOME"] == str(tmp_path)
+
+
+@pytest.mark.slow
+def test_serve_answers_health_prints_url_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {"HOME": "/nonexistent", "RAGSTREAM_PASSWORD": "s3cret-value"}
+    with serving(tmp_path / "ws", env=env, cwd=tmp_path) as (url, process):
+        args = subprocess.run(
+            ["ps", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True
+        ).stdout
+        assert "streamlit run" in args and "s3cret-value" not in args
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert f"open {url}" in output
+    assert "0.0.0.0" not in output and "Traceback" not in output
+    assert (tmp_path / "ws").is_dir()
+    orphans = subprocess.run(
+        ["pgrep", "-f", f"server.port={url.rsplit(':', 1)[1]}"], capture_output=True, text=True
+    ).stdout
+    assert orphans == ""  # the child went down with the parent

@@ -1,0 +1,69 @@
+"""Upload checks and the atomic write (tmp_path I/O only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragstream.app.uploads import check_upload, discard_upload, safe_name, save_upload
+from ragstream.errors import LoaderError
+
+
+def test_safe_name_strips_directories_and_odd_characters() -> None:
+    assert safe_name("../../etc/passwd.txt") == "passwd.txt"
+    assert safe_name("C:\\Users\\me\\report 2024.pdf") == "report 2024.pdf"
+    assert safe_name(".hidden.md") == "hidden.md"
+    assert safe_name("a;rm -rf $HOME.txt") == "a_rm -rf _HOME.txt"
+    assert safe_name("...") == "upload"
+
+
+@pytest.mark.parametrize("name", ["notes.exe", "archive.zip", "README"])
+def test_other_types_are_refused_naming_the_file(name: str) -> None:
+    with pytest.raises(LoaderError, match=rf"^{name}: .* is not supported; upload PDF"):
+        check_upload(name, 10, 50)
+
+
+def test_over_the_limit_is_refused_with_the_setting_to_change() -> None:
+    with pytest.raises(LoaderError, match=r"big.pdf: 2.0 MB is over the 1 MB limit .*MAX_FILE_MB"):
+        check_upload("big.pdf", 2_000_000, 1)
+    check_upload("ok.PDF", 1_000_000, 1)  # at the limit and upper-case suffix: accepted
+
+
+def test_refused_upload_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "uploads"
+    with pytest.raises(LoaderError):
+        save_upload(target, "big.txt", b"x" * 2_000_001, 2)
+    with pytest.raises(LoaderError):
+        save_upload(target, "x.exe", b"MZ", 2)
+    assert not target.exists() or list(target.iterdir()) == []
+
+
+def test_save_is_atomic_and_replaces_a_previous_version(tmp_path: Path) -> None:
+    first = save_upload(tmp_path, "doc.md", b"# one", 1)
+    second = save_upload(tmp_path, "doc.md", b"# two", 1)
+    assert first == second == tmp_path / "doc.md"
+    assert second.read_bytes() == b"# two"
+    assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]  # no temp file left behind
+
+
+def test_failed_write_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ragstream.app.uploads.os.replace", fail)
+    with pytest.raises(OSError):
+        save_upload(tmp_path, "doc.txt", b"hello", 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_discard_only_touches_files_in_the_uploads_dir(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    inside = save_upload(uploads, "a.txt", b"a", 1)
+    outside = tmp_path / "b.txt"
+    outside.write_text("b")
+    discard_upload(uploads, str(outside))
+    discard_upload(uploads, str(inside))
+    assert outside.exists() and not inside.exists()
