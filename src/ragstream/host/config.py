@@ -19,7 +19,9 @@ DEFAULT_PATH = Path("/etc/ragstream/host.json")
 class HostConfig:
     region: str
     stack: str  # stack name; also tags the resources
-    image_repository: str  # "<registry>/<repository>", e.g. 123.dkr.ecr.eu-central-1.amazonaws.com/ragstream-web
+    image_repository: (
+        str  # "<registry>/<repository>", e.g. 123.dkr.ecr.eu-central-1.amazonaws.com/ragstream-web
+    )
     ssm_parameter: str | None = "/ragstream/prod/OPENAI_API_KEY"  # None: run without a key
     domain: str | None = None  # e.g. "rag.example.com"; None: plain HTTP on port 80
     hosted_zone_id: str | None = None
@@ -30,6 +32,16 @@ class HostConfig:
     secrets_dir: str = "/run/ragstream"  # tmpfs: the key file lives here, mode 0400
     container_uid: int = 10001  # the image's non-root user: owns the key file
     database_url_parameter: str | None = None  # optional SSM SecureString for the store
+    # Added for the agent (issue 7); defaults suit a real instance, tests override them.
+    container_name: str = "ragstream"  # blue/green containers: <name>-blue, <name>-green
+    blue_port: int = 8501  # loopback host ports of the two slots
+    green_port: int = 8502
+    health_path: str = "/_stcore/health"
+    health_timeout: float = 180.0  # seconds a new container gets to answer health
+    caddyfile: str = "/etc/caddy/Caddyfile"  # the agent rewrites it to switch upstreams
+    proxy_admin: str = "localhost:2019"  # Caddy's admin API (what `caddy reload` talks to)
+    http_port: int = 80  # plain-HTTP site port when there is no domain
+    retry_attempts: int = 5  # IMDS / Route 53 calls, exponential backoff from 1 s
 
     @property
     def registry(self) -> str:

@@ -1,0 +1,146 @@
+"""`ragstream-host`: the agent on the EC2 instance.
+
+    ragstream-host [--config PATH] start | release --tag T | rollback | dns | status [--json]
+                                   | mount-data
+
+Errors print one line on stderr and exit 1; nothing that was serving is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ragstream.host import docker, imds, release
+from ragstream.host.aws import Aws
+from ragstream.host.config import DEFAULT_PATH, HostConfig
+from ragstream.host.errors import HostError
+from ragstream.host.release import log
+from ragstream.host.state import State
+
+
+def start(config: HostConfig) -> None:
+    current = State.load(config.state_dir).current
+    tag = current.tag if current else config.image_tag
+    done = release.deploy(config, ref=tag, tag=tag, action="start")
+    log(f"serving {tag} ({done.digest or 'no digest'}) from slot {done.slot}")
+
+
+def release_tag(config: HostConfig, tag: str) -> None:
+    done = release.deploy(config, ref=tag, tag=tag, action="release")
+    log(f"released {tag} ({done.digest or 'no digest'})")
+
+
+def rollback(config: HostConfig) -> None:
+    previous = State.load(config.state_dir).previous
+    if previous is None:
+        raise HostError("no previous release recorded: nothing to roll back to")
+    release.deploy(config, ref=previous.digest or previous.tag, tag=previous.tag, action="rollback")
+    log(f"rolled back to {previous.tag}")
+
+
+def dns(config: HostConfig) -> None:
+    if not config.domain or not config.hosted_zone_id:
+        log("no domain configured: DNS left alone")
+        return
+    aws = Aws(config.region)
+    for attempt in range(1, config.retry_attempts + 1):
+        try:
+            address = imds.public_ipv4()
+            if aws.a_record(config.hosted_zone_id, config.domain) == address:
+                log(f"{config.domain} already points at {address}")
+            else:
+                aws.upsert_a_record(config.hosted_zone_id, config.domain, address)
+                log(f"{config.domain} now points at {address}")
+            return
+        except HostError as exc:
+            if attempt == config.retry_attempts:
+                raise HostError(f"{exc} (gave up after {attempt} attempts)") from None
+            delay = 2 ** (attempt - 1)
+            log(f"{exc}; retrying in {delay} s")
+            time.sleep(delay)
+
+
+def status(config: HostConfig) -> dict:
+    state = State.load(config.state_dir)
+    report: dict = {
+        "current": None,
+        "previous": state.previous.__dict__ if state.previous else None,
+        "last": state.last,
+    }
+    if state.current:
+        name = release.container(config, state.current.slot)
+        running = docker.state(name).get("State", {}).get("Running", False)
+        port = release.slot_port(config, state.current.slot)
+        report["current"] = {
+            **state.current.__dict__,
+            "container": name,
+            "running": running,
+            "healthy": running and release.is_healthy(config, port),
+        }
+    return report
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragstream-host", description="The RAGstream host agent.")
+    parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help="host.json to read")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("start", help="(re)start the recorded release (or image_tag)")
+    release_parser = commands.add_parser("release", help="blue/green to a new tag")
+    release_parser.add_argument("--tag", required=True)
+    commands.add_parser("rollback", help="return to the previous release")
+    commands.add_parser("dns", help="point the domain's A record at this instance")
+    status_parser = commands.add_parser("status", help="what runs, is it healthy")
+    status_parser.add_argument("--json", action="store_true")
+    commands.add_parser("mount-data", help="format (once) and mount the data volume")
+    return parser
+
+
+def _load(path: Path) -> HostConfig:
+    try:
+        return HostConfig.load(path)
+    except FileNotFoundError:
+        raise HostError(f"{path} not found: cloud-init writes it; pass --config") from None
+    except (ValueError, TypeError) as exc:
+        raise HostError(f"{path} is invalid ({exc})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _load(args.config)
+        if args.command == "start":
+            start(config)
+        elif args.command == "release":
+            release_tag(config, args.tag)
+        elif args.command == "rollback":
+            rollback(config)
+        elif args.command == "dns":
+            dns(config)
+        elif args.command == "mount-data":
+            from ragstream.host.disk import mount_data
+
+            log(mount_data(config))
+        elif args.command == "status":
+            report = status(config)
+            if args.json:
+                print(json.dumps(report, indent=2))
+            else:
+                current = report["current"]
+                print(
+                    f"{current['tag']} {current['digest']} slot={current['slot']} "
+                    f"healthy={current['healthy']}"
+                    if current
+                    else "nothing released yet"
+                )
+                if report["last"]:
+                    last = report["last"]
+                    outcome = "ok" if last["ok"] else f"failed: {last['reason']}"
+                    print(f"last {last['action']} {last['tag']}: {outcome}")
+    except HostError as exc:
+        print(f"ragstream-host: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

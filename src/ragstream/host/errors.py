@@ -1,0 +1,12 @@
+"""The agent's one error type.
+
+The agent ships alone to the instance (see package.py), so it cannot import
+`ragstream.errors`; this mirrors `ragstream.errors.HostError` for the host wing only.
+Its str() is one line saying what failed and what to do; the CLI prints it and exits 1.
+"""
+
+from __future__ import annotations
+
+
+class HostError(Exception):
+    """The host agent could not do its job; nothing that was serving was touched."""

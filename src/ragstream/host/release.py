@@ -1,0 +1,161 @@
+"""Blue/green on one host: start, release, rollback.
+
+Every deployment runs the same steps. Everything that can fail for outside reasons
+(SSM, ECR token, pull) happens before any container is touched; the new container runs
+beside the serving one on the other loopback port; only once it answers its health
+check does the proxy switch to it and the old one stop. So on any failure the container
+that was serving keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ragstream.host import docker, proxy
+from ragstream.host.aws import Aws
+from ragstream.host.config import HostConfig
+from ragstream.host.errors import HostError
+from ragstream.host.files import write_atomic
+from ragstream.host.state import Release, State
+
+SLOTS = ("blue", "green")
+DRAIN_SECONDS = 2.0  # requests already sent to the old container get to finish
+
+
+def log(message: str) -> None:
+    print(f"ragstream-host: {message}", file=sys.stderr, flush=True)
+
+
+def slot_port(config: HostConfig, slot: str) -> int:
+    return config.blue_port if slot == "blue" else config.green_port
+
+
+def container(config: HostConfig, slot: str) -> str:
+    return f"{config.container_name}-{slot}"
+
+
+def serving_slot(config: HostConfig) -> str | None:
+    """The slot the proxy points at, if its container exists (the proxy is the truth)."""
+    port = proxy.current_upstream(config)
+    for slot in SLOTS:
+        if slot_port(config, slot) == port and docker.exists(container(config, slot)):
+            return slot
+    return None
+
+
+def is_healthy(config: HostConfig, port: int, timeout: float = 2.0) -> bool:
+    url = f"http://127.0.0.1:{port}{config.health_path}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_healthy(config: HostConfig, slot: str) -> None:
+    name, port = container(config, slot), slot_port(config, slot)
+    deadline = time.monotonic() + config.health_timeout
+    while time.monotonic() < deadline:
+        if is_healthy(config, port):
+            return
+        status = docker.state(name).get("State", {})
+        if status.get("Status") in ("exited", "dead") or status.get("Restarting"):
+            raise HostError(f"{name} stopped before it was healthy (exit {status.get('ExitCode')})")
+        time.sleep(0.25)
+    raise HostError(f"{name} not healthy at {config.health_path} after {config.health_timeout:g} s")
+
+
+def fetch_secrets(config: HostConfig, aws: Aws) -> tuple[tuple[str, str], ...]:
+    """Write the SSM secrets to files on tmpfs (0400, owned by the container's user)."""
+    wanted = [
+        ("OPENAI_API_KEY_FILE", config.ssm_parameter, "openai_api_key"),
+        ("RAGSTREAM_DATABASE_URL_FILE", config.database_url_parameter, "database_url"),
+    ]
+    values = [(env, aws.secret(name), file) for env, name, file in wanted if name]
+    # Fetch all before writing any: a missing second parameter leaves nothing changed.
+    mounts = []
+    for env, value, file in values:
+        path = Path(config.secrets_dir) / file
+        os.makedirs(config.secrets_dir, mode=0o711, exist_ok=True)
+        write_atomic(path, value.encode(), mode=0o400, uid=config.container_uid)
+        mounts.append((env, str(path)))
+    return tuple(mounts)
+
+
+def deploy(config: HostConfig, ref: str, tag: str, action: str) -> Release:
+    """Run `ref` (a tag or digest) blue/green; return the release now serving."""
+    started = time.monotonic()
+    state = State.load(config.state_dir)
+    try:
+        release = _deploy(config, ref, tag)
+    except HostError as exc:
+        state.last = _outcome(action, tag, started, reason=str(exc))
+        state.save(config.state_dir)
+        raise
+    if action != "start":  # a restart of the same release keeps the history
+        state.previous = state.current
+    state.current = release
+    state.last = _outcome(action, tag, started)
+    state.save(config.state_dir)
+    return release
+
+
+def _outcome(action: str, tag: str, started: float, reason: str = "") -> dict:
+    return {
+        "action": action,
+        "tag": tag,
+        "ok": not reason,
+        "reason": reason,
+        "seconds": round(time.monotonic() - started, 2),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
+    aws = Aws(config.region)
+    secret_files = fetch_secrets(config, aws)
+    docker.login(config.registry, aws.registry_password())
+    log(f"pulling {docker.image_ref(config.image_repository, ref)}")
+    digest = docker.pull(config.image_repository, ref)
+
+    old = serving_slot(config)
+    new = "green" if old == "blue" else "blue"
+    name, port = container(config, new), slot_port(config, new)
+    docker.remove(name)  # a leftover of a failed attempt; never the serving one
+    os.makedirs(config.data_dir, exist_ok=True)
+    os.chown(config.data_dir, config.container_uid, -1)
+    docker.run(
+        docker.RunSpec(
+            name=name,
+            image=docker.image_ref(config.image_repository, ref),
+            host_port=port,
+            app_port=config.app_port,
+            data_dir=config.data_dir,
+            secret_files=secret_files,
+            labels=(("ragstream.tag", tag), ("ragstream.stack", config.stack)),
+        )
+    )
+    log(f"started {name} on 127.0.0.1:{port}; waiting for health")
+    try:
+        wait_healthy(config, new)
+        proxy.switch_upstream(config, port)
+    except HostError:
+        docker.remove(name)
+        if old is not None:  # put the Caddyfile back as it was (Caddy kept the old config)
+            write_atomic(
+                Path(config.caddyfile),
+                proxy.render_caddyfile(config, slot_port(config, old)).encode(),
+                mode=0o644,
+            )
+        raise
+    log(f"proxy now sends traffic to {name}")
+    if old is not None:
+        time.sleep(DRAIN_SECONDS)
+        docker.remove(container(config, old))
+    return Release(tag=tag, digest=digest, slot=new, at=datetime.now(UTC).isoformat())

@@ -1,0 +1,70 @@
+"""The EC2 user data (#cloud-config) that turns stock Ubuntu 24.04 into a RAGstream host.
+
+Packages come from Ubuntu's archive only: docker.io, python3-boto3 and caddy (universe;
+a package rather than a container so the proxy needs no image pull and gets Ubuntu's
+security updates). Files are written *deferred*, i.e. after the packages are installed,
+so the caddy package never sees (and never prompts about) our Caddyfile. runcmd then
+mounts the data volume, and enables and starts the units.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+from ragstream.host.config import DEFAULT_PATH, HostConfig
+from ragstream.host.errors import HostError
+from ragstream.host.package import build_zipapp
+from ragstream.host.proxy import render_caddyfile
+
+USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
+AGENT_PATH = "/usr/local/bin/ragstream-host"
+UNIT_PATH = "/etc/systemd/system/ragstream.service"
+PACKAGES = ["docker.io", "python3-boto3", "caddy"]
+
+
+def render_unit(agent_path: str = AGENT_PATH) -> str:
+    template = Template((files("ragstream.host") / "templates" / "ragstream.service").read_text())
+    return template.substitute(agent=agent_path)
+
+
+def _file(path: str, content: str | bytes, permissions: str, gzipped: bool = False) -> dict:
+    entry: dict[str, Any] = {"path": path, "permissions": permissions, "defer": True}
+    if gzipped:
+        raw = content if isinstance(content, bytes) else content.encode()
+        entry["encoding"] = "gz+b64"
+        entry["content"] = base64.b64encode(gzip.compress(raw, 9, mtime=0)).decode()
+    else:
+        entry["content"] = content
+    return entry
+
+
+def render_user_data(config: HostConfig) -> str:
+    """The #cloud-config for one host; raises HostError if it exceeds EC2's 16 KB."""
+    document = {
+        "package_update": True,
+        "packages": PACKAGES,
+        "write_files": [
+            _file(str(DEFAULT_PATH), config.to_json() + "\n", "0644"),
+            _file(AGENT_PATH, build_zipapp(), "0755", gzipped=True),
+            _file(UNIT_PATH, render_unit(), "0644"),
+            _file(config.caddyfile, render_caddyfile(config, config.blue_port), "0644"),
+        ],
+        "runcmd": [
+            [AGENT_PATH, "mount-data"],
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "docker.service"],
+            ["systemctl", "restart", "caddy.service"],
+            ["systemctl", "enable", "--now", "--no-block", "ragstream.service"],
+        ],
+    }
+    # JSON is valid YAML: no YAML library is needed, and quoting is never ambiguous.
+    text = "#cloud-config\n" + json.dumps(document, indent=1) + "\n"
+    size = len(text.encode())
+    if size > USER_DATA_LIMIT:
+        raise HostError(f"user data is {size} bytes, over EC2's {USER_DATA_LIMIT}-byte limit")
+    return text
