@@ -1,0 +1,132 @@
+"""Cut sections into chunks of at most `max_tokens` embedder tokens, with overlap.
+
+Each section is tokenised once; every gap between two tokens gets a strength (paragraph
+break > sentence end or line break > space > inside a word). A chunk ends at the
+strongest gap in the second half of its window, so chunks end on paragraphs, then
+sentences, and only a giant sentence is cut between words (or, for a giant word, between
+tokens). The next chunk starts about `overlap` tokens earlier, at a sentence start when
+one is near. A chunk never spans two sections, and `text[start:end]` of its section is
+exactly its text, so a citation can point back to the character.
+
+Chunk ids hash the path, the text and how many identical texts came earlier in the
+document: unchanged content keeps its ids, and since cuts depend only on nearby text,
+an inserted paragraph changes only the ids of chunks near it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from ragstream.index.embedder import Tokenizer
+from ragstream.models import Chunk, Section
+
+TOKEN, WORD, SENTENCE, PARAGRAPH = 0, 1, 2, 3  # strength of the gap before a token
+_PARAGRAPH_GAP = re.compile(r"\n[ \t\r\f\v]*\n")
+_SENTENCE_END = ".!?。！？…"
+_CLOSERS = "\"')]}”’»"
+
+
+def chunk_sections(
+    path: str,
+    sections: Sequence[Section],
+    tokenizer: Tokenizer,
+    max_tokens: int = 256,
+    overlap: int = 32,
+) -> list[Chunk]:
+    if max_tokens < 1 or not 0 <= overlap < max_tokens:
+        raise ValueError(f"need max_tokens >= 1 and 0 <= overlap < max_tokens, got "
+                         f"{max_tokens} and {overlap}")  # fmt: skip
+    chunks: list[Chunk] = []
+    seen: Counter[str] = Counter()
+    for section_index, section in enumerate(sections):
+        spans = tokenizer.token_spans(section.text)
+        for first, stop in token_windows(section.text, spans, max_tokens, overlap):
+            start, end = spans[first][0], spans[stop - 1][1]
+            text = section.text[start:end]
+            chunks.append(
+                Chunk(
+                    id=chunk_id(path, text, seen[text]),
+                    path=path,
+                    text=text,
+                    ordinal=len(chunks),
+                    page=section.page,
+                    title=section.title,
+                    section_index=section_index,
+                    start=start,
+                    end=end,
+                    n_tokens=stop - first,
+                )
+            )
+            seen[text] += 1
+    return chunks
+
+
+def chunk_id(path: str, text: str, earlier_copies: int) -> str:
+    digest = hashlib.sha256(f"{path}\0{text}\0{earlier_copies}".encode())
+    return digest.hexdigest()[:24]
+
+
+def token_windows(
+    text: str, spans: Sequence[tuple[int, int]], max_tokens: int, overlap: int
+) -> list[tuple[int, int]]:
+    """[first, stop) token index ranges of the chunks of one section."""
+    n = len(spans)
+    if n <= max_tokens:
+        return [(0, n)] if n else []
+    strength = gap_strengths(text, spans)
+    windows: list[tuple[int, int]] = []
+    first, stop = 0, 0
+    while True:
+        stop = _cut(strength, first, n, max_tokens, past=stop)
+        windows.append((first, stop))
+        if stop == n:
+            return windows
+        first = _next_first(strength, first, stop, overlap)
+
+
+def gap_strengths(text: str, spans: Sequence[tuple[int, int]]) -> list[int]:
+    """strength[j]: how good a place the gap before token j is to cut (j >= 1)."""
+    strength = [PARAGRAPH] * (len(spans) + 1)  # index 0 and n: the section's own ends
+    for j in range(1, len(spans)):
+        previous_end, next_start = spans[j - 1][1], spans[j][0]
+        gap = text[previous_end:next_start]
+        if not gap:
+            strength[j] = TOKEN
+        elif "\n" in gap:
+            strength[j] = PARAGRAPH if _PARAGRAPH_GAP.search(gap) else SENTENCE
+        else:
+            tail = text[max(0, previous_end - 3) : previous_end].rstrip(_CLOSERS)
+            strength[j] = SENTENCE if tail.endswith(tuple(_SENTENCE_END)) else WORD
+    return strength
+
+
+def _cut(strength: list[int], first: int, n: int, max_tokens: int, past: int) -> int:
+    """The stop of the chunk starting at `first`: the strongest gap in the window's
+    second half (and beyond the previous stop, `past`), the latest among equals."""
+    limit = first + max_tokens
+    if limit >= n:
+        return n
+    best = limit
+    for j in range(limit, max(first + max_tokens // 2, first + 1, past + 1) - 1, -1):
+        if strength[j] > strength[best]:
+            best = j
+            if strength[j] == PARAGRAPH:
+                break
+    return best
+
+
+def _next_first(strength: list[int], first: int, stop: int, overlap: int) -> int:
+    """Start the next chunk about `overlap` tokens before `stop`, at the nearest sentence
+    (else word) start within overlap/2 of that; always after `first`, so it advances."""
+    if overlap == 0:
+        return stop
+    target = stop - overlap
+    low, high = max(first + 1, target - overlap // 2), min(stop, target + overlap // 2)
+    for level in (SENTENCE, WORD):
+        candidates = [j for j in range(low, high + 1) if strength[j] >= level]
+        if candidates:
+            return min(candidates, key=lambda j: (abs(j - target), j))
+    return max(first + 1, target)
