@@ -44,12 +44,15 @@ def _params(messages: Sequence[dict[str, str]]) -> Any:
 class ChatModel:
     """Streams chat completions from one server and model."""
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, model: str | None = None, max_retries: int = MAX_RETRIES
+    ) -> None:
         self.model = model or settings.model
+        self.max_retries = max_retries
         self.url = settings.openai_base_url or OPENAI_URL
         self.timeout = settings.openai_timeout
         self._client = _client(
-            settings.openai_api_key or NO_KEY, settings.openai_base_url, self.timeout, MAX_RETRIES
+            settings.openai_api_key or NO_KEY, settings.openai_base_url, self.timeout, max_retries
         )
 
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str | Usage]:
@@ -118,7 +121,7 @@ class ChatModel:
             )
         if isinstance(exc, openai.RateLimitError):
             return GenerationError(
-                f"{url} kept answering 429 (rate limit or quota) after {MAX_RETRIES} retries: "
+                f"{url} kept answering 429 (rate limit or quota) after {self.max_retries} retries: "
                 "wait a minute, or check the account's quota"
             )
         if isinstance(exc, openai.APITimeoutError) or "timeout" in type(exc).__name__.lower():
@@ -136,6 +139,9 @@ class ChatModel:
             return GenerationError(
                 f"{url} answered {exc.status_code} for model {model!r}: {detail}"
             )
+        if mid_stream and isinstance(exc, openai.APIError):  # an {"error": ...} event
+            detail = " ".join(str(exc.message).split())[:160]
+            return GenerationError(f"{url} reported an error mid-answer: {detail}: try again")
         if mid_stream:
             return GenerationError(
                 f"the answer stream from {url} broke off or was malformed "
