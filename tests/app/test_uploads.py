@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ragstream.app.uploads import check_upload, discard_upload, safe_name, save_upload
+from ragstream.app.uploads import (
+    check_upload,
+    discard_upload,
+    safe_name,
+    save_upload,
+    uploads_dir,
+)
+from ragstream.config import Settings
 from ragstream.errors import LoaderError
 
 
@@ -25,7 +32,9 @@ def test_other_types_are_refused_naming_the_file(name: str) -> None:
 
 
 def test_over_the_limit_is_refused_with_the_setting_to_change() -> None:
-    with pytest.raises(LoaderError, match=r"big.pdf: 2.0 MB is over the 1 MB limit .*MAX_FILE_MB"):
+    with pytest.raises(
+        LoaderError, match=r"big.pdf: 2.0 MB is over the 1.0 MB limit .*MAX_FILE_MB"
+    ):
         check_upload("big.pdf", 2_000_000, 1)
     check_upload("ok.PDF", 1_000_000, 1)  # at the limit and upper-case suffix: accepted
 
@@ -60,10 +69,12 @@ def test_failed_write_leaves_no_partial_file(
 
 
 def test_discard_only_touches_files_in_the_uploads_dir(tmp_path: Path) -> None:
-    uploads = tmp_path / "uploads"
-    inside = save_upload(uploads, "a.txt", b"a", 1)
+    settings = Settings(workspace=tmp_path / "ws")
+    inside = save_upload(uploads_dir(settings), "a.txt", b"a", 1)
     outside = tmp_path / "b.txt"
     outside.write_text("b")
-    discard_upload(uploads, str(outside))
-    discard_upload(uploads, str(inside))
-    assert outside.exists() and not inside.exists()
+    discard_upload(settings, "b.txt")  # keys are relative to the workspace's parent
+    discard_upload(settings, "ws/uploads/missing.txt")
+    assert outside.exists() and inside.exists()
+    discard_upload(settings, "ws/uploads/a.txt")
+    assert not inside.exists()

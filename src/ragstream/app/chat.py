@@ -15,6 +15,7 @@ import streamlit as st
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
+from ragstream.generate.answer import assembled_prompt
 from ragstream.generate.events import Delta, Done, Source, Sources
 from ragstream.workspace import Workspace
 
@@ -61,9 +62,10 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
     with st.chat_message("assistant"):
         try:
             if options.prompt_only:
-                prompt = workspace.prompt(  # type: ignore[attr-defined]
+                prompt = assembled_prompt(
+                    workspace,
                     question,
-                    history=history,
+                    history,
                     k=options.top_k,
                     mode=options.mode,
                     model=options.model,

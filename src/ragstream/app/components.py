@@ -17,6 +17,7 @@ from ragstream.app.state import Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
+from ragstream.generate.llm import llm_configured
 from ragstream.workspace import IngestProgress, Workspace
 
 STATUS_ICONS = {"ingested": "✅", "unchanged": "➖", "skipped": "⏭️", "failed": "❌", "removed": "🗑️"}
@@ -32,7 +33,8 @@ class ChatOptions:
 
 def sidebar_controls(settings: Settings) -> ChatOptions:
     st.sidebar.title("RAGstream")
-    if settings.openai_api_key:
+    llm = llm_configured(settings)
+    if llm:
         where = f" at {settings.openai_base_url}" if settings.openai_base_url else ""
         st.sidebar.success(f"LLM: {settings.model}{where}", icon="🤖")
     else:
@@ -42,9 +44,7 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
             icon="📴",
         )
     top_k = st.sidebar.slider("Passages to retrieve (top-k)", 1, 20, settings.top_k)
-    model = st.sidebar.text_input(
-        "Model", settings.model, disabled=not settings.openai_api_key
-    ).strip()
+    model = st.sidebar.text_input("Model", settings.model, disabled=not llm).strip()
     mode = st.sidebar.radio(
         "Retrieval",
         RETRIEVAL_MODES,
@@ -61,9 +61,9 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
 # --- documents ----------------------------------------------------------------------
 def upload_panel(workspace: Workspace, state: Session) -> None:
     settings = workspace.settings
+    # No `type=` filter: Streamlit would raise on other types; our check explains instead.
     files = st.sidebar.file_uploader(
         "Add documents",
-        type=[s.lstrip(".") for s in uploads.ALLOWED_SUFFIXES],
         accept_multiple_files=True,
         help=f"PDF, DOCX, Markdown, text or HTML; at most {settings.max_file_mb:g} MB each.",
         key=f"uploader-{state.uploader_generation}",
@@ -118,7 +118,7 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
     bar.empty()
     for result in report.files:
         if result.status == "failed":
-            uploads.discard_upload(target, result.path)
+            uploads.discard_upload(settings, result.path)
         rows.append(UploadResult(result.path, result.status, result.reason, result.n_chunks))
     return rows
 
@@ -150,7 +150,7 @@ def remove_document(workspace: Workspace, path: str) -> None:
     try:
         with ingest_lock(str(workspace.settings.workspace)):
             workspace.remove(path)
-        uploads.discard_upload(uploads.uploads_dir(workspace.settings), path)
+        uploads.discard_upload(workspace.settings, path)
         st.toast(f"Removed {passages.source_label(path, None)}")
     except RagstreamError as exc:
         st.error(str(exc))

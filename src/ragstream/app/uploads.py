@@ -36,13 +36,18 @@ def check_upload(name: str, size: int, max_file_mb: float) -> None:
     if suffix not in ALLOWED_SUFFIXES:
         allowed = ", ".join(s.lstrip(".").upper() for s in ALLOWED_SUFFIXES)
         raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {allowed}")
-    if size > max_file_mb * 1e6:
+    limit = max_file_mb * 1e6
+    if size > limit:
         raise LoaderError(
-            f"{name}: {size / 1e6:.1f} MB is over the {max_file_mb:g} MB limit "
+            f"{name}: {human_size(size)} is over the {human_size(limit)} limit "
             "(raise RAGSTREAM_MAX_FILE_MB to allow it)"
         )
     if size == 0:
         raise LoaderError(f"{name}: the file is empty")
+
+
+def human_size(n_bytes: float) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:.1f} kB"
 
 
 def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> Path:
@@ -63,12 +68,18 @@ def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> 
     return target
 
 
-def discard_upload(directory: Path, document_path: str) -> None:
-    """Delete the uploaded copy of a removed document (files outside uploads/ stay)."""
-    path = Path(document_path)
+def discard_upload(settings: Settings, document_key: str) -> None:
+    """Delete the uploaded copy of a removed document (files outside uploads/ stay).
+
+    Documents are keyed relative to the folder holding the workspace (see
+    ragstream.ingest.pipeline), so the key is resolved against that folder.
+    """
+    path = Path(document_key)
+    if not path.is_absolute():
+        path = settings.workspace.resolve().parent / path
     try:
         resolved = path.resolve()
-        if resolved.parent == directory.resolve() and resolved.is_file():
+        if resolved.parent == uploads_dir(settings).resolve() and resolved.is_file():
             resolved.unlink()
     except OSError:
         pass  # the index entry is gone; a leftover file is harmless
