@@ -1,0 +1,274 @@
+"""`ragstream deploy ...`: parse flags, call a Deployer, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ragstream.deploy.settings import DEFAULT_FILE, DeploySettings, load_deploy_settings
+
+SETTING_FLAGS = [
+    click.option("--region", help="AWS region [eu-central-1]"),
+    click.option("--profile", help="AWS profile (else the usual AWS_* environment)"),
+    click.option("--stack", help="stack name; tags every resource [ragstream]"),
+    click.option("--repository", help="ECR repository [ragstream-web]"),
+    click.option("--ssm-parameter", help="SSM parameter holding the OpenAI key"),
+    click.option("--instance-type", help="EC2 instance type [t3.small]"),
+    click.option("--ami", help="pin an AMI (default: Canonical's current Ubuntu 24.04)"),
+    click.option("--ami-parameter", help="SSM parameter naming the AMI [Canonical's]"),
+    click.option("--data-volume-gb", type=int, help="size of the /data volume [20]"),
+    click.option("--domain", help="serve HTTPS on this name (needs --hosted-zone-id)"),
+    click.option("--hosted-zone-id", help="Route 53 zone of the domain"),
+    click.option("--allowed-cidr", "allowed_cidrs", multiple=True, help="ingress CIDR (repeat)"),
+    click.option("--elastic-ip/--no-elastic-ip", default=None, help="keep a fixed public IP"),
+    click.option("--ssh/--no-ssh", default=None, help="open port 22 to the allowed CIDRs"),
+    click.option("--registry", help="push here instead of the account's ECR (mirrors, tests)"),
+]
+
+
+def setting_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(SETTING_FLAGS):
+        command = option(command)
+    return command
+
+
+def settings_of(ctx: click.Context) -> DeploySettings:
+    obj = ctx.find_root().obj or {}
+    return load_deploy_settings(obj.get("overrides"), path=obj.get("config"))
+
+
+def with_deployer(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Build the Deployer from the group's flags; translate AWS errors for the whole body."""
+
+    @click.pass_context
+    @functools.wraps(command)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        from ragstream.deploy.aws import aws_errors
+        from ragstream.deploy.deployer import Deployer
+
+        settings = settings_of(ctx)
+        with aws_errors(settings.profile):
+            return command(Deployer(settings, echo=click.echo), *args, **kwargs)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--config", type=click.Path(path_type=Path), help=f"settings file [{DEFAULT_FILE}]")
+@setting_flags
+@click.pass_context
+def deploy(ctx: click.Context, config: Path | None, **overrides: Any) -> None:
+    """Deploy to your AWS account: plan/apply the stack, build/push images, release."""
+    overrides["allowed_cidrs"] = overrides["allowed_cidrs"] or None
+    ctx.obj = {"config": config, "overrides": overrides}
+
+
+@deploy.command()
+@click.option("--force", is_flag=True, help="overwrite an existing settings file")
+@click.pass_context
+def init(ctx: click.Context, force: bool) -> None:
+    """Write ragstream.deploy.toml from the defaults and the flags given."""
+    from ragstream.deploy.settings import write_settings
+
+    path = (ctx.find_root().obj or {}).get("config") or DEFAULT_FILE
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists: edit it, or pass --force to rewrite it")
+    obj = ctx.find_root().obj
+    write_settings(load_deploy_settings(obj["overrides"], env={}, path=None), path)
+    click.echo(f"wrote {path}; next: `ragstream deploy whoami`, then `ragstream deploy plan`")
+
+
+@deploy.command()
+@with_deployer
+def whoami(deployer: Any) -> None:
+    """Show the AWS identity, account and region the commands will use."""
+    for key, value in deployer.whoami().items():
+        click.echo(f"{key:<9} {value}")
+
+
+@deploy.command()
+@with_deployer
+def plan(deployer: Any) -> None:
+    """Show what `apply` would change (describe calls only)."""
+    click.echo(f"plan for stack {deployer.settings.stack} in {deployer.settings.region}:")
+    deployer.plan()
+
+
+@deploy.command()
+@with_deployer
+def apply(deployer: Any) -> None:
+    """Create or repair the stack so it matches the settings (idempotent)."""
+    click.echo(f"applying stack {deployer.settings.stack} in {deployer.settings.region}:")
+    deployer.apply()
+
+
+deploy.add_command(apply, "up")
+
+
+@deploy.command()
+@click.option(
+    "--all", "everything", is_flag=True, help="also delete the ECR repository and the key"
+)
+@click.option("--confirm", metavar="STACK", help="the stack name, to skip the typed prompt")
+@with_deployer
+def destroy(deployer: Any, everything: bool, confirm: str | None) -> None:
+    """Delete what `apply` created (found by the stack tag) after a typed confirmation."""
+    steps = deployer.destroy_steps(everything)
+    if not steps:
+        click.echo("nothing to destroy")
+        return
+    for step in steps:
+        click.echo(f"  - {step}")
+    stack = deployer.settings.stack
+    typed = (
+        confirm if confirm is not None else click.prompt(f"type the stack name ({stack}) to go on")
+    )
+    if typed != stack:
+        raise click.ClickException(f"{typed!r} is not {stack!r}: nothing was deleted")
+    deployer.destroy(steps)
+
+
+@deploy.group()
+def secret() -> None:
+    """Store or check the OpenAI key in SSM Parameter Store."""
+
+
+@secret.command("set")
+@click.argument("name", required=False)
+@with_deployer
+def secret_set(deployer: Any, name: str | None) -> None:
+    """Store the key from a hidden prompt, or from stdin when piped (never from argv)."""
+    if sys.stdin.isatty():
+        value = click.prompt("value", hide_input=True, confirmation_prompt=True)
+    else:
+        value = sys.stdin.read()
+    click.echo(deployer.set_secret(value, name))
+
+
+@secret.command("check")
+@click.argument("name", required=False)
+@with_deployer
+def secret_check(deployer: Any, name: str | None) -> None:
+    """Say whether the key exists and when it last changed (never its value)."""
+    found = deployer.check_secret(name)
+    if found is None:
+        raise click.ClickException(
+            f"{name or deployer.settings.ssm_parameter} does not exist: run `ragstream deploy secret set`"
+        )
+    click.echo(
+        f"{found['name']}: {found['type']}, version {found['version']}, "
+        f"last modified {found['last_modified']}"
+    )
+
+
+@deploy.command()
+@with_deployer
+def status(deployer: Any) -> None:
+    """Instance state, public IP, DNS vs IP, the running image, health of the URL."""
+    from ragstream.deploy.status import gather
+
+    report = gather(deployer.clients, deployer.settings)
+    for line in report.lines():
+        click.echo(line)
+
+
+def _run_host(deployer: Any, command: list[str]) -> None:
+    from ragstream.deploy.release import run_on_stack
+
+    failed = []
+    for result in run_on_stack(deployer.clients, deployer.settings.stack, command):
+        click.echo(f"[{result.instance_id}] {result.status} (exit {result.exit_code})")
+        if result.stdout:
+            click.echo(result.stdout.rstrip())
+        if result.stderr:
+            click.echo(result.stderr.rstrip(), err=True)
+        if not result.ok:
+            failed.append(result.instance_id)
+    if failed:
+        raise click.ClickException(f"{' '.join(command[:2])} failed on {', '.join(failed)}")
+
+
+@deploy.command()
+@click.option("--tag", help="image tag to run [the current git commit]")
+@with_deployer
+def release(deployer: Any, tag: str | None) -> None:
+    """Run the new image on the stack's instance(s) via SSM; fail if its health check fails."""
+    from ragstream.deploy.image import git_tag
+    from ragstream.deploy.release import release_command
+
+    _run_host(deployer, release_command(tag or git_tag()))
+
+
+@deploy.command()
+@with_deployer
+def rollback(deployer: Any) -> None:
+    """Ask the host to go back to the previous image."""
+    from ragstream.deploy.release import rollback_command
+
+    _run_host(deployer, rollback_command())
+
+
+@deploy.command()
+@click.option("--tail", default=200, show_default=True, help="lines of container log")
+@with_deployer
+def logs(deployer: Any, tail: int) -> None:
+    """The app container's recent logs, fetched through SSM."""
+    from ragstream.deploy.release import logs_command
+
+    _run_host(deployer, logs_command(tail))
+
+
+@deploy.command()
+@click.option(
+    "--context", "context_dir", default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("--build-arg", "build_args", multiple=True, help="KEY=VALUE, passed to docker build")
+@click.option("--cache-from", help="image to reuse layers from (e.g. the pulled :latest)")
+@with_deployer
+def build(
+    deployer: Any, context_dir: Path, build_args: tuple[str, ...], cache_from: str | None
+) -> None:
+    """docker build, tagged <git-sha>[-dirty] and latest, with OCI labels."""
+    from ragstream.deploy.image import build_image
+
+    image = build_image(
+        deployer.image_name, context_dir, list(build_args), echo=click.echo, cache_from=cache_from
+    )
+    click.echo(f"built {image}")
+
+
+@deploy.command()
+@click.option("--tag", help="tag to push (and point latest at) [the current git commit]")
+@with_deployer
+def push(deployer: Any, tag: str | None) -> None:
+    """Log in to ECR (token on stdin), push <tag> and latest, print the digest."""
+    from ragstream.deploy.image import git_tag, push_image
+
+    digest = push_image(deployer, tag or git_tag(), echo=click.echo)
+    click.echo(f"digest {digest}")
+
+
+@deploy.command("github-oidc")
+@click.option("--repo", required=True, metavar="OWNER/NAME", help="GitHub repository")
+@click.option("--branch", default="main", show_default=True, help="branch allowed to deploy")
+@with_deployer
+def github_oidc(deployer: Any, repo: str, branch: str) -> None:
+    """Create the GitHub OIDC provider and a deploy role for one repo+branch; print its ARN."""
+    from ragstream.deploy.oidc import setup_github_oidc
+
+    arn = setup_github_oidc(deployer, repo, branch)
+    s = deployer.settings
+    click.echo(f"role ARN: {arn}")
+    click.echo(f"set these variables in {repo} (Settings > Secrets and variables > Actions):")
+    for name, value in (
+        ("AWS_ROLE_ARN", arn),
+        ("AWS_REGION", s.region),
+        ("ECR_REPOSITORY", s.repository),
+        ("RAGSTREAM_STACK", s.stack),
+    ):
+        click.echo(f"  {name}={value}")

@@ -1,0 +1,208 @@
+"""Plan the EC2 side of a stack: security group and its rules, the instance, the Elastic IP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ragstream.deploy.aws import AwsClients
+from ragstream.deploy.executor import Context, Step
+from ragstream.deploy.lookup import (
+    LIVE_STATES,
+    find_addresses,
+    find_instances,
+    find_security_group,
+    resolve_ami,
+    retry_while,
+)
+from ragstream.deploy.resources import IngressRule, Instance, SecurityGroup, Stack
+
+METADATA: Any = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
+# Right after create_instance_profile, EC2 may not see the profile for a few seconds.
+IAM_NOT_YET = {"InvalidParameterValue", "InvalidIamInstanceProfile.NotFound"}
+
+
+def tag_specs(stack: Stack, kind: str, name: str) -> list[Any]:
+    tags = [{"Key": k, "Value": v} for k, v in stack.tags] + [{"Key": "Name", "Value": name}]
+    return [{"ResourceType": kind, "Tags": tags}]
+
+
+def plan_security_group(clients: AwsClients, stack: Stack) -> Iterator[Step]:
+    group: SecurityGroup = stack.security_group
+    found = find_security_group(clients, stack.name, group.name)
+    if found is None:
+
+        def create(ctx: Context) -> None:
+            vpcs = ctx.clients.ec2.describe_vpcs(
+                Filters=[{"Name": "is-default", "Values": ["true"]}]
+            )
+            if not vpcs["Vpcs"]:
+                from ragstream.errors import DeployError
+
+                raise DeployError(
+                    f"region {ctx.clients.region} has no default VPC: create one with "
+                    "`aws ec2 create-default-vpc` and run apply again"
+                )
+            created = ctx.clients.ec2.create_security_group(
+                GroupName=group.name,
+                Description=group.description,
+                VpcId=vpcs["Vpcs"][0]["VpcId"],
+                TagSpecifications=tag_specs(stack, "security-group", group.name),
+            )
+            ctx.values["security_group_id"] = created["GroupId"]
+
+        yield Step("create", f"security group {group.name}", "in the default VPC", create)
+        yield from plan_rules(None, [], group.rules, group.name)
+    else:
+        yield from plan_rules(found["GroupId"], found["IpPermissions"], group.rules, group.name)
+
+
+def plan_rules(
+    group_id: str | None, current: list[Any], wanted: frozenset[IngressRule], name: str
+) -> Iterator[Step]:
+    """Ingress drift: authorize missing rules, revoke any rule the settings do not ask for."""
+    have: dict[IngressRule, Any] = {}
+    extra: list[tuple[str, Any]] = []
+    for perm in current:
+        base = {k: perm[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in perm}
+        for ip_range in perm.get("IpRanges", []):
+            raw = {**base, "IpRanges": [{"CidrIp": ip_range["CidrIp"]}]}
+            if perm.get("IpProtocol") == "tcp" and perm.get("FromPort") == perm.get("ToPort"):
+                have[IngressRule(int(perm["FromPort"]), ip_range["CidrIp"])] = raw
+            else:
+                extra.append((f"{perm.get('IpProtocol')} {ip_range['CidrIp']}", raw))
+        for ip_range in perm.get("Ipv6Ranges", []):
+            raw = {**base, "Ipv6Ranges": [{"CidrIpv6": ip_range["CidrIpv6"]}]}
+            extra.append((f"{perm.get('IpProtocol')} {ip_range['CidrIpv6']}", raw))
+    extra += [(str(rule), raw) for rule, raw in have.items() if rule not in wanted]
+    for rule in sorted(wanted - set(have)):
+        permission = {
+            "IpProtocol": rule.protocol,
+            "FromPort": rule.port,
+            "ToPort": rule.port,
+            "IpRanges": [{"CidrIp": rule.cidr}],
+        }
+        yield Step(
+            "authorize",
+            f"ingress {rule}",
+            f"on security group {name}",
+            lambda ctx, p=permission: ctx.clients.ec2.authorize_security_group_ingress(
+                GroupId=group_id or ctx.need("security_group_id"), IpPermissions=[p]
+            ),
+        )
+    for label, raw in sorted(extra, key=lambda item: item[0]):
+        yield Step(
+            "revoke",
+            f"ingress {label}",
+            f"on security group {name} (not in the settings)",
+            lambda ctx, p=raw: ctx.clients.ec2.revoke_security_group_ingress(
+                GroupId=group_id or ctx.need("security_group_id"), IpPermissions=[p]
+            ),
+        )
+
+
+def plan_instance(
+    clients: AwsClients, stack: Stack, user_data: Callable[[str], str]
+) -> Iterator[Step]:
+    """`user_data(registry)` renders the host's cloud-config; called only when creating."""
+    spec: Instance = stack.instance
+    live = find_instances(clients, stack.name, LIVE_STATES)
+    if not live:
+        ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
+
+        def create(ctx: Context) -> None:
+            image = ctx.clients.ec2.describe_images(ImageIds=[ami])["Images"][0]
+            volume: Any = {"VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True}
+            launched = retry_while(
+                IAM_NOT_YET,
+                lambda: ctx.clients.ec2.run_instances(
+                    ImageId=ami,
+                    InstanceType=spec.instance_type,  # type: ignore[arg-type]
+                    MinCount=1,
+                    MaxCount=1,
+                    UserData=user_data(ctx.need("registry")),
+                    IamInstanceProfile={"Name": spec.instance_profile},
+                    SecurityGroupIds=[ctx.need("security_group_id")],
+                    MetadataOptions=METADATA,
+                    BlockDeviceMappings=[
+                        {
+                            "DeviceName": image.get("RootDeviceName", "/dev/sda1"),
+                            "Ebs": {**volume, "VolumeSize": spec.root_volume_gb},
+                        },
+                        {
+                            "DeviceName": "/dev/sdf",
+                            "Ebs": {**volume, "VolumeSize": spec.data_volume_gb},
+                        },
+                    ],
+                    TagSpecifications=tag_specs(stack, "instance", spec.name)
+                    + tag_specs(stack, "volume", spec.name),
+                ),
+            )
+            instance_id = launched["Instances"][0]["InstanceId"]
+            ctx.values["instance_id"] = instance_id
+            ctx.clients.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
+
+        detail = f"{spec.instance_type}, {ami}, gp3 encrypted {spec.root_volume_gb}+{spec.data_volume_gb} GB, IMDSv2"
+        yield Step("create", f"EC2 instance {spec.name}", detail, create)
+        return
+    for instance in live:
+        instance_id = instance["InstanceId"]
+        options = instance.get("MetadataOptions", {})
+        if (options.get("HttpTokens"), options.get("HttpPutResponseHopLimit")) != ("required", 1):
+            yield Step(
+                "update",
+                f"EC2 instance {instance_id}",
+                "require IMDSv2, hop limit 1",
+                lambda ctx, i=instance_id: ctx.clients.ec2.modify_instance_metadata_options(
+                    InstanceId=i, **METADATA
+                ),
+            )
+        if instance["State"]["Name"] in ("stopped", "stopping"):
+            yield Step(
+                "start",
+                f"EC2 instance {instance_id}",
+                "it is stopped",
+                lambda ctx, i=instance_id: ctx.clients.ec2.start_instances(InstanceIds=[i]),
+            )
+
+
+def plan_elastic_ip(clients: AwsClients, stack: Stack) -> Iterator[Step]:
+    addresses = find_addresses(clients, stack.name)
+    if not stack.elastic_ip:
+        for address in addresses:
+            yield Step(
+                "release",
+                f"Elastic IP {address['PublicIp']}",
+                "elastic_ip is off",
+                lambda ctx, a=address: release_address(ctx, a),
+            )
+        return
+    if not addresses:
+
+        def allocate(ctx: Context) -> None:
+            created = ctx.clients.ec2.allocate_address(
+                Domain="vpc", TagSpecifications=tag_specs(stack, "elastic-ip", stack.name)
+            )
+            ctx.clients.ec2.associate_address(
+                AllocationId=created["AllocationId"], InstanceId=ctx.need("instance_id")
+            )
+
+        yield Step("allocate", "Elastic IP", "and associate it with the instance", allocate)
+        return
+    address = addresses[0]
+    live = find_instances(clients, stack.name, LIVE_STATES)
+    if live and address.get("InstanceId") != live[0]["InstanceId"]:
+        yield Step(
+            "associate",
+            f"Elastic IP {address['PublicIp']}",
+            f"with {live[0]['InstanceId']}",
+            lambda ctx: ctx.clients.ec2.associate_address(
+                AllocationId=address["AllocationId"], InstanceId=ctx.need("instance_id")
+            ),
+        )
+
+
+def release_address(ctx: Context, address: Any) -> None:
+    if address.get("AssociationId"):
+        ctx.clients.ec2.disassociate_address(AssociationId=address["AssociationId"])
+    ctx.clients.ec2.release_address(AllocationId=address["AllocationId"])

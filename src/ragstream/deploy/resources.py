@@ -1,0 +1,246 @@
+"""What a stack should look like: small dataclasses built from the settings, no AWS calls.
+
+The planner compares these with what AWS describes and yields the steps that close the gap.
+Policies are plain dicts so tests can assert them as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ragstream.deploy.settings import DeploySettings
+
+STACK_TAG = "ragstream:stack"
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name derives from the stack (and the repository setting), nothing is typed twice."""
+
+    stack: str
+    repository: str
+
+    @property
+    def role(self) -> str:
+        return f"{self.stack}-instance"
+
+    @property
+    def instance_profile(self) -> str:
+        return f"{self.stack}-instance"
+
+    @property
+    def inline_policy(self) -> str:
+        return "ragstream-instance"
+
+    @property
+    def security_group(self) -> str:
+        return f"{self.stack}-web"
+
+    @property
+    def ci_role(self) -> str:
+        return f"{self.stack}-github-deploy"
+
+
+@dataclass(frozen=True)
+class Arns:
+    partition: str
+    region: str
+    account: str
+
+    def repository(self, name: str) -> str:
+        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{name}"
+
+    def parameter(self, name: str) -> str:
+        return f"arn:{self.partition}:ssm:{self.region}:{self.account}:parameter/{name.lstrip('/')}"
+
+    def hosted_zone(self, zone_id: str) -> str:
+        return f"arn:{self.partition}:route53:::hostedzone/{zone_id.split('/')[-1]}"
+
+    def managed_policy(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::aws:policy/{name}"
+
+    def instances(self) -> str:
+        return f"arn:{self.partition}:ec2:{self.region}:{self.account}:instance/*"
+
+    def ssm_document(self, name: str) -> str:
+        return f"arn:{self.partition}:ssm:{self.region}::document/{name}"
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    lifecycle_policy: str  # JSON text, compared parsed
+    scan_on_push: bool = True
+    # MUTABLE because `latest` must move; SHA tags are never re-pushed (push skips digests
+    # already there), so in practice they behave as immutable.
+    tag_mutability: str = "MUTABLE"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    trust_policy: dict[str, Any]
+    policy_name: str
+    policy: dict[str, Any]
+    managed_policies: tuple[str, ...] = ()
+    instance_profile: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class IngressRule:
+    port: int
+    cidr: str
+    protocol: str = "tcp"
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.port} from {self.cidr}"
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    name: str
+    description: str
+    rules: frozenset[IngressRule]
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    instance_type: str
+    ami_parameter: str  # resolved at plan time unless `ami` is pinned
+    ami: str | None
+    root_volume_gb: int
+    data_volume_gb: int
+    instance_profile: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    tags: tuple[tuple[str, str], ...]
+    repository: Repository
+    role: Role
+    security_group: SecurityGroup
+    instance: Instance
+    elastic_ip: bool
+
+
+def lifecycle_policy(keep: int) -> str:
+    rules = [
+        {
+            "rulePriority": 1,
+            "description": "expire untagged images after one day",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": f"keep the last {keep} tagged images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": keep,
+            },
+            "action": {"type": "expire"},
+        },
+    ]
+    return json.dumps({"rules": rules}, sort_keys=True)
+
+
+def service_trust(service: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
+    """Least privilege for the host: pull this repository, read this key, update this zone."""
+    statements: list[dict[str, Any]] = [
+        # AWS defines GetAuthorizationToken on "*" only: it is not resource-scoped.
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            "Resource": arns.repository(settings.repository),
+        },
+        {
+            "Sid": "ReadKey",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": arns.parameter(settings.ssm_parameter),
+        },
+    ]
+    if settings.hosted_zone_id:
+        statements.append(
+            {
+                "Sid": "UpdateDns",
+                "Effect": "Allow",
+                "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+                "Resource": arns.hosted_zone(settings.hosted_zone_id),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ingress_rules(settings: DeploySettings) -> frozenset[IngressRule]:
+    # Caddy listens on 80 (and 443 with a domain, for TLS); the app itself is bound to
+    # loopback on the host, so 8501 is never opened.
+    ports = [80, 443] if settings.domain else [80]
+    if settings.ssh:
+        ports.append(22)
+    return frozenset(IngressRule(port, cidr) for port in ports for cidr in settings.allowed_cidrs)
+
+
+def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
+    names = Names(settings.stack, settings.repository)
+    return Stack(
+        name=settings.stack,
+        tags=((STACK_TAG, settings.stack),),
+        repository=Repository(settings.repository, lifecycle_policy(settings.keep_images)),
+        role=Role(
+            name=names.role,
+            trust_policy=service_trust("ec2.amazonaws.com"),
+            policy_name=names.inline_policy,
+            policy=instance_policy(settings, arns),
+            managed_policies=(arns.managed_policy(SSM_CORE_POLICY),),
+            instance_profile=names.instance_profile,
+        ),
+        security_group=SecurityGroup(
+            name=names.security_group,
+            description=f"ragstream stack {settings.stack}: web ingress",
+            rules=ingress_rules(settings),
+        ),
+        instance=Instance(
+            name=settings.stack,
+            instance_type=settings.instance_type,
+            ami_parameter=settings.ami_parameter_name,
+            ami=settings.ami,
+            root_volume_gb=settings.root_volume_gb,
+            data_volume_gb=settings.data_volume_gb,
+            instance_profile=names.instance_profile,
+        ),
+        elastic_ip=settings.elastic_ip,
+    )

@@ -1,0 +1,120 @@
+"""Plan `destroy`: everything `apply` made, found by the stack tag, in reverse order.
+
+The SSM parameter and the ECR repository (with its images) survive unless `everything`:
+they hold what is expensive to recreate (the key, the built images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ragstream.deploy.aws import AwsClients
+from ragstream.deploy.compute import release_address
+from ragstream.deploy.executor import Context, Step
+from ragstream.deploy.lookup import (
+    LIVE_STATES,
+    find_addresses,
+    find_instances,
+    find_security_group,
+    get_or_none,
+    retry_while,
+)
+from ragstream.deploy.resources import STACK_TAG, Names
+from ragstream.deploy.settings import DeploySettings
+
+
+def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool) -> Iterator[Step]:
+    names = Names(settings.stack, settings.repository)
+    instances = [i["InstanceId"] for i in find_instances(clients, settings.stack, LIVE_STATES)]
+    if instances:
+
+        def terminate(ctx: Context) -> None:
+            ctx.clients.ec2.terminate_instances(InstanceIds=instances)
+            ctx.clients.ec2.get_waiter("instance_terminated").wait(InstanceIds=instances)
+
+        yield Step(
+            "terminate", f"EC2 instance(s) {', '.join(instances)}", "and their volumes", terminate
+        )
+    for address in find_addresses(clients, settings.stack):
+        yield Step(
+            "release",
+            f"Elastic IP {address['PublicIp']}",
+            "",
+            lambda ctx, a=address: release_address(ctx, a),
+        )
+    group = find_security_group(clients, settings.stack, names.security_group)
+    if group is not None:
+        # Network interfaces of a just-terminated instance hold the group for a while.
+        yield Step(
+            "delete",
+            f"security group {names.security_group}",
+            group["GroupId"],
+            lambda ctx: retry_while(
+                {"DependencyViolation"},
+                lambda: ctx.clients.ec2.delete_security_group(GroupId=group["GroupId"]),
+                seconds=300,
+            ),
+        )
+    yield from _plan_delete_role(clients, names.role, names.instance_profile)
+    if everything:
+        yield from _plan_delete_role(clients, names.ci_role, None)
+        yield from _plan_delete_everything(clients, settings)
+
+
+def _plan_delete_role(clients: AwsClients, role: str, profile: str | None) -> Iterator[Step]:
+    iam = clients.iam
+    if profile and get_or_none(
+        lambda: iam.get_instance_profile(InstanceProfileName=profile), "NoSuchEntity"
+    ):
+
+        def delete_profile(ctx: Context) -> None:
+            found = ctx.clients.iam.get_instance_profile(InstanceProfileName=profile)
+            for attached in found["InstanceProfile"]["Roles"]:
+                ctx.clients.iam.remove_role_from_instance_profile(
+                    InstanceProfileName=profile, RoleName=attached["RoleName"]
+                )
+            ctx.clients.iam.delete_instance_profile(InstanceProfileName=profile)
+
+        yield Step("delete", f"instance profile {profile}", "", delete_profile)
+    found = get_or_none(lambda: iam.get_role(RoleName=role), "NoSuchEntity")
+    if found is None or not _is_ours(found["Role"].get("Tags", []), clients, role):
+        return
+
+    def delete_role(ctx: Context) -> None:
+        iam = ctx.clients.iam
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role, PolicyName=name)
+        for policy in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
+        iam.delete_role(RoleName=role)
+
+    yield Step("delete", f"IAM role {role}", "with its policies", delete_role)
+
+
+def _is_ours(tags: list[Any], clients: AwsClients, role: str) -> bool:
+    # get_role does not always return tags; ask for them explicitly before deleting.
+    tags = tags or clients.iam.list_role_tags(RoleName=role)["Tags"]
+    return any(tag["Key"] == STACK_TAG for tag in tags)
+
+
+def _plan_delete_everything(clients: AwsClients, settings: DeploySettings) -> Iterator[Step]:
+    repo = settings.repository
+    if get_or_none(
+        lambda: clients.ecr.describe_repositories(repositoryNames=[repo]),
+        "RepositoryNotFoundException",
+    ):
+        yield Step(
+            "delete",
+            f"ECR repository {repo}",
+            "and all its images",
+            lambda ctx: ctx.clients.ecr.delete_repository(repositoryName=repo, force=True),
+        )
+    name = settings.ssm_parameter
+    if get_or_none(lambda: clients.ssm.get_parameter(Name=name), "ParameterNotFound"):
+        yield Step(
+            "delete",
+            f"SSM parameter {name}",
+            "",
+            lambda ctx: ctx.clients.ssm.delete_parameter(Name=name),
+        )
