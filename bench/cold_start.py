@@ -1,0 +1,271 @@
+"""Cold start of the web app: `ragstream serve` to /_stcore/health 200, and to the first
+offline answer in a real browser on a 1k-chunk workspace.
+
+    python bench/cold_start.py [--runs 3] [--chunks 1000]
+
+Each run starts a fresh `ragstream serve` process (nothing cached in memory). The
+baseline, run in the same process on the same machine, is plain Streamlit serving an
+empty script with the same flags: the ratio is what RAGstream adds to Streamlit's own
+start. The first answer is timed in Debian's Chromium (Playwright) from pressing Enter
+to the answer text showing; it includes loading the embedder and opening the index.
+Targets (issue 4): health <= 5 s, first offline answer <= 2 s after the question.
+Writes bench/results/cold_start.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from ragstream.app.cli import streamlit_command
+from ragstream.models import Section
+from ragstream.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = ROOT / "bench" / "results" / "cold_start.json"
+RAGSTREAM = Path(sys.executable).with_name("ragstream")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+QUESTION = "How often is the signing key of the billing service rotated?"
+FACT = "The signing key of the billing service is rotated every 45 days by the on-call engineer."
+WORDS = [
+    "cluster",
+    "backup",
+    "deploy",
+    "ticket",
+    "invoice",
+    "storage",
+    "network",
+    "queue",
+    "worker",
+    "schedule",
+    "report",
+    "customer",
+    "release",
+    "rollback",
+    "alert",
+    "metric",
+    "budget",
+    "archive",
+    "policy",
+    "review",
+    "audit",
+    "cache",
+    "gateway",
+    "session",
+    "token",
+    "region",
+    "replica",
+    "snapshot",
+    "contract",
+    "vendor",
+    "license",
+    "training",
+]
+
+
+def build_workspace(path: Path, n_chunks: int) -> float:
+    """A workspace of about `n_chunks` chunks of ~100 words; one holds the fact asked."""
+    rng = random.Random(7)
+    documents = []
+    for d in range(n_chunks // 10):
+        paragraphs = []
+        for _ in range(10):
+            sentences = [
+                " ".join(rng.choices(WORDS, k=rng.randint(8, 16))).capitalize() + "."
+                for _ in range(8)
+            ]
+            paragraphs.append(" ".join(sentences))
+        if d == 7:
+            paragraphs[3] = FACT + " " + paragraphs[3]
+        documents.append((f"docs/report-{d:03d}.txt", [Section("\n\n".join(paragraphs))]))
+    started = time.perf_counter()
+    with Workspace.open(workspace=path, chunk_tokens=160, chunk_overlap=16) as ws:
+        ws.add_documents(documents)
+        count = ws.store.count_chunks()
+    print(f"workspace: {count} chunks in {time.perf_counter() - started:.0f} s", flush=True)
+    return float(count)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_health(url: str, process: subprocess.Popen[bytes], started: float) -> float:
+    while time.perf_counter() - started < 60:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise SystemExit(f"{url} never answered health")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return process, started
+
+
+def bare_streamlit_health(script: Path, env: dict[str, str]) -> float:
+    port = free_port()
+    argv = streamlit_command(port, "127.0.0.1", 50)
+    argv[4] = str(script)  # same interpreter and flags, an empty page instead of ours
+    process, started = start(argv, env)
+    try:
+        return wait_health(f"http://127.0.0.1:{port}", process, started)
+    finally:
+        stop(process)
+
+
+def ragstream_run(workspace: Path, env: dict[str, str], context: object | None) -> dict[str, float]:
+    port = free_port()
+    argv = [str(RAGSTREAM), "serve", "--address", "127.0.0.1", "--port", str(port)]
+    process, started = start([*argv, "--workspace", str(workspace)], env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        result = {"health_s": wait_health(url, process, started)}
+        if context is not None:
+            result.update(first_answer(context, url, started))
+        return result
+    finally:
+        stop(process)
+
+
+def first_answer(context: object, url: str, started: float) -> dict[str, float]:
+    page = context.new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(url)
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.wait_for()
+        page_ready = time.perf_counter() - started
+        box.fill(QUESTION)
+        asked = time.perf_counter()
+        box.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="45 days").wait_for()
+        answered = time.perf_counter()
+        return {
+            "page_ready_s": page_ready,
+            "first_answer_after_question_s": answered - asked,
+            "first_answer_after_start_s": answered - started,
+        }
+    finally:
+        page.close()
+
+
+def median(rows: list[dict[str, float]], key: str) -> float | None:
+    values = [r[key] for r in rows if key in r]
+    return round(statistics.median(values), 3) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--chunks", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ragstream-cold-") as tmp:
+        tmp_path = Path(tmp)
+        n_chunks = build_workspace(tmp_path / "ws", args.chunks)
+        empty = tmp_path / "empty_app.py"
+        empty.write_text("import streamlit as st\nst.write('hello')\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAGSTREAM_"))}
+        env["HOME"] = tmp
+        browser = None
+        rows: list[dict[str, float]] = []
+        baseline: list[float] = []
+        with _browser() as context:
+            browser = "chromium" if context is not None else None
+            for run in range(args.runs):
+                baseline.append(bare_streamlit_health(empty, env))
+                rows.append(ragstream_run(tmp_path / "ws", env, context))
+                print(
+                    f"run {run + 1}: {rows[-1]} (bare streamlit {baseline[-1]:.2f} s)", flush=True
+                )
+    health = median(rows, "health_s")
+    base = round(statistics.median(baseline), 3)
+    result = {
+        "bench": "cold_start",
+        "machine": f"{platform.node()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+        "runs": args.runs,
+        "chunks": n_chunks,
+        "median_health_s": health,
+        "median_bare_streamlit_health_s": base,
+        "health_ratio_vs_bare_streamlit": round(health / base, 2) if health else None,
+        "median_page_ready_s": median(rows, "page_ready_s"),
+        "median_first_answer_after_question_s": median(rows, "first_answer_after_question_s"),
+        "median_first_answer_after_start_s": median(rows, "first_answer_after_start_s"),
+        "browser": browser,
+        "targets": {"health_s": 5.0, "first_answer_after_question_s": 2.0},
+        "raw": rows,
+        "raw_bare_streamlit_health_s": baseline,
+    }
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    tmp_result = RESULT.with_suffix(".json.tmp")
+    tmp_result.write_text(json.dumps(result, indent=2) + "\n")
+    tmp_result.replace(RESULT)
+    print(json.dumps({k: v for k, v in result.items() if not k.startswith("raw")}, indent=2))
+
+
+class _browser:
+    """Chromium via Playwright when available; else None (health is still measured)."""
+
+    def __enter__(self) -> object | None:
+        if not CHROMIUM.exists():
+            print("no /usr/bin/chromium: measuring health only", flush=True)
+            return None
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._profile = tempfile.TemporaryDirectory(prefix="ragstream-chromium-")
+        self._context = self._pw.chromium.launch_persistent_context(
+            self._profile.name, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        self._context.set_default_timeout(60_000)
+        return self._context
+
+    def __exit__(self, *exc: object) -> None:
+        if hasattr(self, "_context"):
+            self._context.close()
+            self._pw.stop()
+            self._profile.cleanup()
+
+
+if __name__ == "__main__":
+    main()

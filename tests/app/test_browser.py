@@ -1,0 +1,118 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright against
+`ragstream serve` on loopback (never `playwright install`: it would download)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 90_000  # the first ingest loads the embedder
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+
+pw = pytest.importorskip("playwright.sync_api")
+
+
+def make_pdf(path: Path) -> Path:
+    """A two-page handbook; the fact asked about is on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pages = [
+        "Welcome to the operations handbook. This handbook describes the daily routine "
+        "of the platform team. Backups run every night at two o'clock.",
+        "Key rotation. The API key is rotated every 90 days by the operator on duty. "
+        "Each rotation is written into the change calendar.",
+    ]
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with pw.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
+        context.close()
+
+
+def test_upload_pdf_ask_and_open_the_cited_passage(browser_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pdf = make_pdf(tmp_path / "handbook.pdf")
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_text("Ask your documents", exact=True).wait_for()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pdf))
+        page.get_by_text(re.compile(r"handbook\.pdf.*ingested")).wait_for()
+        page.get_by_text(re.compile(r"2 pages")).wait_for()  # the documents list
+
+        chat = page.get_by_test_id("stChatInputTextArea")
+        chat.fill("How often is the API key rotated?")
+        chat.press("Enter")
+        answer = page.get_by_test_id("stChatMessage").filter(has_text="90 days")
+        answer.wait_for()
+        citation = page.get_by_role("button", name=re.compile(r"\[\d\] handbook\.pdf p\.2"))
+        citation.first.wait_for()
+
+        citation.first.click()
+        mark = page.locator(".ragstream-passage mark")
+        mark.first.wait_for()
+        assert "rotated every 90 days" in mark.first.inner_text()
+        assert page.get_by_text("page 2").is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+        page.close()
+
+
+def test_password_gate_blocks_an_unauthenticated_chat(browser_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = {"RAGSTREAM_PASSWORD": "open sesame"}
+    with serving(tmp_path / "ws", env=env, cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        password = page.get_by_label("Password")
+        password.wait_for()
+        assert page.get_by_test_id("stChatInput").count() == 0
+        assert page.get_by_test_id("stFileUploader").count() == 0
+        password.fill("guess")
+        page.get_by_role("button", name="Enter").click()
+        page.get_by_text("Wrong password.").wait_for()
+        assert page.get_by_test_id("stChatInput").count() == 0
+
+        password.fill("open sesame")
+        page.get_by_role("button", name="Enter").click()
+        page.get_by_test_id("stChatInput").wait_for()
+        page.close()

@@ -1,0 +1,208 @@
+"""The page, headless: streamlit.testing.v1.AppTest runs the real script on the real
+library (a real workspace in tmp_path; only the LLM is a loopback HTTP server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ragstream.app import auth
+from ragstream.app.cli import SCRIPT
+from tests.generate.sse_server import ChatServer, Reply, start_server
+
+RUN_TIMEOUT = 120  # the first run loads the embedder
+DOC = (
+    "# Operations runbook\n\n"
+    "## Start script\n\n"
+    "The start script checks whether the container already exists. "
+    "If the container already exists, the start script removes it and starts a fresh one.\n\n"
+    "## Keys\n\n"
+    "The API key is rotated every 90 days by the operator on duty. "
+    "Rotation is logged in the change calendar.\n"
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace and an environment with no key, password or settings file."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGSTREAM_PASSWORD", "RAGSTREAM_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    workspace = tmp_path / "ws"
+    monkeypatch.setenv("RAGSTREAM_WORKSPACE", str(workspace))
+    monkeypatch.setattr(auth, "FAILURE_DELAY_S", 0.05)
+    return workspace
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(SCRIPT), default_timeout=RUN_TIMEOUT)
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "success", "warning", "error")
+        for e in getattr(at, kind)
+    ]
+    parts += [str(e.value) for e in at.sidebar.markdown]
+    return "\n".join(str(p) for p in parts)
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/markdown") -> AppTest:
+    at.sidebar.file_uploader[0].upload(name, data, mime)
+    return at.run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question)
+    return at.run()
+
+
+def test_offline_mode_and_open_app_warning(env: Path) -> None:
+    at = page()
+    assert not at.exception and not at.error
+    assert "Offline mode" in at.sidebar.info[0].value
+    assert "open to anyone" in at.warning[0].value
+    assert [r.label for r in at.sidebar.radio] == ["Retrieval"]
+    assert at.sidebar.radio[0].options == ["hybrid", "bm25", "dense"]
+    assert at.sidebar.text_input[0].disabled  # no LLM: the model choice does not apply
+
+
+def test_password_gate_blocks_everything_until_the_right_password(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_PASSWORD", "correct horse")
+    at = page()
+    assert len(at.chat_input) == 0 and len(at.sidebar.file_uploader) == 0
+    assert "open to anyone" not in texts(at)
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong password."
+    assert len(at.chat_input) == 0
+    at.text_input[0].input("correct horse")
+    at.button[0].click().run()
+    assert not at.error
+    assert len(at.chat_input) == 1 and len(at.sidebar.file_uploader) == 1
+
+
+def test_upload_of_another_type_or_over_the_limit_is_refused_and_nothing_written(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_MAX_FILE_MB", "0.001")  # 1 kB
+    at = page()
+    at = upload(at, "big.md", b"# big\n" + b"words " * 400)
+    assert [e.value for e in at.sidebar.error] == [
+        "**big.md** failed: 2.4 kB is over the 1.0 kB limit "
+        "(raise RAGSTREAM_MAX_FILE_MB to allow it)"
+    ]
+    at = upload(at, "tool.exe", b"MZ\x90\x00", "application/octet-stream")
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and errors[0].startswith("**tool.exe** failed: .exe is not supported")
+    assert not at.exception
+    uploads = env / "uploads"
+    assert not uploads.exists() or not [p for p in uploads.iterdir()]
+
+
+def test_upload_ingests_then_chat_answers_with_a_citation_that_opens_the_passage(
+    env: Path,
+) -> None:
+    at = page()
+    at = upload(at, "runbook.md", DOC.encode())
+    report = " ".join(c.value for c in at.sidebar.caption)
+    assert "runbook.md** ingested" in report, report
+    assert (env / "uploads" / "runbook.md").read_text() == DOC
+    assert "Documents (1)" in [e.label for e in at.sidebar.expander]
+
+    at = ask(at, "How often is the API key rotated?")
+    assert not at.exception and not at.error
+    assistant = [m for m in at.chat_message if m.name == "assistant"]
+    assert len(assistant) == 1
+    answer = assistant[0].markdown[0].value
+    assert "90 days" in answer and "[1]" in answer
+    citation = next(b for b in assistant[0].button if b.label.startswith("[1] runbook.md"))
+    assert "Offline mode" in assistant[0].caption[0].value
+
+    citation.click().run()
+    passage = at.get("html")[0].value
+    assert "<mark>The API key is rotated every 90 days by the operator on duty.</mark>" in passage
+    assert "runbook.md" in texts(at)
+
+
+def test_follow_up_uses_the_history_and_new_chat_clears_it(env: Path) -> None:
+    at = page()
+    at = upload(at, "runbook.md", DOC.encode())
+    at = ask(at, "What does the start script do when the container already exists?")
+    at = ask(at, "and how often is the key rotated?")
+    assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
+    assert "90 days" in at.chat_message[3].markdown[0].value
+    next(b for b in at.sidebar.button if b.label == "New chat").click().run()
+    assert len(at.chat_message) == 0
+
+
+def test_prompt_only_shows_the_assembled_prompt_to_copy(env: Path) -> None:
+    at = page()
+    at = upload(at, "runbook.md", DOC.encode())
+    at.sidebar.toggle[0].set_value(True).run()
+    at = ask(at, "How often is the API key rotated?")
+    prompt = at.chat_message[1].code[0].value
+    assert "How often is the API key rotated?" in prompt
+    assert "[1] " in prompt and "every 90 days" in prompt
+    assert not at.chat_message[1].button  # nothing was answered, so nothing cited
+
+
+def test_remove_document(env: Path) -> None:
+    at = page()
+    at = upload(at, "runbook.md", DOC.encode())
+    remove = next(b for b in at.sidebar.button if b.label == "✕")
+    remove.click().run()
+    assert "Documents (0)" in [e.label for e in at.sidebar.expander]
+    assert not (env / "uploads" / "runbook.md").exists()
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[ChatServer]:
+    server = start_server()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_llm_answer_streams_with_model_name_and_citations(
+    env: Path, monkeypatch: pytest.MonkeyPatch, llm_server: ChatServer
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    llm_server.script(Reply(pieces=["Every 90 days ", "[1], by the operator", " [7]."]))
+    at = page()
+    assert "LLM: gpt-4o-mini" in at.sidebar.success[0].value
+    at = upload(at, "runbook.md", DOC.encode())
+    at = ask(at, "How often is the API key rotated?")
+    assert not at.error, [e.value for e in at.error]
+    answer = at.chat_message[1].markdown[0].value
+    assert answer == "Every 90 days [1], by the operator."  # [7] points at nothing: dropped
+    assert "gpt-4o-mini" in at.chat_message[1].caption[0].value
+    assert [b.label.split(" ")[0] for b in at.chat_message[1].button] == ["[1]"]
+
+
+def test_unreachable_llm_is_an_error_line_not_a_traceback(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.app.conftest import free_port
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("RAGSTREAM_OPENAI_TIMEOUT", "2")
+    at = page()
+    at = upload(at, "runbook.md", DOC.encode())
+    at = ask(at, "How often is the API key rotated?")
+    assert not at.exception
+    assert len(at.error) == 1, [e.value for e in at.error]
+    reason = at.error[0].value
+    assert "127.0.0.1" in reason and "Traceback" not in reason and "\n" not in reason
+    assert at.chat_message[1].error[0].value == reason  # shown where the answer would be
+    at.run()
+    assert len(at.chat_message) == 0  # the failed question is not kept as a turn
