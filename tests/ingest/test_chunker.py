@@ -174,3 +174,17 @@ def test_invariants_hold_for_any_text(
     chunks = chunk_sections("p.txt", sections, TOKENIZER, max_tokens, overlap)
     check_invariants(sections, chunks, max_tokens, TOKENIZER)
     assert chunks == chunk_sections("p.txt", sections, TOKENIZER, max_tokens, overlap)
+
+
+def test_a_sentence_end_beats_a_line_wrap_and_a_line_beats_a_space() -> None:
+    # PDF-like text: lines wrapped every 6 words, one sentence end in the middle of a line.
+    words = [f"w{i}" for i in range(30)]
+    words[14] += "."
+    lines = [" ".join(words[i : i + 6]) for i in range(0, 30, 6)]
+    text = "\n".join(lines)
+    [first, *_] = chunk_sections("a", [Section(text)], TOKENIZER, max_tokens=20, overlap=0)
+    assert first.text.endswith("w14.")
+    # A list without full stops: cut at a line break, not inside an item.
+    items = "\n".join(f"- item {i} alpha beta" for i in range(10))
+    [first, *_] = chunk_sections("a", [Section(items)], TOKENIZER, max_tokens=16, overlap=0)
+    assert first.text.endswith("beta") and first.n_tokens == 15

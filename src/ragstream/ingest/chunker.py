@@ -1,12 +1,13 @@
 """Cut sections into chunks of at most `max_tokens` embedder tokens, with overlap.
 
 Each section is tokenised once; every gap between two tokens gets a strength (paragraph
-break > sentence end or line break > space > inside a word). A chunk ends at the
-strongest gap in the second half of its window, so chunks end on paragraphs, then
-sentences, and only a giant sentence is cut between words (or, for a giant word, between
-tokens). The next chunk starts about `overlap` tokens earlier, at a sentence start when
-one is near. A chunk never spans two sections, and `text[start:end]` of its section is
-exactly its text, so a citation can point back to the character.
+break > sentence end > line break > space > inside a word). A chunk ends at the latest
+paragraph or sentence end in the second half of its window; a bare line break counts
+only in the last quarter (PDF text breaks lines wherever the page wrapped them); a giant
+sentence is cut between words, a giant word between tokens. The next chunk starts about
+`overlap` tokens earlier, at a sentence start when one is near. A chunk never spans two
+sections, and `text[start:end]` of its section is exactly its text, so a citation can
+point back to the character.
 
 Chunk ids hash the path, the text and how many identical texts came earlier in the
 document: unchanged content keeps its ids, and since cuts depend only on nearby text,
@@ -23,9 +24,9 @@ from collections.abc import Sequence
 from ragstream.index.embedder import Tokenizer
 from ragstream.models import Chunk, Section
 
-TOKEN, WORD, SENTENCE, PARAGRAPH = 0, 1, 2, 3  # strength of the gap before a token
+TOKEN, WORD, LINE, SENTENCE, PARAGRAPH = 0, 1, 2, 3, 4  # strength of the gap before a token
 _PARAGRAPH_GAP = re.compile(r"\n[ \t\r\f\v]*\n")
-_SENTENCE_END = ".!?。！？…"
+_SENTENCE_END = tuple(".!?。！？…")
 _CLOSERS = "\"')]}”’»"
 
 
@@ -95,37 +96,43 @@ def gap_strengths(text: str, spans: Sequence[tuple[int, int]]) -> list[int]:
         gap = text[previous_end:next_start]
         if not gap:
             strength[j] = TOKEN
-        elif "\n" in gap:
-            strength[j] = PARAGRAPH if _PARAGRAPH_GAP.search(gap) else SENTENCE
+        elif _PARAGRAPH_GAP.search(gap):
+            strength[j] = PARAGRAPH
+        elif text[max(0, previous_end - 3) : previous_end].rstrip(_CLOSERS).endswith(_SENTENCE_END):
+            strength[j] = SENTENCE
         else:
-            tail = text[max(0, previous_end - 3) : previous_end].rstrip(_CLOSERS)
-            strength[j] = SENTENCE if tail.endswith(tuple(_SENTENCE_END)) else WORD
+            strength[j] = LINE if "\n" in gap else WORD
     return strength
 
 
 def _cut(strength: list[int], first: int, n: int, max_tokens: int, past: int) -> int:
-    """The stop of the chunk starting at `first`: the strongest gap in the window's
-    second half (and beyond the previous stop, `past`), the latest among equals."""
+    """The stop of the chunk starting at `first`: the latest paragraph or sentence end in
+    the window's second half, else the latest line break in its last quarter, else the
+    latest space; always beyond the previous chunk's stop, `past`."""
     limit = first + max_tokens
     if limit >= n:
         return n
-    best = limit
+    latest: dict[int, int] = {}
     for j in range(limit, max(first + max_tokens // 2, first + 1, past + 1) - 1, -1):
-        if strength[j] > strength[best]:
-            best = j
-            if strength[j] == PARAGRAPH:
-                break
-    return best
+        latest.setdefault(strength[j], j)
+        if strength[j] == PARAGRAPH:
+            break
+    for level in (PARAGRAPH, SENTENCE):
+        if level in latest:
+            return latest[level]
+    if LINE in latest and latest[LINE] >= first + max_tokens * 3 // 4:
+        return latest[LINE]
+    return max((latest[level] for level in (LINE, WORD) if level in latest), default=limit)
 
 
 def _next_first(strength: list[int], first: int, stop: int, overlap: int) -> int:
     """Start the next chunk about `overlap` tokens before `stop`, at the nearest sentence
-    (else word) start within overlap/2 of that; always after `first`, so it advances."""
+    (else line, else word) start within overlap/2 of that; always after `first`, so it advances."""
     if overlap == 0:
         return stop
     target = stop - overlap
     low, high = max(first + 1, target - overlap // 2), min(stop, target + overlap // 2)
-    for level in (SENTENCE, WORD):
+    for level in (SENTENCE, LINE, WORD):
         candidates = [j for j in range(low, high + 1) if strength[j] >= level]
         if candidates:
             return min(candidates, key=lambda j: (abs(j - target), j))
