@@ -76,11 +76,9 @@ def answer(
 
     text, usage, first_ms = "", None, None
     if chat is None or not sources:
-        text = (
-            extractive_answer(query, sources, embed or _embedder_of(workspace))
-            if sources
-            else NOTHING_FOUND
-        )
+        focus = question if query != question.strip() else None  # a rewritten follow-up
+        embed = embed or _embedder_of(workspace)
+        text = extractive_answer(query, sources, embed, focus) if sources else NOTHING_FOUND
         first_ms = _ms(started)
         yield Delta(text)
     else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragstream.generate.events import Source
-from ragstream.generate.rewrite import content_words
+from ragstream.generate.rewrite import ANAPHORA, FUNCTION_WORDS, content_words
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
 
@@ -25,6 +25,7 @@ MAX_CANDIDATES = 60  # keeps offline answers quick even with many long passages
 RELATIVE_FLOOR = 0.5  # drop sentences scoring under half the best one
 DUPLICATE_JACCARD = 0.6
 DENSE_WEIGHT = 0.6
+FOCUS_WEIGHT = 0.7  # follow-ups: the new question matters more than the one before
 MIN_WORDS, MAX_WORDS = 4, 80
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -49,16 +50,23 @@ class Sentence:
     score: float = 0.0
 
 
+NOT_TERMS = ANAPHORA | FUNCTION_WORDS  # "long" and "take" do count here: "how long..."
+SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
+    ("ing", ""), ("ed", ""), ("s", ""),
+)  # fmt: skip
+
+
 def stem(word: str) -> str:
-    """A crude English stem, enough to match "containers" with "container"."""
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + repl
+    """A crude English stem, enough to match "containers"/"container", "takes"/"take"."""
+    for suffix, replacement in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + replacement
     return word
 
 
 def terms(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text)}
+    return {stem(w) for w in content_words(text, NOT_TERMS)}
 
 
 def split_sentences(source: Source) -> list[Sentence]:
@@ -73,10 +81,14 @@ def split_sentences(source: Source) -> list[Sentence]:
 
 
 def score_sentences(
-    question: str, sentences: Sequence[Sentence], embed: Embed | None
+    question: str, sentences: Sequence[Sentence], embed: Embed | None, focus: str | None = None
 ) -> list[float]:
-    """Topic-word overlap (rare words count more), blended with cosine similarity."""
-    query = terms(question)
+    """Topic-word overlap (rare words count more), blended with cosine similarity.
+
+    `focus` is the user's own follow-up ("and how long does it take?") when `question`
+    is the standalone form: meaning is then judged mostly against the follow-up.
+    """
+    query = terms(question) | (terms(focus) if focus else set())
     sentence_terms = [terms(s.text) for s in sentences]
     df: dict[str, int] = {}
     for ts in sentence_terms:
@@ -85,15 +97,18 @@ def score_sentences(
     n = len(sentences)
     idf = {t: math.log(1 + n / df.get(t, 0.5)) for t in query}
     total = sum(idf.values()) or 1.0
-    overlap = [sum(idf[t] for t in query & ts) / total for ts in sentence_terms]
+    overlap = np.array([sum(idf[t] for t in query & ts) / total for ts in sentence_terms])
     if embed is None:
-        return overlap
-    vectors = embed([question, *(s.text for s in sentences)])
-    cosine = vectors[1:] @ vectors[0]
-    return [
-        DENSE_WEIGHT * float(c) + (1 - DENSE_WEIGHT) * o
-        for c, o in zip(cosine, overlap, strict=True)
-    ]
+        return overlap.tolist()
+    queries = [question] if not focus else [focus, question]
+    vectors = embed([*queries, *(s.text for s in sentences)])
+    cosine = vectors[len(queries) :] @ vectors[: len(queries)].T
+    meaning = (
+        cosine[:, 0]
+        if not focus
+        else FOCUS_WEIGHT * cosine[:, 0] + (1 - FOCUS_WEIGHT) * cosine[:, 1]
+    )
+    return (DENSE_WEIGHT * meaning + (1 - DENSE_WEIGHT) * overlap).tolist()
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -105,12 +120,13 @@ def select_sentences(
     sources: Sequence[Source],
     embed: Embed | None = None,
     max_sentences: int = MAX_SENTENCES,
+    focus: str | None = None,
 ) -> list[Sentence]:
     """The best few non-redundant sentences, in reading order."""
     candidates = [s for source in sources for s in split_sentences(source)][:MAX_CANDIDATES]
     if not candidates:
         return []
-    scores = score_sentences(question, candidates, embed)
+    scores = score_sentences(question, candidates, embed, focus)
     ranked = sorted(
         (
             Sentence(s.text, s.source, s.position, sc)
@@ -139,9 +155,11 @@ def compose(sentences: Sequence[Sentence]) -> str:
     return " ".join(parts)
 
 
-def extractive_answer(question: str, sources: Sequence[Source], embed: Embed | None = None) -> str:
+def extractive_answer(
+    question: str, sources: Sequence[Source], embed: Embed | None = None, focus: str | None = None
+) -> str:
     """The whole offline answer, including the line that says no LLM was used."""
-    sentences = select_sentences(question, sources, embed)
+    sentences = select_sentences(question, sources, embed, focus=focus)
     if not sentences:
         if not sources:
             return NOTHING_FOUND

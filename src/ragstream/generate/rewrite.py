@@ -20,13 +20,16 @@ ANAPHORA = {
     "it", "its", "it's", "this", "that", "these", "those", "they", "them", "their",
     "there", "he", "she", "him", "her", "one", "ones", "same", "such", "former", "latter",
 }  # fmt: skip
-STOPWORDS = ANAPHORA | {
+FUNCTION_WORDS = {
     "a", "an", "the", "and", "or", "but", "so", "then", "also", "of", "to", "in", "on",
     "for", "with", "at", "by", "from", "is", "are", "was", "were", "be", "been", "do",
     "does", "did", "can", "could", "should", "would", "will", "how", "what", "when",
     "where", "why", "which", "who", "about", "i", "you", "we", "me", "my", "your", "our",
-    "long", "much", "many", "take", "more", "else", "other", "again", "too", "not", "no",
+    "not", "no", "if", "as", "into", "than",
 }  # fmt: skip
+# words a question needs no topic for: "how long does it take", "what else"
+VAGUE_WORDS = {"long", "much", "many", "take", "more", "else", "other", "again", "too"}
+STOPWORDS = ANAPHORA | FUNCTION_WORDS | VAGUE_WORDS
 MIN_OWN_CONTENT_WORDS = 3  # a question with this many topic words stands on its own
 
 REWRITE_SYSTEM = (
@@ -40,8 +43,8 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
-def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and not w.isdigit()]
+def content_words(text: str, stopwords: set[str] = STOPWORDS) -> list[str]:
+    return [w for w in words(text) if w not in stopwords and not w.isdigit()]
 
 
 def looks_like_follow_up(question: str) -> bool:
