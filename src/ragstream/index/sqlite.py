@@ -48,7 +48,48 @@ END;
 CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 # Words that match nearly every chunk: they add little to BM25 but make FTS5 scan everything.
 STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "if", "in", "is", "it", "me", "my", "of", "on", "or", "should", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "should",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 MAX_QUERY_TERMS = 64
 
@@ -215,7 +256,9 @@ class SqliteStore:
         for start in range(0, len(unique), 500):
             batch = unique[start : start + 500]
             marks = ",".join("?" * len(batch))
-            for row in self._read(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+            for row in self._read(
+                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch
+            ):
                 by_id[row[0]] = Chunk(*row)
         return [by_id[i] for i in ids if i in by_id]
 

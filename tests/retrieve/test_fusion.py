@@ -1,0 +1,79 @@
+"""Fusion is pure: checked against hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragstream.retrieve.fusion import (
+    DEFAULT_FUSION,
+    FUSIONS,
+    Fusion,
+    normalise,
+    normalised_sum,
+    reciprocal_rank,
+)
+
+BM25 = [("a", 12.0), ("b", 6.0), ("c", 3.0)]
+DENSE = [("b", 0.9), ("d", 0.8), ("a", 0.1)]
+
+
+def test_rrf_by_hand() -> None:
+    fused = dict(reciprocal_rank({"bm25": BM25, "dense": DENSE}, k=60))
+    assert fused["a"] == pytest.approx(1 / 61 + 1 / 63)
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["c"] == pytest.approx(1 / 63)
+    assert fused["d"] == pytest.approx(1 / 62)
+
+
+def test_weighted_rrf_follows_the_heavier_list() -> None:
+    fused = reciprocal_rank({"bm25": BM25, "dense": DENSE}, k=1, weights={"bm25": 0.1, "dense": 1})
+    assert [cid for cid, _ in fused] == ["b", "d", "a", "c"]
+
+
+def test_normalise_minmax_and_zscore() -> None:
+    assert normalise([4.0, 2.0, 0.0], "minmax") == [1.0, 0.5, 0.0]
+    assert normalise([3.0, 1.0], "zscore") == [1.0, -1.0]
+    assert normalise([5.0, 5.0], "zscore") == [0.0, 0.0]
+    assert normalise([5.0], "minmax") == [0.0]
+    assert normalise([], "zscore") == []
+
+
+def test_normalised_sum_by_hand() -> None:
+    fused = dict(normalised_sum({"bm25": BM25, "dense": DENSE}, {"bm25": 1, "dense": 1}, "minmax"))
+    # bm25 minmax: a 1, b 1/3, c 0; dense: b 1, d 0.875, a 0; missing -> list minimum (0)
+    assert fused == pytest.approx({"a": 1.0, "b": 4 / 3, "c": 0.0, "d": 0.875})
+
+
+def test_missing_candidate_gets_the_lists_lowest_zscore() -> None:
+    fused = dict(normalised_sum({"bm25": BM25, "dense": DENSE}, {"bm25": 0, "dense": 1}))
+    dense_z = dict(zip("bda", normalise([0.9, 0.8, 0.1], "zscore"), strict=True))
+    assert fused["c"] == pytest.approx(min(dense_z.values()))
+    assert fused["b"] == pytest.approx(dense_z["b"])
+
+
+def test_zero_weight_reproduces_the_other_retriever() -> None:
+    fused = normalised_sum({"bm25": BM25, "dense": DENSE}, {"bm25": 0.0, "dense": 1.0})
+    assert [cid for cid, _ in fused][:3] == [cid for cid, _ in DENSE]
+
+
+def test_agreement_wins_in_every_variant() -> None:
+    lists = {"bm25": [("x", 9.0), ("y", 5.0), ("z", 1.0)], "dense": [("x", 0.9), ("z", 0.5)]}
+    for fusion in [*FUSIONS.values(), DEFAULT_FUSION]:
+        assert fusion(lists)[0][0] == "x"
+
+
+def test_empty_and_one_sided_lists() -> None:
+    for fusion in FUSIONS.values():
+        assert fusion({"bm25": [], "dense": []}) == []
+        assert [c for c, _ in fusion({"bm25": [], "dense": DENSE})] == ["b", "d", "a"]
+
+
+def test_ties_break_by_id_so_order_is_stable() -> None:
+    fused = reciprocal_rank({"bm25": [("b", 1.0)], "dense": [("a", 1.0)]})
+    assert [cid for cid, _ in fused] == ["a", "b"]
+
+
+def test_fusion_dispatches_on_method() -> None:
+    lists = {"bm25": BM25, "dense": DENSE}
+    assert Fusion("rrf", {"bm25": 1, "dense": 1}, 60)(lists) == reciprocal_rank(lists)
+    assert Fusion("minmax", {"bm25": 1})(lists) == normalised_sum(lists, {"bm25": 1}, "minmax")
