@@ -7,6 +7,8 @@ how the tests point it at moto's server.
 from __future__ import annotations
 
 import base64
+from functools import cached_property
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,10 +27,23 @@ class Aws:
     def __init__(self, region: str) -> None:
         self.session = boto3.session.Session(region_name=region)
 
+    # One client per service, made on first use (making a client costs ~0.1-1 s).
+    @cached_property
+    def ssm(self) -> Any:
+        return self.session.client("ssm")
+
+    @cached_property
+    def ecr(self) -> Any:
+        return self.session.client("ecr")
+
+    @cached_property
+    def route53(self) -> Any:
+        return self.session.client("route53")
+
     def secret(self, name: str) -> str:
         """The decrypted value of the SSM parameter `name` (never logged)."""
         try:
-            response = self.session.client("ssm").get_parameter(Name=name, WithDecryption=True)
+            response = self.ssm.get_parameter(Name=name, WithDecryption=True)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ParameterNotFound":
@@ -45,7 +60,7 @@ class Aws:
     def registry_password(self) -> str:
         """A fresh ECR login password for user AWS (valid 12 hours)."""
         try:
-            data = self.session.client("ecr").get_authorization_token()["authorizationData"][0]
+            data = self.ecr.get_authorization_token()["authorizationData"][0]
         except (ClientError, BotoCoreError) as exc:
             raise HostError(f"cannot get an ECR login token ({_reason(exc)})") from None
         _user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
@@ -55,7 +70,7 @@ class Aws:
         """The current value of the A record `name`, or None if there is none."""
         fqdn = name.rstrip(".") + "."
         try:
-            response = self.session.client("route53").list_resource_record_sets(
+            response = self.route53.list_resource_record_sets(
                 HostedZoneId=zone_id, StartRecordName=fqdn, StartRecordType="A", MaxItems="1"
             )
         except (ClientError, BotoCoreError) as exc:
@@ -67,19 +82,23 @@ class Aws:
         return None
 
     def upsert_a_record(self, zone_id: str, name: str, address: str, ttl: int = 60) -> None:
-        change = {
-            "Action": "UPSERT",
-            "ResourceRecordSet": {
-                "Name": name.rstrip(".") + ".",
-                "Type": "A",
-                "TTL": ttl,
-                "ResourceRecords": [{"Value": address}],
-            },
-        }
         try:
-            self.session.client("route53").change_resource_record_sets(
+            self.route53.change_resource_record_sets(
                 HostedZoneId=zone_id,
-                ChangeBatch={"Comment": "ragstream-host dns", "Changes": [change]},
+                ChangeBatch={
+                    "Comment": "ragstream-host dns",
+                    "Changes": [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": name.rstrip(".") + ".",
+                                "Type": "A",
+                                "TTL": ttl,
+                                "ResourceRecords": [{"Value": address}],
+                            },
+                        }
+                    ],
+                },
             )
         except (ClientError, BotoCoreError) as exc:
             raise HostError(f"cannot update {name} in zone {zone_id} ({_reason(exc)})") from None

@@ -1,0 +1,204 @@
+"""Fixtures for the host agent on a real engine: test images in a real registry (with
+ECR's login, checked against moto's token), a real Caddy in front, the shipped zipapp.
+
+Names, ports and directories carry a per-session id, so engineers sharing this Docker
+engine never collide. The key file lives on /dev/shm (tmpfs, like /run on Ubuntu).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragstream.host.config import HostConfig
+from ragstream.host.package import build_zipapp
+from ragstream.host.proxy import render_caddyfile
+from tests.support.docker import Registry, build_image, free_port
+
+SESSION = secrets.token_hex(3)
+MOTO_ECR_PASSWORD = "123456789012-auth-token"  # what moto's get_authorization_token hands out
+TESTAPP = Path(__file__).parent / "testapp"
+TAGS = {"good-1": "1", "good-2": "1", "bad": "0"}  # tag -> APP_HEALTHY
+
+
+@dataclass
+class Site:
+    """One simulated instance: settings, zipapp, Caddy, and the environment to run in."""
+
+    config: HostConfig
+    config_path: Path
+    zipapp: Path
+    env: dict[str, str]
+    key: str = ""
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.http_port}"
+
+    def write_config(self, config: HostConfig) -> Path:
+        path = self.config_path.with_name(f"host-{secrets.token_hex(3)}.json")
+        path.write_text(config.to_json())
+        return path
+
+    def agent(self, *args: str, config: HostConfig | None = None) -> subprocess.CompletedProcess:
+        path = self.write_config(config) if config else self.config_path
+        return subprocess.run(
+            [sys.executable, str(self.zipapp), "--config", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=300,
+        )
+
+    def get(self, path: str = "/") -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.proxy_url + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+
+def _docker(docker_config: Path) -> Callable[..., str]:
+    def run(*args: str, stdin: str | None = None) -> str:
+        env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "DOCKER_BUILDKIT": "0"}
+        result = subprocess.run(
+            ["docker", *args], input=stdin, capture_output=True, text=True, env=env, timeout=600
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"docker {args[0]} failed: {result.stderr.strip()[-500:]}")
+        return result.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def docker_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private docker client config: our logins never touch ~/.docker of others."""
+    return tmp_path_factory.mktemp("docker-config")
+
+
+@pytest.fixture(scope="session")
+def ecr_registry(make_registry: Callable[[str], Registry]) -> Registry:
+    return make_registry(MOTO_ECR_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def host_images(base_image: str, ecr_registry: Registry, docker_config: Path) -> str:
+    """Push the test app as good-1, good-2 (healthy) and bad (never healthy); return the repo."""
+    docker = _docker(docker_config)
+    repository = f"{ecr_registry.host}/rs-host-{SESSION}/app"
+    docker("login", "-u", "AWS", "--password-stdin", ecr_registry.host, stdin=MOTO_ECR_PASSWORD)
+    for tag, healthy in TAGS.items():
+        build_image(
+            f"{repository}:{tag}",
+            TESTAPP,
+            base_image,
+            "--build-arg",
+            f"APP_VERSION={tag}",
+            "--build-arg",
+            f"APP_HEALTHY={healthy}",
+        )
+        docker("push", f"{repository}:{tag}")
+        docker("rmi", f"{repository}:{tag}")  # the agent must pull it for real
+    return repository
+
+
+@pytest.fixture(scope="session")
+def zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("agent") / "ragstream-host"
+    path.write_bytes(build_zipapp())
+    path.chmod(0o755)
+    return path
+
+
+def _wait_for(url: str, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer on {url}")
+
+
+def start_caddy(config: HostConfig, workdir: Path) -> subprocess.Popen:
+    if shutil.which("caddy") is None:
+        pytest.skip("caddy not installed (apt-get install caddy)")
+    Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port))
+    env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data")}
+    env["XDG_CONFIG_HOME"] = str(workdir / "config")
+    log = open(workdir / "caddy.log", "ab")  # noqa: SIM115 (lives as long as caddy)
+    process = subprocess.Popen(
+        ["caddy", "run", "--config", config.caddyfile, "--adapter", "caddyfile"],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
+    _wait_for(f"http://{config.proxy_admin}/config/", "caddy admin")
+    return process
+
+
+@pytest.fixture(scope="module")
+def site_base(
+    host_images: str, zipapp: Path, docker_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    work = tmp_path_factory.mktemp("site")
+    module_id = f"{SESSION}-{secrets.token_hex(2)}"
+    secrets_dir = Path("/dev/shm") / f"rs-host-{module_id}"
+    config = HostConfig(
+        region="eu-west-1",
+        stack=f"rs-host-{module_id}",
+        image_repository=host_images,
+        ssm_parameter=f"/rs-host-{module_id}/OPENAI_API_KEY",
+        image_tag="good-1",
+        data_dir=str(work / "data"),
+        state_dir=str(work / "state"),
+        secrets_dir=str(secrets_dir),
+        container_name=f"rs-host-{module_id}",
+        blue_port=free_port(),
+        green_port=free_port(),
+        health_timeout=10.0,
+        caddyfile=str(work / "Caddyfile"),
+        proxy_admin=f"127.0.0.1:{free_port()}",
+        http_port=free_port(),
+    )
+    config_path = work / "host.json"
+    config_path.write_text(config.to_json())
+    caddy = start_caddy(config, work)
+    env = {**os.environ, "DOCKER_CONFIG": str(docker_config)}
+    try:
+        yield Site(config=config, config_path=config_path, zipapp=zipapp, env=env)
+    finally:
+        caddy.terminate()
+        caddy.wait(10)
+        for slot in ("blue", "green"):
+            subprocess.run(
+                ["docker", "rm", "-f", f"{config.container_name}-{slot}"], capture_output=True
+            )
+        shutil.rmtree(secrets_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def site(site_base: Site, aws: Any) -> Site:
+    """The site with a fresh moto account holding the key (moto is reset for every test)."""
+    key = "sk-test-" + secrets.token_hex(20)
+    assert site_base.config.ssm_parameter
+    aws.client("ssm").put_parameter(
+        Name=site_base.config.ssm_parameter, Value=key, Type="SecureString"
+    )
+    return replace(site_base, env={**site_base.env, **aws.env}, key=key)
