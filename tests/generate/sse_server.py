@@ -9,6 +9,7 @@ arrival time (`time.perf_counter`, so the bench can time the client side).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -97,6 +98,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
+
+    def handle(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client hung up
+            super().handle()
 
     def do_POST(self) -> None:
         arrived = time.perf_counter()

@@ -21,7 +21,8 @@ from ragstream.generate.rewrite import ANAPHORA, FUNCTION_WORDS, content_words
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
 
 MAX_SENTENCES = 4
-MAX_CANDIDATES = 60  # keeps offline answers quick even with many long passages
+MAX_CANDIDATES = 200  # sentences considered at all (word overlap is cheap)
+MAX_EMBEDDED = 24  # of those, embedded: the embedder dominates an offline answer's time
 RELATIVE_FLOOR = 0.5  # drop sentences scoring under half the best one
 DUPLICATE_JACCARD = 0.6
 DENSE_WEIGHT = 0.6
@@ -80,35 +81,51 @@ def split_sentences(source: Source) -> list[Sentence]:
     return found
 
 
-def score_sentences(
-    question: str, sentences: Sequence[Sentence], embed: Embed | None, focus: str | None = None
-) -> list[float]:
-    """Topic-word overlap (rare words count more), blended with cosine similarity.
-
-    `focus` is the user's own follow-up ("and how long does it take?") when `question`
-    is the standalone form: meaning is then judged mostly against the follow-up.
-    """
+def overlap_scores(question: str, sentences: Sequence[Sentence], focus: str | None) -> np.ndarray:
+    """Share of the question's topic words each sentence contains, rare words weighing more."""
     query = terms(question) | (terms(focus) if focus else set())
     sentence_terms = [terms(s.text) for s in sentences]
     df: dict[str, int] = {}
     for ts in sentence_terms:
         for t in ts:
             df[t] = df.get(t, 0) + 1
-    n = len(sentences)
-    idf = {t: math.log(1 + n / df.get(t, 0.5)) for t in query}
+    idf = {t: math.log(1 + len(sentences) / df.get(t, 0.5)) for t in query}
     total = sum(idf.values()) or 1.0
-    overlap = np.array([sum(idf[t] for t in query & ts) / total for ts in sentence_terms])
+    return np.array([sum(idf[t] for t in query & ts) / total for ts in sentence_terms])
+
+
+def score_sentences(
+    question: str, sentences: Sequence[Sentence], embed: Embed | None, focus: str | None = None
+) -> list[Sentence]:
+    """The sentences with scores: word overlap blended with cosine similarity.
+
+    Only the MAX_EMBEDDED best by overlap (ties: source rank, then position) are embedded,
+    which bounds the offline answer's cost. `focus` is the user's own follow-up ("and how
+    long does it take?") when `question` is its standalone form: meaning is then judged
+    mostly against the follow-up.
+    """
+    overlap = overlap_scores(question, sentences, focus)
+    scored = [
+        Sentence(s.text, s.source, s.position, float(o))
+        for s, o in zip(sentences, overlap, strict=True)
+    ]
     if embed is None:
-        return overlap.tolist()
+        return scored
+    scored = sorted(scored, key=lambda s: (-s.score, s.source, s.position))[:MAX_EMBEDDED]
     queries = [question] if not focus else [focus, question]
-    vectors = embed([*queries, *(s.text for s in sentences)])
+    vectors = embed([*queries, *(s.text for s in scored)])
     cosine = vectors[len(queries) :] @ vectors[: len(queries)].T
     meaning = (
         cosine[:, 0]
         if not focus
         else FOCUS_WEIGHT * cosine[:, 0] + (1 - FOCUS_WEIGHT) * cosine[:, 1]
     )
-    return (DENSE_WEIGHT * meaning + (1 - DENSE_WEIGHT) * overlap).tolist()
+    return [
+        Sentence(
+            s.text, s.source, s.position, DENSE_WEIGHT * float(m) + (1 - DENSE_WEIGHT) * s.score
+        )
+        for s, m in zip(scored, meaning, strict=True)
+    ]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -126,12 +143,8 @@ def select_sentences(
     candidates = [s for source in sources for s in split_sentences(source)][:MAX_CANDIDATES]
     if not candidates:
         return []
-    scores = score_sentences(question, candidates, embed, focus)
     ranked = sorted(
-        (
-            Sentence(s.text, s.source, s.position, sc)
-            for s, sc in zip(candidates, scores, strict=True)
-        ),
+        score_sentences(question, candidates, embed, focus),
         key=lambda s: (-s.score, s.source, s.position),
     )
     best = ranked[0].score

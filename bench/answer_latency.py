@@ -1,0 +1,200 @@
+"""Answer latency at 10k chunks: question -> Sources event, and the library's own time
+before the first token request reaches a local streaming server.
+
+    python bench/answer_latency.py [--chunks 10000] [--queries 30]
+
+The store is built fast: real text (the FAQ corpus in bench/data/faq-en, two answers
+per chunk so texts differ) with random unit vectors instead of embeddings (dense search
+costs the same whatever the values); queries are the FAQ's real questions, embedded by
+the real builtin embedder. The LLM is the loopback Chat Completions server of the tests
+(tests/generate/sse_server.py) in this process, answering with no delay; its request
+arrival time is stamped with the same clock, so the server's own work is excluded.
+
+Baselines, measured in the same run: `Workspace.search` alone (what Sources adds on top
+of retrieval), and the bare `openai` client sending the same messages (what the library
+adds on top of the HTTP client). Targets (issue 3): Sources <= 50 ms; library <= 20 ms
+before the request. Writes bench/results/answer_latency.json (medians in ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the loopback server lives with the tests
+
+from ragstream.config import Settings  # noqa: E402
+from ragstream.generate.answer import answer, prompt_messages  # noqa: E402
+from ragstream.generate.events import Delta, Done, Sources  # noqa: E402
+from ragstream.generate.llm import ChatModel  # noqa: E402
+from ragstream.models import Chunk, DocumentRecord  # noqa: E402
+from ragstream.workspace import Workspace  # noqa: E402
+from tests.generate.sse_server import start_server  # noqa: E402
+
+RESULT = ROOT / "bench" / "results" / "answer_latency.json"
+DATA = ROOT / "bench" / "data" / "faq-en"
+CHUNKS_PER_DOC = 100
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def build_workspace(directory: Path, n_chunks: int) -> Workspace:
+    answers = [row["text"] for row in read_jsonl(DATA / "corpus.jsonl")]
+    ws = Workspace(Settings(workspace=directory))
+    embedder = ws.embedder
+    ws.store.set_meta(
+        {"embedder": embedder.name, "dim": str(embedder.dim), "embedder_spec": "builtin"}
+    )
+    rng = np.random.default_rng(7)
+    for d in range(0, n_chunks, CHUNKS_PER_DOC):
+        path = f"faq/part-{d // CHUNKS_PER_DOC:03d}.md"
+        chunks = []
+        for i in range(d, min(d + CHUNKS_PER_DOC, n_chunks)):
+            text = f"{answers[i % len(answers)]} {answers[(i * 7 + 3) % len(answers)]}"
+            chunks.append(
+                Chunk(
+                    id=f"c{i}",
+                    path=path,
+                    text=text,
+                    ordinal=i - d,
+                    title=f"Part {i}",
+                    end=len(text),
+                    n_tokens=len(text.split()),
+                )
+            )
+        vectors = rng.standard_normal((len(chunks), embedder.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        sha = hashlib.sha256(path.encode()).hexdigest()
+        record = DocumentRecord(path, sha, 0, 0.0, len(chunks), None, time.time())
+        ws.store.replace_document(record, chunks, vectors)
+    return ws
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def run(n_chunks: int, n_queries: int, warmup: int = 3) -> dict[str, object]:
+    queries = [row["text"] for row in read_jsonl(DATA / "queries.jsonl")][: n_queries + warmup]
+    server = start_server()
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        offline_ws = build_workspace(Path(tmp) / "ws", n_chunks)
+        build_s = time.perf_counter() - started
+        settings = offline_ws.settings.replace(
+            openai_api_key="sk-bench", openai_base_url=server.base_url
+        )
+        ws = Workspace(settings)
+        assert ws.store.count_chunks() == n_chunks
+        bare = ChatModel(settings)._client  # the same cached openai client the library uses
+
+        rows: dict[str, list[float]] = {k: [] for k in (
+            "search_ms", "sources_ms", "request_after_sources_ms", "request_after_question_ms",
+            "bare_client_request_ms", "first_token_ms", "offline_answer_ms",
+        )}  # fmt: skip
+        for i, query in enumerate(queries):
+            t0 = time.perf_counter()
+            ws.search(query)
+            search_ms = (time.perf_counter() - t0) * 1000
+
+            server.script()
+            t0 = time.perf_counter()
+            events = answer(ws, query)
+            first = next(events)
+            t_sources = time.perf_counter()
+            assert isinstance(first, Sources) and first.sources
+            first_token = None
+            for event in events:
+                if isinstance(event, Delta) and first_token is None:
+                    first_token = time.perf_counter()
+                if isinstance(event, Done):
+                    assert not event.offline and event.answer
+            arrived = server.requests[0].arrived
+
+            messages, _ = prompt_messages(ws, query)
+            server.script()
+            t_bare = time.perf_counter()
+            stream = bare.chat.completions.create(
+                model=settings.model, messages=messages, stream=True
+            )  # type: ignore[arg-type]
+            for _ in stream:
+                pass
+            bare_ms = (server.requests[0].arrived - t_bare) * 1000
+
+            t0_off = time.perf_counter()
+            done = list(answer(offline_ws, query))[-1]
+            offline_ms = (time.perf_counter() - t0_off) * 1000
+            assert isinstance(done, Done) and done.offline
+
+            if i < warmup:  # loads the tokenizer vocabulary, the openai module, caches
+                continue
+            rows["search_ms"].append(search_ms)
+            rows["sources_ms"].append((t_sources - t0) * 1000)
+            rows["request_after_sources_ms"].append((arrived - t_sources) * 1000)
+            rows["request_after_question_ms"].append((arrived - t0) * 1000)
+            rows["bare_client_request_ms"].append(bare_ms)
+            rows["first_token_ms"].append(((first_token or arrived) - t0) * 1000)
+            rows["offline_answer_ms"].append(offline_ms)
+        ws.close()
+        offline_ws.close()
+    server.shutdown()
+
+    medians = {name: median(values) for name, values in rows.items()}
+    library_ms = round(medians["request_after_sources_ms"] - medians["bare_client_request_ms"], 2)
+    return {
+        "bench": "answer_latency",
+        "chunks": n_chunks,
+        "queries": n_queries,
+        "store_build_s": round(build_s, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "medians_ms": medians,
+        "p95_ms": {
+            name: round(float(np.percentile(values, 95)), 2) for name, values in rows.items()
+        },
+        "library_before_request_ms": library_ms,
+        "ratios": {
+            "sources_over_search": round(medians["sources_ms"] / medians["search_ms"], 2),
+            "request_after_sources_over_bare_client": round(
+                medians["request_after_sources_ms"] / medians["bare_client_request_ms"], 2
+            ),
+        },
+        "targets": {
+            "sources_ms_le_50": medians["sources_ms"] <= 50,
+            "library_before_request_ms_le_20": library_ms <= 20,
+        },
+        "notes": (
+            "sources_ms: question -> Sources event (rewrite, search, token-budget packing). "
+            "request_after_sources_ms: Sources -> request arrival at the loopback server "
+            "(prompt assembly + openai client + loopback HTTP). bare_client_request_ms: the "
+            "openai client alone sending the same messages. library_before_request_ms = "
+            "their difference. first_token_ms: question -> first Delta (server adds no delay)."
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=30)
+    args = parser.parse_args()
+    result = run(args.chunks, args.queries)
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
