@@ -146,8 +146,8 @@ def start(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes]
 
 def bare_streamlit_health(script: Path, env: dict[str, str]) -> float:
     port = free_port()
-    argv = streamlit_command(port, "127.0.0.1", 50)
-    argv[4] = str(script)  # same interpreter and flags, an empty page instead of ours
+    flags = streamlit_command(port, "127.0.0.1", 50)[3:]  # the same flags, an empty page
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), *flags]
     process, started = start(argv, env)
     try:
         return wait_health(f"http://127.0.0.1:{port}", process, started)

@@ -103,7 +103,7 @@ def test_password_gate_blocks_an_unauthenticated_chat(browser_context, tmp_path:
     with serving(tmp_path / "ws", env=env, cwd=tmp_path) as (url, _process):
         page = browser_context.new_page()
         page.goto(url)
-        password = page.get_by_label("Password")
+        password = page.get_by_label("Password", exact=True)
         password.wait_for()
         assert page.get_by_test_id("stChatInput").count() == 0
         assert page.get_by_test_id("stFileUploader").count() == 0

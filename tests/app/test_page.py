@@ -157,7 +157,7 @@ def test_prompt_only_shows_the_assembled_prompt_to_copy(env: Path) -> None:
 def test_remove_document(env: Path) -> None:
     at = page()
     at = upload(at, "runbook.md", DOC.encode())
-    remove = next(b for b in at.sidebar.button if b.label == "✕")
+    remove = next(b for b in at.sidebar.button if (b.key or "").startswith("remove-"))
     remove.click().run()
     assert "Documents (0)" in [e.label for e in at.sidebar.expander]
     assert not (env / "uploads" / "runbook.md").exists()

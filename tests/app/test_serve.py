@@ -16,9 +16,8 @@ from tests.app.conftest import serving
 
 def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:
     argv = streamlit_command(8600, "0.0.0.0", 12.5)
-    assert argv[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert argv[4].endswith("streamlit_app.py") and Path(argv[4]).is_file()
-    flags = dict(a.removeprefix("--").split("=", 1) for a in argv[5:])
+    assert argv[:3] == [sys.executable, "-m", "ragstream.app.server"]
+    flags = dict(a.removeprefix("--").split("=", 1) for a in argv[3:])
     assert flags["server.port"] == "8600"
     assert flags["server.address"] == "0.0.0.0"
     assert flags["server.headless"] == "true"
@@ -49,7 +48,7 @@ def test_serve_answers_health_prints_url_and_stops_cleanly_on_sigterm(tmp_path: 
         args = subprocess.run(
             ["ps", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True
         ).stdout
-        assert "streamlit run" in args and "s3cret-value" not in args
+        assert "ragstream.app.server" in args and "s3cret-value" not in args
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0

@@ -41,7 +41,7 @@ def require_access(password: str | None) -> None:
         st.warning(
             "This app is open to anyone who can reach it: set RAGSTREAM_PASSWORD "
             "(or RAGSTREAM_PASSWORD_FILE) or configure st.login in secrets.toml.",
-            icon="⚠️",
+            icon=":material/lock_open:",
         )
         return
     if st.session_state.get(AUTH_KEY):

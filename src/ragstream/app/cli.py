@@ -1,7 +1,7 @@
 """`ragstream serve`: run the Streamlit app as a child process and stay its parent.
 
-Streamlit is started with `python -m streamlit run <packaged script>` and every setting
-passed as a flag, so nothing depends on a writable $HOME or a config file there (the
+Streamlit is started as `python -m ragstream.app.server` (Streamlit's own `run` command
+on the packaged script, plus a warm-up thread) with every setting passed as a flag, so nothing depends on a writable $HOME or a config file there (the
 Docker image runs this with a read-only root filesystem). The parent forwards SIGTERM,
 SIGINT and SIGHUP to the child and exits with its status, so `docker stop` is clean.
 The app itself reads the workspace and secrets from the environment (RAGSTREAM_*),
@@ -46,7 +46,7 @@ def streamlit_command(port: int, address: str, max_upload_mb: float) -> list[str
         "logger.hideWelcomeMessage": "true",  # it would print 0.0.0.0; we print a usable URL
         "theme.base": "light",
     }
-    argv = [sys.executable, "-m", "streamlit", "run", str(SCRIPT)]
+    argv = [sys.executable, "-m", "ragstream.app.server"]  # `streamlit run SCRIPT` + warm-up
     for name, value in flags.items():
         argv.append(f"--{name}={value}")
     return argv

@@ -20,7 +20,14 @@ from ragstream.generate.events import Source
 from ragstream.generate.llm import llm_configured
 from ragstream.workspace import IngestProgress, Workspace
 
-STATUS_ICONS = {"ingested": "✅", "unchanged": "➖", "skipped": "⏭️", "failed": "❌", "removed": "🗑️"}
+# Material icons: Streamlit ships the font, so they render without system emoji fonts.
+STATUS_ICONS = {
+    "ingested": ":material/check_circle:",
+    "unchanged": ":material/remove:",
+    "skipped": ":material/skip_next:",
+    "failed": ":material/error:",
+    "removed": ":material/delete:",
+}
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,12 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
     llm = llm_configured(settings)
     if llm:
         where = f" at {settings.openai_base_url}" if settings.openai_base_url else ""
-        st.sidebar.success(f"LLM: {settings.model}{where}", icon="🤖")
+        st.sidebar.success(f"LLM: {settings.model}{where}", icon=":material/smart_toy:")
     else:
         st.sidebar.info(
             "Offline mode: answers are extracted from your documents. "
             "Set OPENAI_API_KEY (or OPENAI_API_KEY_FILE) to use an LLM.",
-            icon="📴",
+            icon=":material/cloud_off:",
         )
     top_k = st.sidebar.slider("Passages to retrieve (top-k)", 1, 20, settings.top_k)
     model = st.sidebar.text_input("Model", settings.model, disabled=not llm).strip()
@@ -54,7 +61,9 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
     prompt_only = st.sidebar.toggle(
         "Prompt only", help="Show the assembled prompt to copy into any chat tool; send nothing."
     )
-    st.sidebar.button("New chat", on_click=new_chat, icon="🧹", use_container_width=True)
+    st.sidebar.button(
+        "New chat", on_click=new_chat, icon=":material/add_comment:", use_container_width=True
+    )
     return ChatOptions(top_k, model or settings.model, str(mode), prompt_only)
 
 
@@ -138,7 +147,7 @@ def documents_panel(workspace: Workspace) -> None:
                 help=doc.path,
             )
             remove_col.button(
-                "✕",
+                ":material/delete:",
                 key=f"remove-{doc.path}",
                 help=f"Remove {doc.path} from the workspace",
                 on_click=remove_document,

@@ -15,6 +15,7 @@ import streamlit as st
 
 from ragstream.config import Settings
 from ragstream.generate.events import Source
+from ragstream.generate.tokens import counter_for
 from ragstream.workspace import Workspace
 
 
@@ -52,8 +53,12 @@ def new_chat() -> None:
 
 @st.cache_resource(show_spinner="Loading the index…")
 def shared_workspace(settings: Settings) -> Workspace:
-    """One Workspace per settings for the whole process, opened on first use."""
-    return Workspace.open(settings)
+    """One Workspace per settings for the whole process, loaded before it is returned:
+    the embedder, the index and the token counter, so no question pays for them."""
+    workspace = Workspace.open(settings)
+    workspace.search("warm up", k=1)
+    counter_for(settings.model).count("warm up")
+    return workspace
 
 
 @st.cache_resource

@@ -21,7 +21,7 @@ log = logging.getLogger("ragstream.app")
 
 
 def main() -> None:
-    st.set_page_config(page_title="RAGstream", page_icon="📚", layout="wide")
+    st.set_page_config(page_title="RAGstream", page_icon=":material/library_books:", layout="wide")
     try:
         settings = load_settings()
     except RagstreamError as exc:
