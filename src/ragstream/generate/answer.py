@@ -60,19 +60,16 @@ def answer(
     settings = workspace.settings
     model = model or settings.model
     turns = as_turns(history)
-    chat = (
-        ChatModel(settings, model)
-        if (llm_configured(settings) if offline is None else not offline)
-        else None
-    )
+    use_llm = llm_configured(settings) if offline is None else not offline
+    chat = ChatModel(settings, model) if use_llm else None
 
     query = standalone_question(question, turns, chat)
     hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
     messages, sources = plan_prompt(
         question, hits, turns, context_budget(model, settings.context_tokens), counter_for(model)
     )
-    yield Sources(sources=tuple(sources), query=query)
     retrieval_ms = _ms(started)
+    yield Sources(sources=tuple(sources), query=query)
 
     text, usage, first_ms = "", None, None
     if chat is None or not sources:

@@ -23,9 +23,23 @@ from ragstream.generate.events import Delta, Done, Source, Sources
     default=None,
     help="OpenAI-compatible server, e.g. http://localhost:11434/v1 [env OPENAI_BASE_URL].",
 )
-@click.option("--k", "k", type=click.IntRange(min=1), default=None, help="Passages to retrieve.")
+@click.option(
+    "-k",
+    "--k",
+    "--top-k",
+    "k",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Passages to retrieve [default 5].",
+)
 @click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=None, help="Retrieval mode.")
-@click.option("--glob", "path_glob", default=None, help="Only passages from paths matching this.")
+@click.option(
+    "--path",
+    "--glob",
+    "path_glob",
+    default=None,
+    help='Only files matching this glob, e.g. "docs/*.pdf".',
+)
 @click.option("--offline", is_flag=True, help="Extractive answer even when an LLM is configured.")
 @click.option("--prompt-only", is_flag=True, help="Print the assembled prompt; send nothing.")
 @click.option("--stats", is_flag=True, help="Print timings and token usage on stderr.")

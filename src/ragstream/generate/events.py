@@ -78,7 +78,7 @@ class Done:
     answer: str
     citations: tuple[Source, ...]  # the sources the answer actually cites, in order of first use
     timings: Timings
-    offline: bool  # True: extractive answer, no LLM was called
+    offline: bool  # True: no LLM in use, the answer is extractive (quoted sentences)
     query: str  # the standalone question used for retrieval
     usage: Usage | None = None  # tokens as the server reported them (None offline)
     model: str | None = None
