@@ -126,6 +126,7 @@ def test_utf16_with_bom_is_decoded(tmp_path: Path) -> None:
         bytes(range(256)) * 4,  # NUL bytes
         b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f" * 20 + b"some text",  # controls, no NUL
         b"\xff\xfe\x00\xd8",  # UTF-16 BOM with a lone surrogate
+        b"\xff\xfe" + b"\x01\x00\x02\x00" * 100,  # UTF-16 BOM, then U+0001 U+0002...
     ],
 )
 def test_binary_content_in_a_txt_file(tmp_path: Path, data: bytes) -> None:
@@ -377,3 +378,10 @@ def test_binary_content_in_an_html_file(tmp_path: Path) -> None:
     assert reason(write(tmp_path, "x.html", b"\x89PNG\r\n\x1a\n\x00\x00")).startswith(
         "binary content in an .html file"
     )
+
+
+def test_deeply_nested_html_does_not_overflow_the_stack(tmp_path: Path) -> None:
+    depth = 3000  # far past Python's recursion limit
+    page = "<main>" + "<div><span>q</span>" * depth + "deep text" + "</div>" * depth + "</main>"
+    [section] = load(write(tmp_path, "deep.html", page))
+    assert section.text.endswith("q\n\nqdeep text") and section.text.count("q") == depth

@@ -39,23 +39,30 @@ def decode_text(data: bytes, kind: str) -> tuple[str, list[str]]:
     warnings: list[str] = []
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return normalize_newlines(data.decode("utf-16")), warnings
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise LoaderError(f"binary content in a {kind} file (broken UTF-16)") from None
-    if b"\x00" in data[:SNIFF_BYTES]:
+    elif b"\x00" in data[:SNIFF_BYTES]:
         raise LoaderError(f"binary content in a {kind} file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    else:
         try:
-            text = data.decode("cp1252")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        warnings.append(LEGACY_WARNING)
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            warnings.append(LEGACY_WARNING)
     sample = text[:SNIFF_BYTES]
     if sample and len(_CONTROL.findall(sample)) > len(sample) * 0.05:
         raise LoaderError(f"binary content in a {kind} file")
     return normalize_newlines(text), warnings
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """A library's error message as one short line, for a LoaderError reason."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def normalize_newlines(text: str) -> str:

@@ -7,11 +7,13 @@ import io
 import re
 
 import docx
+from docx.document import Document as DocxDocument
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders.common import LoadResult, SectionBuilder
+from ragstream.ingest.loaders.common import LoadResult, SectionBuilder, one_line
+from ragstream.models import Section
 
 # Encrypted .docx files and old binary .doc files are OLE compound files, not zips.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -24,9 +26,12 @@ def load_docx(data: bytes) -> LoadResult:
             "encrypted DOCX or old .doc file: remove the password or re-save it as .docx"
         )
     try:
-        document = docx.Document(io.BytesIO(data))
+        return LoadResult(_sections(docx.Document(io.BytesIO(data))))
     except Exception as exc:  # python-docx raises zip, XML and key errors alike
-        raise LoaderError(f"not a readable DOCX ({type(exc).__name__}: {exc})") from None
+        raise LoaderError(f"not a readable DOCX ({type(exc).__name__}: {one_line(exc)})") from None
+
+
+def _sections(document: DocxDocument) -> list[Section]:
     builder = SectionBuilder()
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
@@ -37,7 +42,7 @@ def load_docx(data: bytes) -> LoadResult:
                 builder.heading(level, block.text)
         elif isinstance(block, Table):
             builder.text(_table_text(block))
-    return LoadResult(builder.finish())
+    return builder.finish()
 
 
 def _heading_level(paragraph: Paragraph) -> int | None:

@@ -35,8 +35,8 @@ def load_html(data: bytes) -> LoadResult:
     soup = BeautifulSoup(data, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = _main_element(soup)
-    _drop_noise(root, drop_chrome=root.name in (None, "body", "html", "[document]"))
-    walker = _Walker(SectionBuilder(root_title=title or None))
+    drop_chrome = root.name in ("body", "[document]")
+    walker = _Walker(SectionBuilder(root_title=title or None), drop_chrome)
     walker.walk(root)
     return LoadResult(walker.finish())
 
@@ -52,55 +52,65 @@ def _main_element(soup: BeautifulSoup) -> Tag:
     return body if body is not None else soup
 
 
-def _drop_noise(root: Tag, drop_chrome: bool) -> None:
-    for element in list(root.find_all(True)):
-        if element.decomposed:
-            continue
-        attrs = element.attrs or {}
-        if (
-            element.name in _ALWAYS_DROP
-            or (drop_chrome and element.name in _CHROME)
-            or attrs.get("role") in _CHROME_ROLES
-            or "hidden" in attrs
-            or attrs.get("aria-hidden") == "true"
-        ):
-            element.decompose()
+def _is_noise(element: Tag, drop_chrome: bool) -> bool:
+    attrs = element.attrs or {}
+    return (
+        element.name in _ALWAYS_DROP
+        or (drop_chrome and element.name in _CHROME)
+        or attrs.get("role") in _CHROME_ROLES
+        or "hidden" in attrs
+        or attrs.get("aria-hidden") == "true"
+    )
+
+
+_END_OF_BLOCK = object()  # pushed after a block's children: the paragraph ends there
 
 
 class _Walker:
-    """Turns the element tree into paragraphs and headings, in document order."""
+    """Turns the element tree into paragraphs and headings, in document order.
 
-    def __init__(self, builder: SectionBuilder) -> None:
+    Iterative, with an explicit stack: real pages nest a thousand <div>s deep, which
+    would overflow Python's recursion limit.
+    """
+
+    def __init__(self, builder: SectionBuilder, drop_chrome: bool) -> None:
         self.builder = builder
+        self.drop_chrome = drop_chrome
         self.inline: list[str] = []
 
-    def walk(self, node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, _SKIPPED_STRINGS):
+    def walk(self, root: Tag) -> None:
+        stack: list[object] = list(reversed(root.contents))
+        while stack:
+            node = stack.pop()
+            if node is _END_OF_BLOCK:
+                self.flush()
+            elif isinstance(node, _SKIPPED_STRINGS):
                 continue
-            if isinstance(child, NavigableString):
-                self.inline.append(str(child))
-            elif isinstance(child, Tag):
-                self._element(child)
+            elif isinstance(node, NavigableString):
+                self.inline.append(str(node))
+            elif isinstance(node, Tag):
+                stack.extend(self._open(node))
 
-    def _element(self, element: Tag) -> None:
+    def _open(self, element: Tag) -> list[object]:
+        """Handle an element's start; return what to push: its children, reversed."""
         name = element.name
+        if _is_noise(element, self.drop_chrome):  # skipped whole, children and all
+            return []
         if name in _HEADINGS:
             self.flush()
             self.builder.heading(_HEADINGS[name], element.get_text(" "))
-        elif name == "pre":
+            return []
+        if name == "pre":
             self.flush()
             self.builder.text(element.get_text().strip("\n"))
-        elif name in ("td", "th"):
-            if "".join(self.inline).strip():
-                self.inline.append(" | ")
-            self.walk(element)
-        elif name in _BLOCKS:
+            return []
+        children: list[object] = list(reversed(element.contents))
+        if name in ("td", "th") and "".join(self.inline).strip():
+            self.inline.append(" | ")
+        elif name in _BLOCKS:  # inline markup (<a>, <b>, <span>...) just passes through
             self.flush()
-            self.walk(element)
-            self.flush()
-        else:  # inline markup: <a>, <b>, <span>...
-            self.walk(element)
+            children.insert(0, _END_OF_BLOCK)
+        return children
 
     def flush(self) -> None:
         text = " ".join("".join(self.inline).split())

@@ -12,7 +12,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders.common import LoadResult, normalize_newlines, tidy
+from ragstream.ingest.loaders.common import LoadResult, normalize_newlines, one_line, tidy
 from ragstream.models import Section
 
 # PDFium marks soft hyphens and unmapped glyphs with control or non-characters.
@@ -30,7 +30,7 @@ def load_pdf(data: bytes) -> LoadResult:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
-        raise LoaderError(_OPEN_ERRORS.get(code, f"not a readable PDF ({exc})")) from None
+        raise LoaderError(_OPEN_ERRORS.get(code, f"not a readable PDF ({one_line(exc)})")) from None
     sections: list[Section] = []
     warnings: list[str] = []
     try:
@@ -38,7 +38,7 @@ def load_pdf(data: bytes) -> LoadResult:
             try:
                 text = _page_text(document, number - 1)
             except pdfium.PdfiumError as exc:  # one broken page never loses the others
-                warnings.append(f"page {number}: text could not be extracted ({exc})")
+                warnings.append(f"page {number}: text could not be extracted ({one_line(exc)})")
                 continue
             if text:
                 sections.append(Section(text=text, page=number))
