@@ -4,6 +4,8 @@ API (stable; other engineers depend on it):
 
 - ``moto_server`` (session): starts ``python -m moto.server`` on a free 127.0.0.1 port with
   ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` (so ``AmazonSSMManagedInstanceCore`` exists) and
+  ``MOTO_EC2_LOAD_DEFAULT_AMIS=false`` (EC2 starts several seconds faster; register the
+  image you need: ``ec2.register_image(Name=..., RootDeviceName="/dev/sda1")``), and
   yields its endpoint URL, e.g. ``"http://127.0.0.1:41234"``. Stopped at session end.
 - ``aws`` (function): resets moto's state (every test starts with an empty account), sets
   the environment of this process through ``monkeypatch`` (fake credentials, region,
@@ -79,7 +81,8 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 def _reset(endpoint_url: str) -> None:
     request = urllib.request.Request(endpoint_url + "/moto-api/reset", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=10):
+    # Generous: re-creating moto's backends takes seconds on a busy 2-core machine.
+    with urllib.request.urlopen(request, timeout=120):
         pass
 
 
@@ -88,7 +91,11 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    env = {
+        **os.environ,
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

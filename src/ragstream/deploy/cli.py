@@ -38,7 +38,7 @@ def setting_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def settings_of(ctx: click.Context) -> DeploySettings:
-    obj = ctx.find_root().obj or {}
+    obj = ctx.obj or {}  # set by the `deploy` group, inherited by its subcommands
     return load_deploy_settings(obj.get("overrides"), path=obj.get("config"))
 
 
@@ -75,10 +75,10 @@ def init(ctx: click.Context, force: bool) -> None:
     """Write ragstream.deploy.toml from the defaults and the flags given."""
     from ragstream.deploy.settings import write_settings
 
-    path = (ctx.find_root().obj or {}).get("config") or DEFAULT_FILE
+    path = ctx.obj.get("config") or DEFAULT_FILE
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists: edit it, or pass --force to rewrite it")
-    obj = ctx.find_root().obj
+    obj = ctx.obj
     write_settings(load_deploy_settings(obj["overrides"], env={}, path=None), path)
     click.echo(f"wrote {path}; next: `ragstream deploy whoami`, then `ragstream deploy plan`")
 

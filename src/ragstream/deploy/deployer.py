@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -16,6 +18,20 @@ from ragstream.deploy.settings import DeploySettings
 from ragstream.deploy.teardown import plan_destroy
 from ragstream.errors import ConfigError, DeployError
 from ragstream.host.config import HostConfig
+
+
+@contextmanager
+def quiet_aws_logs() -> Iterator[None]:
+    """Silence botocore/urllib3 below WARNING for one call that carries a secret."""
+    loggers = [logging.getLogger(name) for name in ("botocore", "boto3", "urllib3")]
+    saved = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
 
 
 class Deployer:
@@ -92,9 +108,10 @@ class Deployer:
         value = value.strip()
         if not value:
             raise ConfigError(f"refusing to store an empty value in {name}")
-        result = self.clients.ssm.put_parameter(
-            Name=name, Value=value, Type="SecureString", Overwrite=True
-        )
+        with quiet_aws_logs():  # botocore's DEBUG log would print the request body
+            result = self.clients.ssm.put_parameter(
+                Name=name, Value=value, Type="SecureString", Overwrite=True
+            )
         return f"stored {name} as SecureString, version {result['Version']} ({'*' * 8})"
 
     def check_secret(self, name: str | None = None) -> dict[str, Any] | None:
