@@ -7,7 +7,6 @@ start on an empty host, start again, release, a failed release, rollback, failur
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import threading
@@ -198,4 +197,3 @@ def test_failures_leave_the_serving_container_untouched(site: Site, aws: Any, ca
     assert site.get() == (200, "good-1")
     if case == "ssm parameter missing":  # the key file was not replaced either
         assert (Path(site.config.secrets_dir) / "openai_api_key").stat().st_ino == key_before
-    os.environ.pop("RAGSTREAM_IMDS_ENDPOINT", None)

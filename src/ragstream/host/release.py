@@ -28,8 +28,16 @@ SLOTS = ("blue", "green")
 DRAIN_SECONDS = 2.0  # requests already sent to the old container get to finish
 
 
+STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
-    print(f"ragstream-host: {message}", file=sys.stderr, flush=True)
+    """One line on stderr (journald adds the time); seconds since the command began."""
+    print(
+        f"ragstream-host: [{time.monotonic() - STARTED:.1f}s] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def slot_port(config: HostConfig, slot: str) -> int:
@@ -120,6 +128,7 @@ def _outcome(action: str, tag: str, started: float, reason: str = "") -> dict:
 def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
     aws = Aws(config.region)
     secret_files = fetch_secrets(config, aws)
+    log("secrets written")
     docker.login(config.registry, aws.registry_password())
     log(f"pulling {docker.image_ref(config.image_repository, ref)}")
     digest = docker.pull(config.image_repository, ref)
@@ -154,7 +163,7 @@ def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
                 mode=0o644,
             )
         raise
-    log(f"proxy now sends traffic to {name}")
+    log(f"healthy; proxy now sends traffic to {name}")
     if old is not None:
         time.sleep(DRAIN_SECONDS)
         docker.remove(container(config, old))

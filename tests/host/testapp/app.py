@@ -2,6 +2,8 @@
 version and /_stcore/health with 200 only if it can read its key file and write /data."""
 
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -33,4 +35,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+# As PID 1, Python ignores SIGTERM unless asked: exit on `docker stop` like a real app.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 ThreadingHTTPServer(("0.0.0.0", 8501), Handler).serve_forever()
