@@ -4,13 +4,15 @@ MiniLM tokenizer."""
 from __future__ import annotations
 
 import importlib.util
+import random
 from pathlib import Path
 
 import pytest
 from tokenizers import Tokenizer as HFTokenizer
 
+from ragstream.errors import LoaderError
 from ragstream.ingest.chunker import chunk_sections
-from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, load_document, loader_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -56,6 +58,30 @@ def test_the_committed_binaries_match_the_generator(tmp_path: Path) -> None:
     for generated in module.make_samples(tmp_path):
         committed = load_document(SAMPLES / generated.name).sections
         assert load_document(generated).sections == committed
+
+
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: p.name)
+def test_damaged_copies_of_each_sample_fail_only_with_loader_errors(path: Path) -> None:
+    """Flipped bytes, truncation, random bytes: a reason or sections, never a crash."""
+    rng = random.Random(path.name)
+    data, loader = path.read_bytes(), loader_for(path.suffix)
+    outcomes = set()
+    for attempt in range(30):
+        damaged = bytearray(data)
+        if attempt % 3 == 0:
+            for _ in range(rng.randint(1, 20)):
+                damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        elif attempt % 3 == 1:
+            damaged = damaged[: rng.randrange(len(damaged))]
+        else:
+            damaged = bytearray(rng.randbytes(rng.randint(1, 2000)))
+        try:
+            loader(bytes(damaged))
+            outcomes.add("loaded")
+        except LoaderError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("reason")
+    assert "reason" in outcomes
 
 
 class MiniLMSpans:

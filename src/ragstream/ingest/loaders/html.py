@@ -7,6 +7,8 @@ browser would read it (BeautifulSoup's UnicodeDammit).
 
 from __future__ import annotations
 
+import warnings
+
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
 
@@ -32,7 +34,9 @@ _SKIPPED_STRINGS = (Comment, Doctype, CData, ProcessingInstruction)
 def load_html(data: bytes) -> LoadResult:
     if b"\x00" in data[:SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise LoaderError("binary content in an .html file")
-    soup = BeautifulSoup(data, "html.parser")
+    with warnings.catch_warnings():  # bs4 warns on stderr about undecodable bytes
+        warnings.simplefilter("ignore")
+        soup = BeautifulSoup(data, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = _main_element(soup)
     drop_chrome = root.name in ("body", "[document]")
