@@ -113,6 +113,16 @@ def test_llm_follow_up_is_rewritten_by_the_llm_before_retrieval(chat_server: Cha
     assert isinstance(done, Done) and done.query == retriever.queries[0]
 
 
+def test_failed_llm_rewrite_falls_back_to_the_offline_one(chat_server: ChatServer) -> None:
+    refused = Reply(400, error={"message": "Unsupported value: 'temperature'"})
+    chat_server.script(refused, Reply(pieces=["It takes forty seconds [2]."]))
+    retriever = online(chat_server)
+    history = [("user", QUESTION), ("assistant", "It removes it [1].")]
+    done = list(answer(retriever, "and how long does it take?", history))[-1]
+    assert retriever.queries == [f"{QUESTION} and how long does it take?"]
+    assert isinstance(done, Done) and done.answer == "It takes forty seconds [2]."
+
+
 def test_offline_follow_up_retrieves_with_the_previous_question() -> None:
     retriever = Retriever(Settings())
     events = list(

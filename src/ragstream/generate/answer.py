@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ragstream.config import Settings
+from ragstream.errors import GenerationError
 from ragstream.generate.citations import MarkerFilter, cited_sources
 from ragstream.generate.events import Delta, Done, Event, Source, Sources, Timings, Usage
 from ragstream.generate.extractive import NOTHING_FOUND, Embed, extractive_answer
@@ -112,7 +113,10 @@ def standalone_question(question: str, history: Sequence[Turn], chat: ChatModel 
         return question.strip()
     if chat is None:
         return rewrite_offline(question, history)
-    return clean_rewrite(chat.complete(rewrite_messages(question, history)), question)
+    try:
+        return clean_rewrite(chat.complete(rewrite_messages(question, history)), question)
+    except GenerationError:  # e.g. a model that refuses the request's options: still answer
+        return rewrite_offline(question, history)
 
 
 def prompt_messages(

@@ -1,6 +1,7 @@
 """The answer stream: what `Workspace.ask` yields, in this order.
 
-    Sources   once, first, before any LLM call: the numbered chunks the answer may cite
+    Sources   once, first, before the answer is requested: the numbered chunks it may cite
+              (a follow-up is rewritten by the LLM before retrieval, so after that call)
     Delta     zero or more: answer text as it arrives (invalid [n] markers already removed)
     Done      once, last: the whole answer, the citations it used, usage and timings
 
