@@ -76,4 +76,20 @@ def test_ties_break_by_id_so_order_is_stable() -> None:
 def test_fusion_dispatches_on_method() -> None:
     lists = {"bm25": BM25, "dense": DENSE}
     assert Fusion("rrf", {"bm25": 1, "dense": 1}, 60)(lists) == reciprocal_rank(lists)
-    assert Fusion("minmax", {"bm25": 1})(lists) == normalised_sum(lists, {"bm25": 1}, "minmax")
+    assert Fusion("sum", {"bm25": 1}, {"bm25": "minmax"})(lists) == normalised_sum(
+        lists, {"bm25": 1}, {"bm25": "minmax"}
+    )
+
+
+def test_normalise_none_and_max() -> None:
+    assert normalise([0.5, 0.25], "none") == [0.5, 0.25]
+    assert normalise([8.0, 2.0], "max") == [1.0, 0.25]
+    assert normalise([0.0, 0.0], "max") == [0.0, 0.0]
+
+
+def test_default_lets_bm25_decide_only_when_dense_is_unsure() -> None:
+    bm25 = [("b", 10.0), ("a", 2.0)]
+    sure = {"bm25": bm25, "dense": [("a", 0.80), ("b", 0.60)]}  # a clear cosine gap
+    flat = {"bm25": bm25, "dense": [("a", 0.62), ("b", 0.61)]}  # the model cannot tell
+    assert [cid for cid, _ in DEFAULT_FUSION(sure)] == ["a", "b"]
+    assert [cid for cid, _ in DEFAULT_FUSION(flat)] == ["b", "a"]
