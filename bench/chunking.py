@@ -13,12 +13,15 @@ text. Loading is timed per sample file. Writes bench/results/chunking.json (medi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tokenizers import Tokenizer as HFTokenizer
 
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 TOKENIZER_JSON = ROOT / "src/ragstream/index/models/all-MiniLM-L6-v2-int8/tokenizer.json"
 RESULT = ROOT / "bench" / "results" / "chunking.json"
+T = TypeVar("T")
 
 
 class MiniLMSpans:
@@ -46,9 +50,9 @@ class MiniLMSpans:
         return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def timed(function: object, *args: object) -> tuple[float, object]:
+def timed(run: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
-    result = function(*args)  # type: ignore[operator]
+    result = run()
     return time.perf_counter() - start, result
 
 
@@ -62,7 +66,7 @@ def main() -> None:
 
     load_ms: dict[str, float] = {}
     for path in files:
-        times = [timed(load_document, path)[0] for _ in range(args.rounds)]
+        times = [timed(functools.partial(load_document, path))[0] for _ in range(args.rounds)]
         load_ms[path.name] = round(statistics.median(times) * 1000, 3)
 
     documents = [
@@ -93,7 +97,7 @@ def main() -> None:
         ):
             seconds, count = timed(run)
             rounds[name].append(seconds)
-            counts[name] = int(count)  # type: ignore[call-overload]
+            counts[name] = count
     median = {name: statistics.median(times) for name, times in rounds.items()}
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

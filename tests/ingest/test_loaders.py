@@ -316,6 +316,7 @@ PAGE = """<!doctype html>
   <h1>Upload   documents</h1>
   <p>Drop <b>PDF</b> or <a href="#">DOCX</a> files
      here.</p>
+  <address>RAGstream team<br>Example Street 1<br/></address>
   <!-- a comment -->
   <form><label>Search noise</label><input name="q"></form>
   <h2>Limits</h2>
@@ -333,7 +334,9 @@ PAGE = """<!doctype html>
 def test_html_keeps_main_text_and_drops_chrome(tmp_path: Path) -> None:
     sections = load(write(tmp_path, "help.html", PAGE))
     assert [s.title for s in sections] == ["Upload documents", "Upload documents > Limits"]
-    assert sections[0].text == "Upload documents\n\nDrop PDF or DOCX files here."
+    assert sections[0].text == (
+        "Upload documents\n\nDrop PDF or DOCX files here.\n\nRAGstream team\nExample Street 1"
+    )
     assert sections[1].text == (
         "Limits\n\n50 MB per file\n\nAny number of files\n\nType | Loader\n\nPDF | PDFium\n\n"
         "ragstream ingest ./docs\n  --quiet"

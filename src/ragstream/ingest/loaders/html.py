@@ -26,7 +26,7 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
     "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table",
     "thead", "tbody", "tfoot", "tr", "blockquote", "figure", "figcaption", "address",
-    "details", "summary", "hr", "br", "body", "html", "caption",
+    "details", "summary", "hr", "body", "html", "caption",
 }  # fmt: skip
 _SKIPPED_STRINGS = (Comment, Doctype, CData, ProcessingInstruction)
 
@@ -67,6 +67,7 @@ def _is_noise(element: Tag, drop_chrome: bool) -> bool:
     )
 
 
+_LINE_BREAK = "\x00"  # stands for <br> among the inline strings (a stray NUL: a break too)
 _END_OF_BLOCK = object()  # pushed after a block's children: the paragraph ends there
 
 
@@ -108,6 +109,9 @@ class _Walker:
             self.flush()
             self.builder.text(element.get_text().strip("\n"))
             return []
+        if name == "br":  # a line break inside a paragraph (addresses, verse)
+            self.inline.append(_LINE_BREAK)
+            return []
         children: list[object] = list(reversed(element.contents))
         if name in ("td", "th") and "".join(self.inline).strip():
             self.inline.append(" | ")
@@ -117,7 +121,8 @@ class _Walker:
         return children
 
     def flush(self) -> None:
-        text = " ".join("".join(self.inline).split())
+        lines = "".join(self.inline).split(_LINE_BREAK)
+        text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
         self.inline = []
         if text:
             self.builder.text(text)
