@@ -9,8 +9,10 @@ from ragstream.generate.extractive import (
     OFFLINE_NOTE,
     compose,
     extractive_answer,
+    paragraphs,
     select_sentences,
     split_sentences,
+    terms,
 )
 from tests.generate.factories import source
 
@@ -88,3 +90,28 @@ def test_nothing_to_say() -> None:
     assert extractive_answer(QUESTION, []) == NOTHING_FOUND
     tiny = source(1, "Start script")
     assert extractive_answer(QUESTION, [tiny]).startswith("Start script [1].")
+
+
+def test_wrapped_lines_are_joined_and_headings_left_out() -> None:
+    pdf_page = (
+        "3. Releasing a new version\n"
+        "A release builds the image and pushes it. The previous\n"
+        "image stays on the host.\n"
+        "Rollback\n"
+        "If answers get slow, run the rollback. It starts the previous image again,\n"
+        "usually in under a minute.\n"
+        "- Logs go to journald\n"
+        "- Metrics go to the dashboard"
+    )
+    assert paragraphs(pdf_page) == [
+        "A release builds the image and pushes it. The previous image stays on the host.",
+        "If answers get slow, run the rollback. It starts the previous image again, usually in "
+        "under a minute.",
+        "Logs go to journald",
+        "Metrics go to the dashboard",
+    ]
+
+
+def test_words_written_apart_match_their_compound() -> None:
+    assert "rollback" in terms("How do I roll back?")
+    assert terms("the rollback command") & terms("roll back a release")

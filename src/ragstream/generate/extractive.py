@@ -8,6 +8,7 @@ reads as a short paragraph rather than a ranked list of fragments.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -31,6 +32,9 @@ MIN_WORDS, MAX_WORDS = 4, 80
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|\d+[.)]\s+|>\s*)")
+BULLET = re.compile(r"^\s*[-*+•]\s+")
+CLOSING = ".!?"
+HEADING_WORDS = 8
 
 OFFLINE_NOTE = (
     "No LLM was used: the sentences above are quoted from your documents. For a written "
@@ -67,14 +71,45 @@ def stem(word: str) -> str:
 
 
 def terms(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text, NOT_TERMS)}
+    """Stemmed topic words, plus adjacent pairs run together ("roll back" ~ "rollback")."""
+    found = content_words(text, NOT_TERMS)
+    return {stem(w) for w in found} | {stem(a + b) for a, b in itertools.pairwise(found)}
+
+
+def paragraphs(text: str) -> list[str]:
+    """Text as paragraphs: wrapped lines (PDF, Markdown) joined, headings left out.
+
+    A paragraph ends at a blank line, before a list item and at a heading: a `#` line,
+    or a short line without closing punctuation that starts where a paragraph may start.
+    """
+    found: list[str] = []
+    current: list[str] = []
+
+    def close() -> None:
+        if current:
+            found.append(" ".join(current))
+            current.clear()
+
+    for raw in text.splitlines():
+        line = MARKUP.sub("", raw).strip()
+        ended = not current or current[-1][-1] in CLOSING
+        if not line or raw.lstrip().startswith("#"):
+            close()
+        elif BULLET.match(raw):  # a list item, which may wrap onto the next lines
+            close()
+            current.append(line)
+        elif ended and len(line.split()) <= HEADING_WORDS and line[-1] not in CLOSING + ",;:":
+            close()  # a heading ("Rollback", "3. Releasing a new version")
+        else:
+            current.append(line)
+    close()
+    return found
 
 
 def split_sentences(source: Source) -> list[Sentence]:
     found: list[Sentence] = []
-    for line in source.text.splitlines():
-        line = MARKUP.sub("", line).strip()
-        for piece in SENTENCE_END.split(line):
+    for paragraph in paragraphs(source.text):
+        for piece in SENTENCE_END.split(paragraph):
             piece = piece.strip()
             if MIN_WORDS <= len(piece.split()) <= MAX_WORDS:
                 found.append(Sentence(piece, source.n, len(found)))
