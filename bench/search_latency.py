@@ -1,0 +1,187 @@
+"""Warm search latency (query embedding + BM25 + dense + fusion) at 1k, 10k and 50k chunks.
+
+    python bench/search_latency.py [--store sqlite] [--sizes 1000,10000,50000]
+    -> bench/results/search_latency.json
+
+The index is filled with real text (the FAQ answers, cut into sentence windows so chunks
+differ) and synthetic unit vectors inserted straight into the store: embedding 50k
+chunks would take ~20 minutes and the vectors' values do not change search cost. Queries
+are the FAQ's real questions, embedded for real by the builtin embedder. Each size is
+timed after a warm-up; p50/p95 are over all queries. A numpy matmul over the same
+matrix size is timed alongside as a machine-speed reference (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragstream.index.embedder import Embedder, create_embedder
+from ragstream.index.store import Store
+from ragstream.models import Chunk, DocumentRecord
+from ragstream.retrieve.fusion import DEFAULT_FUSION
+from ragstream.retrieve.retriever import Retriever
+
+HERE = Path(__file__).parent
+CHUNKS_PER_DOC = 100
+
+
+def open_bench_store(kind: str, directory: Path) -> Store:
+    if kind == "sqlite":
+        from ragstream.index.sqlite import SqliteStore
+
+        return SqliteStore(directory / "index.sqlite")
+    raise SystemExit(f"--store {kind}: not supported yet (sqlite)")
+
+
+def texts() -> list[str]:
+    """Sentence windows of the FAQ answers (English and Swedish): real, varied text."""
+    out = []
+    for name in ("faq-en", "faq-sv"):
+        for line in (
+            (HERE / "data" / name / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+        ):
+            sentences = re.split(r"(?<=[.!?])\s+", json.loads(line)["text"])
+            out += [" ".join(sentences[i : i + 3]) for i in range(len(sentences))]
+    return out
+
+
+def chunk_stream(
+    pool: list[str], dim: int, start: int, seed: int
+) -> Iterator[tuple[Chunk, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    for n in range(start, 10**9):
+        text = f"{pool[n % len(pool)]} (part {n // len(pool)})"
+        vector = rng.standard_normal(dim).astype(np.float32)
+        yield (
+            Chunk(
+                id=f"bench-{n}",
+                path=f"doc-{n // CHUNKS_PER_DOC:05d}.txt",
+                text=text,
+                ordinal=n % CHUNKS_PER_DOC,
+            ),
+            vector / np.linalg.norm(vector),
+        )
+
+
+def grow(store: Store, target: int, pool: list[str], dim: int) -> float:
+    """Insert whole synthetic documents until the store holds `target` chunks."""
+    started = time.perf_counter()
+    have = store.count_chunks()
+    stream = chunk_stream(pool, dim, have, seed=have)
+    while have < target:
+        pairs = [next(stream) for _ in range(min(CHUNKS_PER_DOC, target - have))]
+        path = pairs[0][0].path
+        record = DocumentRecord(path, f"sha-{path}", 1, 0.0, len(pairs), None, time.time())
+        store.replace_document(record, [c for c, _ in pairs], np.stack([v for _, v in pairs]))
+        have += len(pairs)
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50": round(statistics.median(ordered), 3),
+        "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
+    }
+
+
+def measure(retriever: Retriever, embedder: Embedder, queries: list[str], k: int) -> dict[str, Any]:
+    store = retriever.store
+    for q in queries[:10]:  # warm-up: loads the vector matrix, fills caches
+        retriever.search(q, k=k)
+    parts: dict[str, list[float]] = {
+        "total": [],
+        "embed": [],
+        "bm25": [],
+        "dense": [],
+        "fusion": [],
+    }
+    for q in queries:
+        parts["total"].append(timed(lambda: retriever.search(q, k=k))[0])  # noqa: B023
+        ms, vector = timed(lambda: embedder.embed_query(q))  # noqa: B023
+        parts["embed"].append(ms)
+        ms, bm25 = timed(lambda: store.keyword_search(q, retriever.depth))  # noqa: B023
+        parts["bm25"].append(ms)
+        ms, dense = timed(lambda: store.dense_search(vector, retriever.depth))  # noqa: B023
+        parts["dense"].append(ms)
+        parts["fusion"].append(timed(lambda: DEFAULT_FUSION({"bm25": bm25, "dense": dense}))[0])  # noqa: B023
+    return {name: percentiles(values) for name, values in parts.items()}
+
+
+def matmul_reference(n: int, dim: int, repeats: int = 50) -> float:
+    matrix = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
+    query = matrix[0].copy()
+    return statistics.median(timed(lambda: matrix @ query)[0] for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default="sqlite", help="store backend to measure [sqlite]")
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "search_latency.json")
+    args = parser.parse_args()
+
+    embedder = create_embedder("builtin")
+    pool = texts()
+    questions = [
+        json.loads(line)["text"]
+        for line in (HERE / "data" / "faq-en" / "queries.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ][: args.queries]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ragstream-latency-") as tmp:
+        store = open_bench_store(args.store, Path(tmp))
+        retriever = Retriever(store, embedder)
+        for size in sorted(int(s) for s in args.sizes.split(",")):
+            build_s = grow(store, size, pool, embedder.dim)
+            latency = measure(retriever, embedder, questions, args.k)
+            row = {
+                "chunks": store.count_chunks(),
+                "build_seconds": round(build_s, 1),
+                "latency_ms": latency,
+                "numpy_matmul_reference_ms": round(matmul_reference(size, embedder.dim), 3),
+            }
+            results.append(row)
+            print(f"{args.store} {row['chunks']:>6} chunks: search p50 {latency['total']['p50']:.1f} ms, "
+                  f"p95 {latency['total']['p95']:.1f} ms (embed p50 {latency['embed']['p50']:.1f}, "
+                  f"bm25 {latency['bm25']['p50']:.1f}, dense {latency['dense']['p50']:.1f}, "
+                  f"fusion {latency['fusion']['p50']:.2f})", file=sys.stderr)  # fmt: skip
+        store.close()
+    report = {
+        "command": "python bench/search_latency.py --store " + args.store,
+        "store": args.store,
+        "embedder": embedder.name,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
+        "queries": len(questions),
+        "k": args.k,
+        "depth": 50,
+        "sizes": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
