@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ragstream.app import auth
@@ -206,3 +207,13 @@ def test_unreachable_llm_is_an_error_line_not_a_traceback(
     assert at.chat_message[1].error[0].value == reason  # shown where the answer would be
     at.run()
     assert len(at.chat_message) == 0  # the failed question is not kept as a turn
+
+
+def test_documents_survive_a_reload_and_a_server_restart(env: Path) -> None:
+    at = page()
+    upload(at, "runbook.md", DOC.encode())
+    st.cache_resource.clear()  # what a restart does: the next page opens the index from disk
+    again = page()  # a new browser session
+    assert "Documents (1)" in [e.label for e in again.sidebar.expander]
+    assert "runbook.md" in " ".join(str(m.value) for m in again.sidebar.markdown)
+    assert len(again.chat_message) == 0  # the chat belongs to the old session

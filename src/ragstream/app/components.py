@@ -75,7 +75,7 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
         "Add documents",
         accept_multiple_files=True,
         help=f"PDF, DOCX, Markdown, text or HTML; at most {settings.max_file_mb:g} MB each.",
-        key=f"uploader-{state.uploader_generation}",
+        key="uploader",
     )
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
     if new:

@@ -35,7 +35,6 @@ class Session:
     selected: tuple[int, int] | None = None  # (message index, source number [n])
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
     last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
-    uploader_generation: int = 0  # bumped to clear the uploader widget
 
 
 def session() -> Session:
