@@ -37,9 +37,11 @@ def chunk_sections(
     max_tokens: int = 256,
     overlap: int = 32,
 ) -> list[Chunk]:
+    """The chunks of one document, numbered by `ordinal` across its sections."""
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
-        raise ValueError(f"need max_tokens >= 1 and 0 <= overlap < max_tokens, got "
-                         f"{max_tokens} and {overlap}")  # fmt: skip
+        raise ValueError(
+            f"need max_tokens >= 1 and 0 <= overlap < max_tokens, got {max_tokens}, {overlap}"
+        )
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     for section_index, section in enumerate(sections):
