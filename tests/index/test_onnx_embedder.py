@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +182,86 @@ def test_unreachable_hub_is_a_config_error(tmp_path: Path) -> None:
             cache_dir=tmp_path,
         )
     assert "embedder='sentence-transformers/all-MiniLM-L6-v2'" in str(caught.value)
+
+
+class FakeHub(BaseHTTPRequestHandler):
+    """The four Hugging Face hub calls snapshot_download makes, for one repo on disk."""
+
+    repo_id = "someone/tiny-minilm"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    root: Path
+    downloaded: list[str] = []  # noqa: RUF012 (shared log)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
+        path = self.path.split("?")[0]
+        files = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*"))
+        files = [f for f in files if (self.root / f).is_file()]
+        if path.startswith(f"/api/models/{self.repo_id}/revision/"):
+            siblings = [{"rfilename": f} for f in files]
+            return self._json({"id": self.repo_id, "sha": self.sha, "siblings": siblings}, body)
+        if path.startswith(f"/api/models/{self.repo_id}/tree/"):
+            tree = [
+                {"type": "file", "path": f, "size": (self.root / f).stat().st_size, "oid": "0" * 40}
+                for f in files
+            ]
+            return self._json(tree, body)
+        prefix = f"/{self.repo_id}/resolve/{self.sha}/"
+        if path.startswith(prefix) and path[len(prefix) :] in files:
+            name = path[len(prefix) :]
+            data = (self.root / name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("X-Repo-Commit", self.sha)
+            self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
+            self.end_headers()
+            if body:
+                FakeHub.downloaded.append(name)
+                self.wfile.write(data)
+            return None
+        return self._json({"error": "Repository not found"}, body, status=404)
+
+    def _json(self, payload: object, body: bool, status: int = 200) -> None:
+        raw = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        if body:
+            self.wfile.write(raw)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_hugging_face_id_is_downloaded_once_and_named_by_its_id(tmp_path: Path) -> None:
+    # A repo laid out as sentence-transformers publishes them, plus weights we must not fetch.
+    repo = _model_dir(tmp_path, "repo", card=False, nested=True)
+    (repo / "onnx" / "model_O4.onnx").write_bytes(b"another export, not wanted")
+    (repo / "pytorch_model.bin").write_bytes(b"torch weights, not wanted")
+    (repo / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 200}))
+    FakeHub.root, FakeHub.downloaded = repo, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        hub = OnnxEmbedder.from_spec(
+            FakeHub.repo_id, hub_endpoint=endpoint, cache_dir=tmp_path / "c"
+        )
+        again = OnnxEmbedder.from_spec(
+            FakeHub.repo_id, hub_endpoint=endpoint, cache_dir=tmp_path / "c"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (hub.name, hub.dim, hub.max_tokens) == (FakeHub.repo_id, 384, 200)
+    wanted = ["onnx/model.onnx", "sentence_bert_config.json", "tokenizer.json"]
+    assert sorted(FakeHub.downloaded) == wanted
+    assert again.name == hub.name  # the second load came from the cache
+    vector = hub.embed_query("downloaded model works")
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
