@@ -372,6 +372,17 @@ def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
     assert load(path)[0].text == "Café – “ok”"
 
 
+def test_undeclared_legacy_html_is_read_as_windows_1252_with_a_warning(tmp_path: Path) -> None:
+    page = "<p>Café – “ok” déjà vu</p>"
+    result = load_document(write(tmp_path, "legacy.html", page.encode("cp1252")))
+    assert result.sections[0].text == "Café – “ok” déjà vu"
+    assert result.warnings == [LEGACY_WARNING]
+    utf8 = load_document(write(tmp_path, "modern.html", page))
+    assert utf8.sections[0].text == "Café – “ok” déjà vu" and utf8.warnings == []
+    utf16 = load_document(write(tmp_path, "wide.html", page.encode("utf-16")))
+    assert utf16.sections[0].text == "Café – “ok” déjà vu" and utf16.warnings == []
+
+
 def test_html_with_only_chrome_has_no_text(tmp_path: Path) -> None:
     page = "<body><nav>menu</nav><script>x()</script><footer>f</footer></body>"
     assert reason(write(tmp_path, "chrome.html", page)).startswith("no text found")

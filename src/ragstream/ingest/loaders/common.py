@@ -48,15 +48,20 @@ def decode_text(data: bytes, kind: str) -> tuple[str, list[str]]:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
+            text = decode_legacy(data)
             warnings.append(LEGACY_WARNING)
     sample = text[:SNIFF_BYTES]
     if sample and len(_CONTROL.findall(sample)) > len(sample) * 0.05:
         raise LoaderError(f"binary content in a {kind} file")
     return normalize_newlines(text), warnings
+
+
+def decode_legacy(data: bytes) -> str:
+    """Windows-1252, or Latin-1 for the five bytes Windows-1252 leaves undefined."""
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:

@@ -7,13 +7,20 @@ browser would read it (BeautifulSoup's UnicodeDammit).
 
 from __future__ import annotations
 
+import codecs
 import warnings
 
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders.common import SNIFF_BYTES, LoadResult, SectionBuilder
+from ragstream.ingest.loaders.common import (
+    LEGACY_WARNING,
+    SNIFF_BYTES,
+    LoadResult,
+    SectionBuilder,
+    decode_legacy,
+)
 from ragstream.models import Section
 
 _ALWAYS_DROP = {
@@ -34,15 +41,26 @@ _SKIPPED_STRINGS = (Comment, Doctype, CData, ProcessingInstruction)
 def load_html(data: bytes) -> LoadResult:
     if b"\x00" in data[:SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise LoaderError("binary content in an .html file")
-    with warnings.catch_warnings():  # bs4 warns on stderr about undecodable bytes
-        warnings.simplefilter("ignore")
-        soup = BeautifulSoup(data, "html.parser")
+    soup, notes = _parse(data)
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = _main_element(soup)
     drop_chrome = root.name in ("body", "[document]")
     walker = _Walker(SectionBuilder(root_title=title or None), drop_chrome)
     walker.walk(root)
-    return LoadResult(walker.finish())
+    return LoadResult(walker.finish(), notes)
+
+
+def _parse(data: bytes) -> tuple[BeautifulSoup, list[str]]:
+    """Parse with the encoding a BOM or <meta charset> declares, else UTF-8, else (with a
+    warning) Windows-1252 as browsers do: bs4's own guess reads plain French as cp1250."""
+    with warnings.catch_warnings():  # bs4 warns on stderr about undecodable bytes
+        warnings.simplefilter("ignore")
+        soup = BeautifulSoup(data, "html.parser")
+        if soup.original_encoding in (None, "utf-8", "ascii") or soup.declared_html_encoding:
+            return soup, []
+        if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return soup, []
+        return BeautifulSoup(decode_legacy(data), "html.parser"), [LEGACY_WARNING]
 
 
 def _main_element(soup: BeautifulSoup) -> Tag:
