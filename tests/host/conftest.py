@@ -70,7 +70,7 @@ class Site:
             return exc.code, ""
 
 
-def _docker(docker_config: Path) -> Callable[..., str]:
+def docker_as(docker_config: Path) -> Callable[..., str]:
     def run(*args: str, stdin: str | None = None) -> str:
         env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "DOCKER_BUILDKIT": "0"}
         result = subprocess.run(
@@ -97,7 +97,7 @@ def ecr_registry(make_registry: Callable[[str], Registry]) -> Registry:
 @pytest.fixture(scope="session")
 def host_images(base_image: str, ecr_registry: Registry, docker_config: Path) -> str:
     """Push the test app as good-1, good-2 (healthy) and bad (never healthy); return the repo."""
-    docker = _docker(docker_config)
+    docker = docker_as(docker_config)
     repository = f"{ecr_registry.host}/rs-host-{SESSION}/app"
     docker("login", "-u", "AWS", "--password-stdin", ecr_registry.host, stdin=MOTO_ECR_PASSWORD)
     for tag, healthy in TAGS.items():
@@ -180,7 +180,8 @@ def site_base(
     config_path = work / "host.json"
     config_path.write_text(config.to_json())
     caddy = start_caddy(config, work)
-    env = {**os.environ, "DOCKER_CONFIG": str(docker_config)}
+    # The agent's own docker client config, apart from the one that pushed the images.
+    env = {**os.environ, "DOCKER_CONFIG": str(work / "agent-docker")}
     try:
         yield Site(config=config, config_path=config_path, zipapp=zipapp, env=env)
     finally:

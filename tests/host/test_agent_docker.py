@@ -89,6 +89,9 @@ def test_start_on_an_empty_host(site: Site) -> None:
     assert details["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     bindings = [b for ports in details["HostConfig"]["PortBindings"].values() for b in ports]
     assert bindings and all(b["HostIp"] == "127.0.0.1" for b in bindings)
+    # The 12-hour registry token is not left behind in the agent's docker config.
+    docker_config = Path(site.env["DOCKER_CONFIG"]) / "config.json"
+    assert site.config.registry not in json.loads(docker_config.read_text()).get("auths", {})
     mounts = {m["Destination"]: m for m in details["Mounts"]}
     assert mounts["/run/secrets/openai_api_key"]["RW"] is False
     assert mounts["/data"]["Source"] == site.config.data_dir

@@ -35,6 +35,10 @@ def login(registry: str, password: str) -> None:
     docker("login", "--username", "AWS", "--password-stdin", registry, stdin=password)
 
 
+def logout(registry: str) -> None:
+    docker("logout", registry)
+
+
 def image_ref(repository: str, ref: str) -> str:
     """`ref` is a tag ("v1") or a digest ("sha256:...")."""
     return f"{repository}@{ref}" if ref.startswith("sha256:") else f"{repository}:{ref}"

@@ -21,7 +21,7 @@ from ragstream.host import docker, proxy
 from ragstream.host.aws import Aws
 from ragstream.host.config import HostConfig
 from ragstream.host.errors import HostError
-from ragstream.host.files import write_atomic
+from ragstream.host.files import exclusive, write_atomic
 from ragstream.host.state import Release, State
 
 SLOTS = ("blue", "green")
@@ -79,18 +79,27 @@ def wait_healthy(config: HostConfig, slot: str) -> None:
     raise HostError(f"{name} not healthy at {config.health_path} after {config.health_timeout:g} s")
 
 
-def fetch_secrets(config: HostConfig, aws: Aws) -> tuple[tuple[str, str], ...]:
-    """Write the SSM secrets to files on tmpfs (0400, owned by the container's user)."""
+def fetch_secrets(config: HostConfig, aws: Aws) -> dict[str, tuple[str, str]]:
+    """{env var: (file name, value)} of the SSM secrets the container gets (never logged)."""
     wanted = [
         ("OPENAI_API_KEY_FILE", config.ssm_parameter, "openai_api_key"),
         ("RAGSTREAM_DATABASE_URL_FILE", config.database_url_parameter, "database_url"),
     ]
-    values = [(env, aws.secret(name), file) for env, name, file in wanted if name]
-    # Fetch all before writing any: a missing second parameter leaves nothing changed.
+    return {env: (file, aws.secret(name)) for env, name, file in wanted if name}
+
+
+def write_secrets(
+    config: HostConfig, secrets: dict[str, tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """Write each secret to a file on tmpfs, 0400 and owned by the container's user.
+
+    A serving container keeps the file it was started with: a bind mount pins the inode,
+    and the atomic rename puts a new inode in place.
+    """
+    os.makedirs(config.secrets_dir, mode=0o711, exist_ok=True)
     mounts = []
-    for env, value, file in values:
+    for env, (file, value) in secrets.items():
         path = Path(config.secrets_dir) / file
-        os.makedirs(config.secrets_dir, mode=0o711, exist_ok=True)
         write_atomic(path, value.encode(), mode=0o400, uid=config.container_uid)
         mounts.append((env, str(path)))
     return tuple(mounts)
@@ -99,19 +108,20 @@ def fetch_secrets(config: HostConfig, aws: Aws) -> tuple[tuple[str, str], ...]:
 def deploy(config: HostConfig, ref: str, tag: str, action: str) -> Release:
     """Run `ref` (a tag or digest) blue/green; return the release now serving."""
     started = time.monotonic()
-    state = State.load(config.state_dir)
-    try:
-        release = _deploy(config, ref, tag)
-    except HostError as exc:
-        state.last = _outcome(action, tag, started, reason=str(exc))
+    with exclusive(Path(config.state_dir) / "lock"):
+        state = State.load(config.state_dir)
+        try:
+            release = _deploy(config, ref, tag)
+        except HostError as exc:
+            state.last = _outcome(action, tag, started, reason=str(exc))
+            state.save(config.state_dir)
+            raise
+        if action != "start":  # a restart of the same release keeps the history
+            state.previous = state.current
+        state.current = release
+        state.last = _outcome(action, tag, started)
         state.save(config.state_dir)
-        raise
-    if action != "start":  # a restart of the same release keeps the history
-        state.previous = state.current
-    state.current = release
-    state.last = _outcome(action, tag, started)
-    state.save(config.state_dir)
-    return release
+        return release
 
 
 def _outcome(action: str, tag: str, started: float, reason: str = "") -> dict:
@@ -126,33 +136,37 @@ def _outcome(action: str, tag: str, started: float, reason: str = "") -> dict:
 
 
 def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
+    # 1. Everything that can fail outside our control, before anything is changed.
     aws = Aws(config.region)
-    secret_files = fetch_secrets(config, aws)
-    log("secrets written")
+    secrets = fetch_secrets(config, aws)
     docker.login(config.registry, aws.registry_password())
-    log(f"pulling {docker.image_ref(config.image_repository, ref)}")
-    digest = docker.pull(config.image_repository, ref)
+    try:
+        log(f"pulling {docker.image_ref(config.image_repository, ref)}")
+        digest = docker.pull(config.image_repository, ref)
+    finally:  # the token is good for 12 hours: do not leave it in /root/.docker
+        docker.logout(config.registry)
 
+    # 2. The new container beside the serving one.
     old = serving_slot(config)
     new = "green" if old == "blue" else "blue"
     name, port = container(config, new), slot_port(config, new)
     docker.remove(name)  # a leftover of a failed attempt; never the serving one
     os.makedirs(config.data_dir, exist_ok=True)
     os.chown(config.data_dir, config.container_uid, -1)
-    docker.run(
-        docker.RunSpec(
-            name=name,
-            image=docker.image_ref(config.image_repository, ref),
-            host_port=port,
-            app_port=config.app_port,
-            data_dir=config.data_dir,
-            secret_files=secret_files,
-            labels=(("ragstream.tag", tag), ("ragstream.stack", config.stack)),
-        )
+    spec = docker.RunSpec(
+        name=name,
+        image=docker.image_ref(config.image_repository, ref),
+        host_port=port,
+        app_port=config.app_port,
+        data_dir=config.data_dir,
+        secret_files=write_secrets(config, secrets),
+        labels=(("ragstream.tag", tag), ("ragstream.stack", config.stack)),
     )
-    log(f"started {name} on 127.0.0.1:{port}; waiting for health")
     try:
+        docker.run(spec)
+        log(f"started {name} on 127.0.0.1:{port}; waiting for health")
         wait_healthy(config, new)
+        # 3. The switch: only a healthy container ever receives traffic.
         proxy.switch_upstream(config, port)
     except HostError:
         docker.remove(name)
