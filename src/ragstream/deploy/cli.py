@@ -177,7 +177,7 @@ def status(deployer: Any) -> None:
         click.echo(line)
 
 
-def _run_host(deployer: Any, command: list[str]) -> None:
+def _run_host(deployer: Any, command: str, what: str) -> None:
     from ragstream.deploy.release import run_on_stack
 
     failed = []
@@ -190,7 +190,7 @@ def _run_host(deployer: Any, command: list[str]) -> None:
         if not result.ok:
             failed.append(result.instance_id)
     if failed:
-        raise click.ClickException(f"{' '.join(command[:2])} failed on {', '.join(failed)}")
+        raise click.ClickException(f"{what} failed on {', '.join(failed)}")
 
 
 @deploy.command()
@@ -201,7 +201,7 @@ def release(deployer: Any, tag: str | None) -> None:
     from ragstream.deploy.image import git_tag
     from ragstream.deploy.release import release_command
 
-    _run_host(deployer, release_command(tag or git_tag()))
+    _run_host(deployer, release_command(tag or git_tag()), "release")
 
 
 @deploy.command()
@@ -210,7 +210,7 @@ def rollback(deployer: Any) -> None:
     """Ask the host to go back to the previous image."""
     from ragstream.deploy.release import rollback_command
 
-    _run_host(deployer, rollback_command())
+    _run_host(deployer, rollback_command(), "rollback")
 
 
 @deploy.command()
@@ -220,7 +220,7 @@ def logs(deployer: Any, tail: int) -> None:
     """The app container's recent logs, fetched through SSM."""
     from ragstream.deploy.release import logs_command
 
-    _run_host(deployer, logs_command(tail))
+    _run_host(deployer, logs_command(tail), "logs")
 
 
 @deploy.command()

@@ -18,7 +18,7 @@ from ragstream.deploy.aws import AwsClients, error_code
 from ragstream.deploy.lookup import find_instances
 from ragstream.errors import ConfigError, DeployError
 
-AGENT = "ragstream-host"
+AGENT = "/usr/local/bin/ragstream-host"  # where the host's user data installs the agent
 DOCUMENT = "AWS-RunShellScript"
 PENDING = {"Pending", "InProgress", "Delayed"}
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # Docker's tag grammar
@@ -37,24 +37,28 @@ class Invocation:
         return self.status == "Success" and self.exit_code == 0
 
 
-def release_command(tag: str) -> list[str]:
+def release_command(tag: str) -> str:
     if not TAG.fullmatch(tag):
         raise ConfigError(f"--tag {tag!r} is not a Docker tag (letters, digits, _ . -)")
-    return [AGENT, "release", "--tag", tag]
+    return shlex.join([AGENT, "release", "--tag", tag])
 
 
-def rollback_command() -> list[str]:
-    return [AGENT, "rollback"]
+def rollback_command() -> str:
+    return shlex.join([AGENT, "rollback"])
 
 
-def logs_command(tail: int) -> list[str]:
+def status_command() -> str:
+    return shlex.join([AGENT, "status"])
+
+
+def logs_command(tail: int, container: str = "ragstream") -> str:
+    """Logs of the stack's containers (blue/green slots are named <container>-<slot>)."""
     if tail < 1:
         raise ConfigError(f"--tail {tail}: give a positive number of lines")
-    return [AGENT, "logs", "--tail", str(tail)]
-
-
-def status_command() -> list[str]:
-    return [AGENT, "status"]
+    listing = shlex.join(
+        ["docker", "ps", "--filter", f"name={container}", "--format", "{{.Names}}"]
+    )
+    return f'for c in $({listing}); do echo "== $c"; docker logs --tail {int(tail)} "$c" 2>&1; done'
 
 
 def running_instance_ids(clients: AwsClients, stack: str) -> list[str]:
@@ -70,7 +74,7 @@ def running_instance_ids(clients: AwsClients, stack: str) -> list[str]:
 def run_on_stack(
     clients: AwsClients,
     stack: str,
-    command: list[str],
+    command: str,
     timeout: int = 900,
     poll: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
@@ -80,8 +84,8 @@ def run_on_stack(
     sent = clients.ssm.send_command(
         InstanceIds=instance_ids,
         DocumentName=DOCUMENT,
-        Comment=f"ragstream {stack}: {' '.join(command[1:3])}"[:100],
-        Parameters={"commands": [shlex.join(command)], "executionTimeout": [str(timeout)]},
+        Comment=f"ragstream deploy, stack {stack}"[:100],
+        Parameters={"commands": [command], "executionTimeout": [str(timeout)]},
         TimeoutSeconds=max(30, min(timeout, 2592000)),
     )
     command_id = sent["Command"]["CommandId"]
