@@ -18,6 +18,7 @@ from ragstream.config import Settings, load_settings
 from ragstream.errors import EmbedderMismatch
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.store import Store, open_store
+from ragstream.ingest.loaders import MB
 from ragstream.ingest.pipeline import Ingestor
 from ragstream.ingest.report import (
     FileResult,
@@ -177,7 +178,7 @@ class Workspace:
             self.embedder,
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
-            max_bytes=int(s.max_file_mb * 1e6),
+            max_bytes=int(s.max_file_mb * MB),
             base=s.workspace.resolve().parent,
             progress=progress,
         )

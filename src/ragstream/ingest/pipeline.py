@@ -38,11 +38,15 @@ class _Pending:
     warning: str = ""
 
 
-def display_path(path: Path) -> str:
-    """The key a file is stored and cited under: relative to the cwd when inside it."""
+def display_path(path: Path, base: Path) -> str:
+    """The key a file is stored and cited under: relative to `base` when inside it.
+
+    `base` is the folder that holds the workspace, so keys do not depend on the directory
+    a command happens to be run from.
+    """
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(base).as_posix()
     except ValueError:
         return resolved.as_posix()
 
@@ -76,14 +80,6 @@ def _walk(root: Path, skip: Path | None) -> Iterator[Path]:
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield here / name
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Ingestor:
@@ -151,31 +147,26 @@ class Ingestor:
             self._result(FileResult(key, "skipped", f"unsupported file type {suffix}"))
             return
         try:
-            stat = path.stat()
-            if stat.st_size > self.max_bytes:
-                raise LoaderError(
-                    f"file is {stat.st_size / 1e6:.1f} MB, over the "
-                    f"{self.max_bytes / 1e6:.0f} MB limit (setting max_file_mb)"
-                )
-            sha = sha256_file(path)
+            data = loaders.read_checked(path, self.max_bytes)
+            sha = hashlib.sha256(data).hexdigest()
             if known is not None and known.sha256 == sha:
                 self._result(FileResult(key, "unchanged", n_chunks=known.n_chunks))
                 return
-            sections = loaders.load(path, max_bytes=self.max_bytes)
+            loaded = loaders.load_bytes(path.suffix, data)
         except LoaderError as exc:
             self._result(FileResult(key, "failed", str(exc)))
             return
-        except OSError as exc:
-            self._result(FileResult(key, "failed", f"cannot read: {exc.strerror}"))
-            return
-        self._queue(_record(key, sha, stat.st_size, stat.st_mtime, sections), sections)
+        record = _record(key, sha, len(data), path.stat().st_mtime, loaded.sections)
+        self._queue(record, loaded.sections, "; ".join(loaded.warnings))
 
-    def _queue(self, record: DocumentRecord, sections: Sequence[Section]) -> None:
+    def _queue(
+        self, record: DocumentRecord, sections: Sequence[Section], warning: str = ""
+    ) -> None:
         chunks = chunk_sections(record.path, sections, self.embedder, self.max_tokens, self.overlap)
         if not chunks:
             self._result(FileResult(record.path, "failed", "no text to index"))
             return
-        self._pending.append(_Pending(record, chunks))
+        self._pending.append(_Pending(record, chunks, warning))
         if sum(len(p.chunks) for p in self._pending) >= EMBED_BATCH_CHUNKS:
             self._flush()
 

@@ -35,7 +35,15 @@ LOADERS: dict[str, tuple[str, str]] = {
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(LOADERS)
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "is_supported", "load", "load_document"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "LoadResult",
+    "is_supported",
+    "load",
+    "load_bytes",
+    "load_document",
+    "read_checked",
+]
 
 
 def is_supported(path: Path) -> bool:
@@ -49,6 +57,15 @@ def load(path: Path, max_bytes: int | None = None) -> list[Section]:
 
 def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
     """Like `load`, plus warnings the caller may report (e.g. "not UTF-8: read as ...")."""
+    return load_bytes(path.suffix, read_checked(path, max_bytes))
+
+
+def read_checked(path: Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes, after the checks that need no parsing (type, size, emptiness).
+
+    The ingest pipeline reads each file once: it hashes these bytes to skip unchanged
+    files, and parses them only when they changed (`load_bytes`).
+    """
     if not is_supported(path):
         raise LoaderError(f"unsupported file type {path.suffix or '(no suffix)'!r}")
     try:
@@ -59,10 +76,14 @@ def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
             )
         if size == 0:
             raise LoaderError("empty file")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise LoaderError(f"cannot read the file ({exc.strerror or exc})") from None
-    result = loader_for(path.suffix)(data)
+
+
+def load_bytes(suffix: str, data: bytes) -> LoadResult:
+    """Parse a document's bytes with the loader for `suffix`."""
+    result = loader_for(suffix)(data)
     if not result.sections:
         raise LoaderError("no text found: the file holds nothing to index")
     return result
