@@ -164,6 +164,7 @@ def make_runbook(path: Path) -> None:
     pdf.set_margins(20, 20, 20)
     for heading, paragraphs in RUNBOOK:
         pdf.add_page()
+        pdf.start_section(heading)  # a bookmark: the loader's section title for the page
         pdf.set_font("Helvetica", "B", 16)
         pdf.multi_cell(0, 9, heading, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)

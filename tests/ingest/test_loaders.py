@@ -203,6 +203,29 @@ def test_pdf_text_per_page_with_1_based_pages_and_blank_pages_skipped(tmp_path: 
     ]
 
 
+def test_pdf_bookmarks_become_section_titles(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for title, sub, text in [
+        ("Install", "", "Get it."),
+        ("Run", "Flags", "Go."),
+        ("", "", "More."),
+    ]:
+        pdf.add_page()
+        if title:
+            pdf.start_section(title)
+        if sub:
+            pdf.start_section(sub, level=1)
+        pdf.multi_cell(0, 6, text)
+    pdf.output(str(tmp_path / "book.pdf"))
+    sections = load(tmp_path / "book.pdf")
+    assert [(s.page, s.title) for s in sections] == [
+        (1, "Install"),
+        (2, "Run"),  # the first bookmark starting on the page
+        (3, "Run > Flags"),  # carried over: the last bookmark before the page
+    ]
+
+
 def test_encrypted_pdf(tmp_path: Path) -> None:
     plain = make_pdf(tmp_path / "plain.pdf", ["Secret plans."])
     writer = pypdf.PdfWriter(clone_from=plain)

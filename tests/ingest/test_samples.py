@@ -40,6 +40,7 @@ def test_every_sample_loads_cleanly(path: Path) -> None:
 def test_the_runbook_pdf_has_several_numbered_pages() -> None:
     sections = load_document(SAMPLES / "deployment-runbook.pdf").sections
     assert [s.page for s in sections] == [1, 2, 3, 4, 5]
+    assert sections[3].title == "4. Rotating the OpenAI key"  # from the PDF's bookmarks
     assert "ragstream deploy secret set" in sections[3].text
 
 

@@ -34,6 +34,7 @@ def load_pdf(data: bytes) -> LoadResult:
     sections: list[Section] = []
     warnings: list[str] = []
     try:
+        titles = _outline_titles(document)
         for number in range(1, len(document) + 1):
             try:
                 text = _page_text(document, number - 1)
@@ -41,7 +42,7 @@ def load_pdf(data: bytes) -> LoadResult:
                 warnings.append(f"page {number}: text could not be extracted ({one_line(exc)})")
                 continue
             if text:
-                sections.append(Section(text=text, page=number))
+                sections.append(Section(text=text, page=number, title=titles.get(number - 1)))
     finally:
         document.close()
     if not sections:
@@ -60,3 +61,30 @@ def _page_text(document: pdfium.PdfDocument, index: int) -> str:
     finally:
         page.close()
     return tidy(_JUNK.sub("", normalize_newlines(raw)))
+
+
+def _outline_titles(document: pdfium.PdfDocument) -> dict[int, str]:
+    """Page index -> bookmark path ("Deploy > Start script") for that page: the first
+    bookmark starting on the page, else the last one started before it."""
+    first: dict[int, str] = {}
+    last: dict[int, str] = {}
+    path: list[str] = []
+    try:
+        for bookmark in document.get_toc(max_depth=8):
+            dest = bookmark.get_dest()
+            del path[bookmark.level :]
+            path.append(" ".join((bookmark.get_title() or "").split()))
+            if dest is not None and path[-1]:
+                index, title = dest.get_index(), " > ".join(t for t in path if t)
+                first.setdefault(index, title)
+                last[index] = title
+    except pdfium.PdfiumError:  # a broken outline costs the titles, not the text
+        return {}
+    titles: dict[int, str] = {}
+    carried: str | None = None
+    for index in range(len(document)):
+        in_force = first.get(index, carried)
+        carried = last.get(index, carried)
+        if in_force:
+            titles[index] = in_force
+    return titles
