@@ -1,10 +1,10 @@
 """RAGstream: ask your documents, get answers that cite file and page.
 
-    from ragstream import Workspace
-    with Workspace.open(workspace="my-index") as ws:
-        ws.ingest(["docs"])
-        for event in ws.ask("how do I rotate the key?"):
-            ...
+from ragstream import Workspace
+with Workspace.open(workspace="my-index") as ws:
+    ws.ingest(["docs"])
+    for event in ws.ask("how do I rotate the key?"):
+        ...
 """
 
 from __future__ import annotations

@@ -130,13 +130,21 @@ def read_secret_file(variable: str, path: str) -> str:
     return value
 
 
+_SCALARS: dict[Any, type] = {
+    Path: Path,
+    int: int,
+    float: float,
+    int | None: int,
+    float | None: float,
+}
+
+
 def _convert(name: str, raw: Any, hint: Any) -> Any:
-    if not isinstance(raw, str):
-        return Path(raw) if hint is Path else raw
-    target = {Path: Path, int: int, float: float}.get(hint)
-    if hint == (float | None) or hint == (int | None):
-        target = float if float in hint.__args__ else int
+    """Turn a value from a file, env or flag into the field's type; name the setting if bad."""
+    target = _SCALARS.get(hint)
+    if target is None or (isinstance(raw, target) and not isinstance(raw, bool)):
+        return raw
     try:
-        return target(raw) if target else raw
-    except ValueError:
+        return target(raw)
+    except (TypeError, ValueError):
         raise ConfigError(f"setting {name}={raw!r} is not a valid {target.__name__}") from None

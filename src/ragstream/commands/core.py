@@ -15,10 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ragstream.commands.options import open_workspace, workspace_options
-from ragstream.ingest.report import IngestProgress, IngestReport
+from ragstream.ingest.report import FileStatus, IngestProgress, IngestReport
 from ragstream.models import Hit
 
-STATUS_STYLE = {
+STATUS_STYLE: dict[FileStatus, str] = {
     "ingested": "green",
     "unchanged": "dim",
     "skipped": "yellow",
@@ -147,11 +147,7 @@ def _print_report(report: IngestReport, quiet: bool) -> None:
         reason = f": {f.reason}" if f.reason else ""
         console.print(f"[{style}]{f.status:9}[/{style}] {f.path}{detail}{reason}", highlight=False)
     if not quiet:
-        counts = ", ".join(
-            f"{report.count(s)} {s}"
-            for s in STATUS_STYLE
-            if report.count(s)  # type: ignore[arg-type]
-        )
+        counts = ", ".join(f"{report.count(s)} {s}" for s in STATUS_STYLE if report.count(s))
         console.print(
             f"{counts or 'nothing to do'}; {report.chunks_embedded} chunks embedded "
             f"in {report.seconds:.1f}s",
