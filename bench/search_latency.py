@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import statistics
@@ -161,6 +162,7 @@ def main() -> None:
                 "build_seconds": round(build_s, 1),
                 "latency_ms": latency,
                 "numpy_matmul_reference_ms": round(matmul_reference(size, embedder.dim), 3),
+                "load_average_1min": round(os.getloadavg()[0], 1),  # others share this machine
             }
             results.append(row)
             print(f"{args.store} {row['chunks']:>6} chunks: search p50 {latency['total']['p50']:.1f} ms, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import ConfigError
@@ -20,7 +21,9 @@ class Retriever:
 
     Each retriever contributes its top `depth` candidates (deeper than k, so fusion can
     lift a chunk one retriever ranked low); a reranker, when set, reorders the top
-    `rerank_depth` fused hits.
+    `rerank_depth` fused hits. In hybrid mode the keyword search runs on a worker thread
+    while the query is embedded (both release the GIL), so the store must accept calls
+    from two threads at once.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class Retriever:
         self.fusion = fusion
         self.depth = depth
         self.rerank_depth = rerank_depth
+        self._worker: ThreadPoolExecutor | None = None
 
     def candidates(
         self,
@@ -50,15 +54,20 @@ class Retriever:
         if mode not in RETRIEVAL_MODES:
             raise ConfigError(f"mode={mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         depth = depth or self.depth
-        lists: dict[str, Candidates] = {}
         if not query.strip():
-            return lists
-        if mode in ("hybrid", "bm25"):
-            lists["bm25"] = self.store.keyword_search(query, depth, path_glob)
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_query(query)
-            lists["dense"] = self.store.dense_search(vector, depth, path_glob)
-        return lists
+            return {}
+        if mode == "bm25":
+            return {"bm25": self.store.keyword_search(query, depth, path_glob)}
+        if mode == "dense":
+            return {"dense": self._dense(query, depth, path_glob)}
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="ragstream-bm25")
+        keyword = self._worker.submit(self.store.keyword_search, query, depth, path_glob)
+        dense = self._dense(query, depth, path_glob)
+        return {"bm25": keyword.result(), "dense": dense}
+
+    def _dense(self, query: str, depth: int, path_glob: str | None) -> Candidates:
+        return self.store.dense_search(self.embedder.embed_query(query), depth, path_glob)
 
     def rank(self, lists: Mapping[str, Candidates]) -> Candidates:
         """One ranking from the candidate lists: the single list as is, else fused."""
