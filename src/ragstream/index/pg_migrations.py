@@ -1,0 +1,66 @@
+"""The PostgreSQL store's schema, as numbered migrations applied in order, once each.
+
+Never edit a released migration: add the next number. `schema_migrations` records what
+ran; `ragstream migrate` (and opening a store) applies the missing ones in one
+transaction under an advisory lock, so two processes cannot migrate at once.
+
+Keyword search mirrors SQLite's FTS5 ("porter unicode61", no stopwords): the text
+search configuration `ragstream` stems every word with the original Porter stemmer and
+indexes the parts of hyphenated words, not the compound, as unicode61 does. `dl` (the
+number of indexed tokens) and `corpus_stats` give BM25 its length normalisation.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+CREATE TEXT SEARCH DICTIONARY ragstream_porter (TEMPLATE = snowball, Language = porter);
+CREATE TEXT SEARCH CONFIGURATION ragstream (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION ragstream DROP MAPPING FOR asciihword, hword, numhword;
+ALTER TEXT SEARCH CONFIGURATION ragstream ALTER MAPPING
+    FOR asciiword, word, hword_part, hword_asciipart, hword_numpart, numword
+    WITH ragstream_porter;
+
+CREATE FUNCTION ragstream_token_count(tsvector) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (SELECT coalesce(sum(coalesce(array_length(positions, 1), 1)), 0)::integer
+            FROM unnest($1));
+
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+
+CREATE TABLE documents (
+    path text PRIMARY KEY, sha256 text NOT NULL, size bigint NOT NULL,
+    mtime double precision NOT NULL, n_chunks integer NOT NULL, n_pages integer,
+    ingested_at double precision NOT NULL);
+
+CREATE TABLE chunks (
+    id text PRIMARY KEY,
+    path text NOT NULL,
+    text text NOT NULL,
+    ordinal integer NOT NULL,
+    page integer,
+    title text,
+    section_index integer NOT NULL,
+    start integer NOT NULL,
+    "end" integer NOT NULL,
+    n_tokens integer NOT NULL,
+    embedding vector NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS
+        (to_tsvector('ragstream'::regconfig, coalesce(title, '') || ' ' || text)) STORED,
+    dl integer GENERATED ALWAYS AS (ragstream_token_count(
+        to_tsvector('ragstream'::regconfig, coalesce(title, '') || ' ' || text))) STORED);
+CREATE INDEX chunks_path ON chunks (path);
+CREATE INDEX chunks_tsv ON chunks USING gin (tsv);
+
+-- One row: chunk and token totals for BM25, kept in step by every write.
+CREATE TABLE corpus_stats (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    n_chunks bigint NOT NULL, n_tokens bigint NOT NULL);
+INSERT INTO corpus_stats VALUES (true, 0, 0);
+""",
+    ),
+)
+
+LATEST = MIGRATIONS[-1][0]

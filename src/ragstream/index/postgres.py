@@ -1,0 +1,407 @@
+"""The scale-out store: PostgreSQL + pgvector behind the same Store protocol as SQLite.
+
+Dense search walks an HNSW index (cosine) and reports the dot product, as SQLite does;
+keyword search finds candidates through a GIN index on a generated tsvector and scores
+them with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stores
+rank the same data the same way and fusion stays in one place (ragstream.retrieve).
+Each `replace_document` is one transaction holding an advisory lock on the path, so
+two processes ingesting the same file serialise instead of duplicating chunks.
+Passwords never leave this module: every message and repr shows the URL masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+
+from ragstream.errors import StoreError
+from ragstream.index.pg_migrations import LATEST, MIGRATIONS
+from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
+from ragstream.index.store import Candidates
+from ragstream.models import Chunk, DocumentRecord
+
+CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
+MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
+
+ENABLE_VECTOR_HINT = (
+    "the pgvector extension 'vector' is not enabled and this user cannot enable it: "
+    "run 'CREATE EXTENSION vector;' in this database as a superuser or its owner "
+    "(on Amazon RDS/Aurora PostgreSQL: as the master user, who has rds_superuser), "
+    "then 'ragstream migrate'"
+)
+
+BM25_SQL = """
+WITH terms AS (
+    SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('ragstream', %(words)s))
+), stats AS (
+    SELECT n_chunks::float8 AS n, n_tokens::float8 / greatest(n_chunks, 1) AS avgdl
+    FROM corpus_stats
+), idf AS (
+    SELECT t.term, greatest(ln((s.n - df.hits + 0.5) / (df.hits + 0.5)), 1e-6) AS weight
+    FROM terms t CROSS JOIN stats s CROSS JOIN LATERAL (
+        SELECT count(*)::float8 AS hits FROM chunks
+        WHERE tsv @@ quote_literal(t.term)::tsquery) df
+), matched AS (
+    SELECT c.id, c.dl, c.tsv FROM chunks c
+    WHERE c.tsv @@ (SELECT string_agg(quote_literal(term), ' | ')::tsquery FROM terms)
+    {path_filter}
+)
+SELECT m.id, sum(i.weight * (f.tf * 2.2) / (f.tf + 1.2 * (0.25 + 0.75 * m.dl / s.avgdl)))
+    AS score
+FROM matched m CROSS JOIN stats s CROSS JOIN LATERAL unnest(m.tsv) u
+JOIN idf i ON i.term = u.lexeme
+CROSS JOIN LATERAL (SELECT coalesce(array_length(u.positions, 1), 1)::float8 AS tf) f
+GROUP BY m.id ORDER BY score DESC, m.id LIMIT %(k)s
+"""
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"
+            netloc = f"{parts.username or ''}:***@{host}"
+            if parts.port:
+                netloc += f":{parts.port}"
+            parts = parts._replace(netloc=netloc)
+        masked = urlunsplit(parts)
+    except ValueError:
+        masked = url
+    # key=value DSNs and query parameters: password=secret
+    return re.sub(r"(password\s*=\s*)('[^']*'|[^\s&]+)", r"\1***", masked, flags=re.I)
+
+
+def glob_to_regex(glob: str) -> str:
+    """An fnmatch glob as an anchored PostgreSQL regular expression (same semantics)."""
+    out, i, n = ["^"], 0, len(glob)
+    while i < n:
+        c = glob[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (1 if i < n and glob[i] == "!" else 0)
+            j += 1 if j < n and glob[j] == "]" else 0
+            while j < n and glob[j] != "]":
+                j += 1
+            if j >= n:
+                out.append("\\[")
+                continue
+            body = glob[i:j].replace("\\", "\\\\")
+            i = j + 1
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            elif body.startswith("^"):
+                body = "\\" + body
+            out.append(f"[{body}]")
+        else:
+            out.append(c if c.isalnum() else "\\" + c)
+    return "".join(out) + "$"
+
+
+def query_words(text: str) -> str:
+    """The words keyword search looks for, as SQLite picks them (stopwords dropped)."""
+    words = list(dict.fromkeys(w.lower() for w in re.findall(r"\w+", text)))
+    content = [w for w in words if w not in STOPWORDS] or words
+    return " ".join(content[:MAX_QUERY_TERMS])
+
+
+def _path_lock_key(path: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(path.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def _as_array(vector: Any) -> np.ndarray:
+    # pgvector >= 0.3 loads a Vector object, older versions a numpy array
+    values = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+    return np.asarray(values, dtype=np.float32)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class PostgresStore:
+    """The Store protocol on a PostgreSQL database; one connection, safe across threads."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.where = mask_url(url)
+        self._password = urlsplit(url).password if "://" in url else None
+        self._lock = threading.RLock()
+        self._ef_search = 0
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where}: cannot connect ({self._clean(exc)})") from None
+        try:
+            version = self.schema_version()
+            if version < LATEST:
+                if not migrate:
+                    raise StoreError(
+                        f"{self.where}: the schema is at version {version}, this RAGstream "
+                        f"needs {LATEST}: run 'ragstream migrate'"
+                    )
+                self.migrate()
+            elif version > LATEST:
+                raise StoreError(
+                    f"{self.where}: the schema is at version {version}, newer than this "
+                    f"RAGstream knows ({LATEST}): upgrade RAGstream"
+                )
+            register_vector(self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.where})"
+
+    # --- errors and transactions -------------------------------------------------------
+    def _clean(self, exc: BaseException) -> str:
+        message = _one_line(exc)
+        if self._password:
+            message = message.replace(self._password, "***")
+        return mask_url(message)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(
+                f"{self.where}: {action} failed: a chunk id is already used by another chunk; "
+                "chunk ids must be unique"
+            ) from None
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where}: {action} failed ({self._clean(exc)})") from None
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[psycopg.Cursor[Any]]:
+        with (
+            self._lock,
+            self._errors(action),
+            self._conn.transaction(),
+            self._conn.cursor() as cur,
+        ):
+            yield cur
+
+    def _read(self, sql: str, params: Any = None, action: str = "read") -> list[tuple[Any, ...]]:
+        with self._lock, self._errors(action), self._conn.cursor() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    # --- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        rows = self._read(
+            "SELECT to_regclass('schema_migrations') IS NOT NULL", action="reading the schema"
+        )
+        if not rows[0][0]:
+            return 0
+        rows = self._read("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        return int(rows[0][0])
+
+    def migrate(self) -> list[int]:
+        """Enable pgvector if needed and apply the missing migrations; returns their numbers."""
+        with self._transaction("migrating the schema") as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            self._enable_vector(cur)
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations")}
+            applied = []
+            for version, sql in MIGRATIONS:
+                if version not in done:
+                    cur.execute(sql.encode())
+                    cur.execute("INSERT INTO schema_migrations(version) VALUES (%s)", (version,))
+                    applied.append(version)
+        return applied
+
+    def _enable_vector(self, cur: psycopg.Cursor[Any]) -> None:
+        if cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
+            return
+        try:
+            with self._conn.transaction():  # a savepoint: the failure must not abort the rest
+                cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile,
+                psycopg.errors.FeatureNotSupported) as exc:  # fmt: skip
+            raise StoreError(f"{self.where}: {ENABLE_VECTOR_HINT} ({self._clean(exc)})") from None
+
+    def _ensure_vector_index(self, cur: psycopg.Cursor[Any], dim: int) -> None:
+        """Fix the embedding column's dimension and build the HNSW index, once."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        typmod = cur.execute(
+            "SELECT atttypmod FROM pg_attribute "
+            "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+        ).fetchone()
+        if typmod and typmod[0] != dim:
+            cur.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({dim})")
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks "
+            "USING hnsw (embedding vector_cosine_ops)"
+        )
+
+    # --- meta and manifest ----------------------------------------------------------------
+    def get_meta(self) -> dict[str, str]:
+        return dict(self._read("SELECT key, value FROM meta", action="reading index metadata"))
+
+    def set_meta(self, meta: dict[str, str]) -> None:
+        with self._transaction("writing index metadata") as cur:
+            cur.executemany(
+                "INSERT INTO meta(key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [(k, str(v)) for k, v in meta.items()],
+            )
+            if "dim" in meta:
+                self._ensure_vector_index(cur, int(meta["dim"]))
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._read(
+            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at "
+            "FROM documents ORDER BY path",
+            action="reading the manifest",
+        )
+        return [DocumentRecord(*row) for row in rows]
+
+    # --- writes ---------------------------------------------------------------------------
+    def replace_document(
+        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
+            raise StoreError(
+                f"{doc.path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
+                f"for {len(chunks)} chunks; they must be row-aligned"
+            )
+        dim = self.get_meta().get("dim")
+        if chunks and dim is not None and vectors.shape[1] != int(dim):
+            raise StoreError(
+                f"{doc.path}: vectors have dimension {vectors.shape[1]} but the index holds "
+                f"{dim}; re-create the index to change embedders"
+            )
+        with self._transaction(f"storing {doc.path}") as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
+            removed = self._delete_chunks(cur, doc.path)
+            with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
+                for c, vector in zip(chunks, vectors, strict=True):
+                    copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
+                                    c.section_index, c.start, c.end, c.n_tokens, vector))  # fmt: skip
+            added = cur.execute(
+                "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
+                (doc.path,),
+            ).fetchone()
+            cur.execute(
+                "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
+                "size = excluded.size, mtime = excluded.mtime, n_chunks = excluded.n_chunks, "
+                "n_pages = excluded.n_pages, ingested_at = excluded.ingested_at",
+                (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
+                 doc.ingested_at),
+            )  # fmt: skip
+            assert added is not None
+            self._add_stats(cur, added[0] - removed[0], added[1] - removed[1])
+
+    def remove_document(self, path: str) -> bool:
+        with self._transaction(f"removing {path}") as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
+            removed = self._delete_chunks(cur, path)
+            self._add_stats(cur, -removed[0], -removed[1])
+            cur.execute("DELETE FROM documents WHERE path = %s", (path,))
+            return cur.rowcount > 0
+
+    @staticmethod
+    def _delete_chunks(cur: psycopg.Cursor[Any], path: str) -> tuple[int, int]:
+        row = cur.execute(
+            "WITH gone AS (DELETE FROM chunks WHERE path = %s RETURNING dl) "
+            "SELECT count(*), coalesce(sum(dl), 0) FROM gone",
+            (path,),
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    @staticmethod
+    def _add_stats(cur: psycopg.Cursor[Any], chunks: int, tokens: int) -> None:
+        if chunks or tokens:  # last in the transaction: the row lock is held briefly
+            cur.execute(
+                "UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_tokens = n_tokens + %s",
+                (chunks, tokens),
+            )
+
+    # --- reads ----------------------------------------------------------------------------
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        rows = self._read(
+            "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (list(set(chunk_ids)),)
+        )
+        return {cid: _as_array(vector) for cid, vector in rows}
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        rows = self._read(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id = ANY(%s)", (list(set(ids)),)
+        )
+        by_id = {row[0]: Chunk(*row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def count_chunks(self) -> int:
+        return int(self._read("SELECT count(*) FROM chunks")[0][0])
+
+    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
+        words = query_words(query)
+        if not words or k <= 0:
+            return []
+        params: dict[str, Any] = {"words": words, "k": k}
+        path_filter = ""
+        if path_glob:
+            path_filter = "AND c.path ~ %(glob)s"
+            params["glob"] = glob_to_regex(path_glob)
+        rows = self._read(BM25_SQL.format(path_filter=path_filter), params, "keyword search")
+        return [(cid, float(score)) for cid, score in rows]
+
+    def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
+        if k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        dim = self.get_meta().get("dim")
+        if dim is not None and query.shape[0] != int(dim):
+            raise StoreError(f"query vector has dimension {query.shape[0]}, the index {dim}")
+        params: dict[str, Any] = {"q": query, "k": k}
+        where = ""
+        if path_glob:
+            where = "WHERE path ~ %(glob)s"
+            params["glob"] = glob_to_regex(path_glob)
+        with self._lock:
+            self._set_ef_search(min(1000, max(MIN_EF_SEARCH, 2 * k)))
+            rows = self._read(
+                "SELECT id, -(embedding <#> %(q)s) FROM chunks "
+                f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s",
+                params,
+                "dense search",
+            )
+        return [(cid, float(score)) for cid, score in rows]
+
+    def _set_ef_search(self, ef: int) -> None:
+        """Session settings for HNSW: a wide enough candidate list; exact order with filters."""
+        if ef != self._ef_search:
+            with self._errors("configuring HNSW search"):
+                self._conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+                self._conn.execute("SET hnsw.iterative_scan = strict_order")
+            self._ef_search = ef
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
