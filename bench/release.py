@@ -6,8 +6,9 @@ pulls a new tag whose base layers are already cached (only the app layer is new)
 it beside the old one, waits for health, switches Caddy, stops the old one, while a loop
 of requests runs through Caddy and counts failures.
 
-Baseline, same process, same images: the runbook's `ragstream-start` way (pull, rm -f
-the old container, run the new one on the same port, wait for health).
+Baseline, same process, same images: the runbook's `ragstream-start` way (login, pull,
+rm -f the old container, run the new one on the same port, wait for health), minus its
+SSM/ECR calls and Python start-up, so the ratio also shows what the agent's safety costs.
 
     python bench/release.py [--runs 5]      -> bench/results/release.json
 """
@@ -216,6 +217,16 @@ def main() -> None:
         for tag in tags[args.runs + 1 :]:
             with Load(proxy) as load:
                 began = time.perf_counter()
+                run(
+                    "docker",
+                    "login",
+                    "-u",
+                    "AWS",
+                    "--password-stdin",
+                    registry.host,
+                    env=env,
+                    stdin=MOTO_ECR_PASSWORD,
+                )  # the agent logged out after its pull
                 run("docker", "pull", "--quiet", f"{repository}:{tag}", env=env)
                 run("docker", "rm", "-f", name, env=env)
                 run(
