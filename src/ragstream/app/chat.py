@@ -72,24 +72,15 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
                 )
                 state.messages.append(Message("assistant", prompt, prompt=True))
                 return True
-            with st.spinner("Searching your documents…"):
-                events = workspace.ask(
-                    question,
-                    history=history,
-                    k=options.top_k,
-                    mode=options.mode,
-                    model=options.model,
-                )
-                stream = AnswerStream(iter(events))
-                text = stream.text()
-                first = next(text, "")  # retrieval happens before the first text
-            streamed = st.write_stream(_chain(first, text))
+            ask_options = {"k": options.top_k, "mode": options.mode, "model": options.model}
+            stream = AnswerStream(iter(workspace.ask(question, history=history, **ask_options)))
+            streamed = show_streaming(stream)
         except RagstreamError as exc:
             state.messages.pop()
             st.error(str(exc))
             return False
     done = stream.done
-    content = done.answer if done else (streamed if isinstance(streamed, str) else "")
+    content = done.answer if done else streamed
     state.messages.append(
         Message(
             "assistant",
@@ -104,7 +95,18 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
     return True
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    if first:
-        yield first
-    yield from rest
+def show_streaming(stream: AnswerStream) -> str:
+    """Draw the answer as it arrives (a placeholder updated in place: cheaper than
+    st.write_stream, whose first call costs a noticeable import on a cold server)."""
+    placeholder = st.empty()
+    text = ""
+    with st.spinner("Searching your documents…"):
+        deltas = stream.text()
+        first = next(deltas, "")  # retrieval runs before the first text arrives
+    text = first
+    placeholder.markdown(text + "▌")
+    for delta in deltas:
+        text += delta
+        placeholder.markdown(text + "▌")
+    placeholder.markdown(text)
+    return text

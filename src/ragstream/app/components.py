@@ -133,29 +133,40 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
 
 
 def documents_panel(workspace: Workspace) -> None:
+    """One table (cheap to redraw with hundreds of documents) and a remove control."""
     documents = sorted(workspace.documents(), key=lambda d: d.ingested_at, reverse=True)
     with st.sidebar.expander(f"Documents ({len(documents)})", expanded=bool(documents)):
         if not documents:
             st.caption("No documents yet: add some above.")
-        for doc in documents:
-            when = dt.datetime.fromtimestamp(doc.ingested_at).strftime("%Y-%m-%d %H:%M")
-            pages = f", {doc.n_pages} pages" if doc.n_pages else ""
-            name_col, remove_col = st.columns([5, 1])
-            name_col.markdown(
-                f"**{passages.source_label(doc.path, None)}**  \n"
-                f"{doc.n_chunks} chunks{pages}, {when}",
-                help=doc.path,
-            )
-            remove_col.button(
-                ":material/delete:",
-                key=f"remove-{doc.path}",
-                help=f"Remove {doc.path} from the workspace",
-                on_click=remove_document,
-                args=(workspace, doc.path),
-            )
+            return
+        rows = [
+            {
+                "Document": passages.source_label(doc.path, None),
+                "Pages": doc.n_pages if doc.n_pages else "–",
+                "Chunks": doc.n_chunks,
+                "Ingested": dt.datetime.fromtimestamp(doc.ingested_at).strftime("%m-%d %H:%M"),
+            }
+            for doc in documents
+        ]
+        st.table(rows)
+        choice = st.selectbox(
+            "Remove a document",
+            [doc.path for doc in documents],
+            index=None,
+            placeholder="Choose one to remove…",
+        )
+        st.button(
+            "Remove",
+            icon=":material/delete:",
+            disabled=choice is None,
+            on_click=remove_document,
+            args=(workspace, choice),
+        )
 
 
-def remove_document(workspace: Workspace, path: str) -> None:
+def remove_document(workspace: Workspace, path: str | None) -> None:
+    if path is None:
+        return
     try:
         with ingest_lock(str(workspace.settings.workspace)):
             workspace.remove(path)

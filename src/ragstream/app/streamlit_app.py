@@ -31,30 +31,31 @@ def main() -> None:
 
     state = session()
     options = components.sidebar_controls(settings)
+    # The chat box is drawn before the index is touched: the page is usable at once,
+    # and a question asked during the warm-up simply waits for it.
+    question = st.chat_input("Ask your documents…")
+    chat_column, sources_column = st.columns([3, 2], gap="large")
     try:
         workspace = shared_workspace(settings)
-        components.upload_panel(workspace, state)
-        components.documents_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
         st.stop()
-
-    chat_column, sources_column = st.columns([3, 2], gap="large")
-    question = st.chat_input("Ask your documents…")
     with chat_column:
         if not state.messages and not question:
             st.markdown("### Ask your documents")
             st.caption("Answers cite file and page; click a citation to read the passage.")
         for index, message in enumerate(state.messages):
             components.show_message(message, index, state)
-        if (
-            question
-            and question.strip()
-            and chat.answer(question.strip(), workspace, options, state)
-        ):
+        asked = question.strip() if question else ""
+        if asked and chat.answer(asked, workspace, options, state):
             st.rerun()  # redraw the finished answer with its citation buttons
     with sources_column:
         components.sources_panel(state)
+    try:
+        components.upload_panel(workspace, state)
+        components.documents_panel(workspace)
+    except RagstreamError as exc:
+        st.error(str(exc))
 
 
 try:
