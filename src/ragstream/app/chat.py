@@ -44,11 +44,12 @@ def history_for(messages: list[Message]) -> list[dict[str, str]]:
 
 
 def note_for(done: Done) -> str:
-    seconds = done.timings.total_ms / 1000
+    ms = done.timings.total_ms
+    took = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
     if done.offline:
-        return f"Offline mode: extracted from your documents, no LLM used · {seconds:.1f} s"
+        return f"Offline mode · {took}"
     tokens = f" · {done.usage.total_tokens} tokens" if done.usage else ""
-    return f"{done.model or 'LLM'} · {seconds:.1f} s{tokens}"
+    return f"{done.model or 'LLM'} · {took}{tokens}"
 
 
 def answer(question: str, workspace: Workspace, options: ChatOptions, state: Session) -> bool:
