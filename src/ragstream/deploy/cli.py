@@ -70,16 +70,20 @@ def deploy(ctx: click.Context, config: Path | None, **overrides: Any) -> None:
 
 @deploy.command()
 @click.option("--force", is_flag=True, help="overwrite an existing settings file")
+@setting_flags
 @click.pass_context
-def init(ctx: click.Context, force: bool) -> None:
-    """Write ragstream.deploy.toml from the defaults and the flags given."""
+def init(ctx: click.Context, force: bool, **flags: Any) -> None:
+    """Write ragstream.deploy.toml: the flags given over the defaults (or, with --force, over
+    the existing file)."""
     from ragstream.deploy.settings import write_settings
 
     path = ctx.obj.get("config") or DEFAULT_FILE
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists: edit it, or pass --force to rewrite it")
-    obj = ctx.obj
-    write_settings(load_deploy_settings(obj["overrides"], env={}, path=None), path)
+    flags["allowed_cidrs"] = flags["allowed_cidrs"] or None
+    given = {k: v for k, v in {**ctx.obj["overrides"], **flags}.items() if v is not None}
+    # only defaults and flags: a stray RAGSTREAM_DEPLOY_* variable is not written to the file
+    write_settings(load_deploy_settings(given, env={}, path=None), path)
     click.echo(f"wrote {path}; next: `ragstream deploy whoami`, then `ragstream deploy plan`")
 
 
@@ -227,7 +231,13 @@ def logs(deployer: Any, tail: int) -> None:
 @click.option(
     "--context", "context_dir", default=".", type=click.Path(path_type=Path, file_okay=False)
 )
-@click.option("--build-arg", "build_args", multiple=True, help="KEY=VALUE, passed to docker build")
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    envvar="RAGSTREAM_DEPLOY_BUILD_ARGS",  # space-separated KEY=VALUE list
+    help="KEY=VALUE, passed to docker build (repeat)",
+)
 @click.option("--cache-from", help="image to reuse layers from (e.g. the pulled :latest)")
 @with_deployer
 def build(
