@@ -46,7 +46,9 @@ def evaluate(
         raise click.BadParameter(f"use some of {', '.join(MODES)}", param_hint="--modes")
     dataset = load_beir(dataset_dir, split)
     settings = load_settings({"embedder": embedder})
-    result = evaluate_dataset(dataset, settings, chosen, k, compare_fusions=fusions)
+    status = f"ingesting {len(dataset.corpus)} documents and running {len(dataset.queries)} queries"
+    with Console(stderr=True).status(status):  # a spinner on stderr; --json stdout stays clean
+        result = evaluate_dataset(dataset, settings, chosen, k, compare_fusions=fusions)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
