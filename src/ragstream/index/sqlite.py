@@ -47,50 +47,11 @@ END;
 """
 CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 # Words that match nearly every chunk: they add little to BM25 but make FTS5 scan everything.
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "should",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
+COMMON_WORDS = (
+    "a an and are as at be by can do does for from how i if in is it me my of on or should"
+    " that the this to was what when where which who why will with you your"
 )
+STOPWORDS = frozenset(COMMON_WORDS.split())
 MAX_QUERY_TERMS = 64
 
 
