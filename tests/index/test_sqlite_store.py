@@ -42,6 +42,13 @@ def test_fts_query_quotes_and_ors_words() -> None:
     assert fts_query("Key key KEY") == '"key"'
 
 
+def test_a_query_of_only_common_words_still_matches(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    store.replace_document(*make_doc("a.md", ["the cat", "a dog"]))
+    [(cid, _)] = store.keyword_search("the", 10)
+    assert store.chunks([cid])[0].text == "the cat"
+
+
 def test_wal_mode(store_factory: StoreFactory) -> None:
     store = store_factory()
     assert isinstance(store, SqliteStore)
