@@ -16,6 +16,7 @@ from ragstream.deploy.lookup import (
     retry_while,
 )
 from ragstream.deploy.resources import IngressRule, Instance, SecurityGroup, Stack
+from ragstream.errors import DeployError
 
 METADATA: Any = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
 # Right after create_instance_profile, EC2 may not see the profile for a few seconds.
@@ -37,8 +38,6 @@ def plan_security_group(clients: AwsClients, stack: Stack) -> Iterator[Step]:
                 Filters=[{"Name": "is-default", "Values": ["true"]}]
             )
             if not vpcs["Vpcs"]:
-                from ragstream.errors import DeployError
-
                 raise DeployError(
                     f"region {ctx.clients.region} has no default VPC: create one with "
                     "`aws ec2 create-default-vpc` and run apply again"

@@ -77,11 +77,13 @@ class Deployer:
         )
 
     def user_data(self, registry: str) -> str:
-        from ragstream.host.userdata import render_user_data  # the host wing renders cloud-init
+        # The host wing renders its own cloud-init; its HostError is stdlib-only, not ours.
+        from ragstream.host.errors import HostError as HostAgentError
+        from ragstream.host.userdata import render_user_data
 
         try:
             return render_user_data(self.host_config())
-        except Exception as exc:  # HostError lives in the host wing's own (stdlib-only) tree
+        except HostAgentError as exc:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 
     def steps(self) -> tuple[list[Step], Context]:

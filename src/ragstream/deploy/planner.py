@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ragstream.deploy import compute
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import LIVE_STATES, find_instances, find_security_group, get_or_none
@@ -195,8 +196,6 @@ def plan_stack(
     clients: AwsClients, stack: Stack, user_data: Callable[[str], str], registry: str
 ) -> tuple[list[Step], Context]:
     """All steps for the stack, in dependency order, and the context they will run in."""
-    from ragstream.deploy import compute
-
     context = Context(clients, {"registry": registry})
     group = find_security_group(clients, stack.name, stack.security_group.name)
     if group is not None:
