@@ -75,11 +75,18 @@ class _Matrix:
         self.ids = ids
         self.paths = np.asarray(paths, dtype=object)
         self.vectors = vectors
+        self._masks: dict[str, np.ndarray] = {}
 
     def mask(self, path_glob: str) -> np.ndarray:
-        unique = set(self.paths.tolist())
-        keep = {p for p in unique if _glob_match(p, path_glob)}
-        return np.fromiter((p in keep for p in self.paths), dtype=bool, count=len(self.paths))
+        """Rows whose path matches; remembered per glob until the matrix is reloaded."""
+        if path_glob not in self._masks:
+            keep = {p for p in set(self.paths.tolist()) if _glob_match(p, path_glob)}
+            if len(self._masks) >= 32:
+                self._masks.clear()
+            self._masks[path_glob] = np.fromiter(
+                (p in keep for p in self.paths), dtype=bool, count=len(self.paths)
+            )
+        return self._masks[path_glob]
 
 
 class SqliteStore:
