@@ -26,6 +26,7 @@ def result() -> dict:
 
 def test_known_answers(result: dict) -> None:
     assert (result["documents"], result["queries"]) == (8, 5)
+    assert result["failed_documents"] == []
     assert result["modes"]["bm25"] == {
         "nDCG@10": 0.8,
         "Recall@5": 0.8,

@@ -63,6 +63,8 @@ def print_result(result: dict[str, Any]) -> None:
         f"{result['embedder']}"
     )
     console.print(_table(title, "mode", result["modes"], names))
+    for failure in result["failed_documents"]:
+        console.print(f"[red]not indexed[/red] {failure}")
     if result["fusions"]:
         fusion_title = f"Fusion variants (hybrid = {result['default_fusion']})"
         console.print(_table(fusion_title, "fusion", result["fusions"], names))

@@ -181,7 +181,7 @@ def evaluate_dataset(
         # database_url=None: an eval must never write into the user's real database
         ws = Workspace.open(settings.replace(workspace=Path(tmp), database_url=None))
         try:
-            ws.add_documents(dataset.documents())
+            report = ws.add_documents(dataset.documents())
             ingest_seconds = time.perf_counter() - started
             retriever = ws.retriever
             lists, doc_of_chunk = collect_candidates(retriever, dataset.queries, max(50, k))
@@ -201,6 +201,7 @@ def evaluate_dataset(
     return {
         "dataset": dataset.name,
         "documents": len(dataset.corpus),
+        "failed_documents": [f"{f.path}: {f.reason}" for f in report.failed],
         "queries": sum(1 for q in dataset.queries if dataset.qrels.get(q)),
         "embedder": embedder,
         "k": k,
