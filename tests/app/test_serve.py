@@ -6,11 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from ragstream.app.cli import child_environment, open_url, streamlit_command
+from ragstream.app.server import health_url
 from tests.app.conftest import serving
 
 
@@ -41,21 +44,40 @@ def test_unwritable_home_is_replaced_for_streamlit(tmp_path: Path) -> None:
     assert kept["HOME"] == str(tmp_path)
 
 
+def test_health_url_follows_the_server_flags() -> None:
+    argv = streamlit_command(8600, "0.0.0.0", 50)[3:]
+    assert health_url(argv) == "http://127.0.0.1:8600/_stcore/health"
+    assert health_url(["--server.address=10.1.2.3", "--server.port=9"]).startswith(
+        "http://10.1.2.3:9/"
+    )
+
+
 @pytest.mark.slow
-def test_serve_answers_health_prints_url_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_serve_answers_health_warms_up_prints_url_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
     env = {"HOME": "/nonexistent", "RAGSTREAM_PASSWORD": "s3cret-value"}
     with serving(tmp_path / "ws", env=env, cwd=tmp_path) as (url, process):
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while not any("index loaded" in line for line in lines) and time.monotonic() < deadline:
+            assert process.poll() is None, "".join(lines)
+            time.sleep(0.2)
         args = subprocess.run(
             ["ps", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True
         ).stdout
         assert "ragstream.app.server" in args and "s3cret-value" not in args
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        reader.join(timeout=5)
+    output = "".join(lines)
     assert process.returncode == 0
     assert f"open {url}" in output
+    assert "RAGstream: index loaded (0 documents)" in output
     assert "0.0.0.0" not in output and "Traceback" not in output
     assert (tmp_path / "ws").is_dir()
-    orphans = subprocess.run(
-        ["pgrep", "-f", f"server.port={url.rsplit(':', 1)[1]}"], capture_output=True, text=True
-    ).stdout
-    assert orphans == ""  # the child went down with the parent
+    port = url.rsplit(":", 1)[1]
+    left = subprocess.run(["pgrep", "-f", f"server.port={port}"], capture_output=True, text=True)
+    assert left.stdout == ""  # the child went down with the parent

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -70,11 +70,14 @@ def open_url(address: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def wait_until_healthy(url: str, child: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_until_up(
+    health_url: str, timeout: float, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """Poll Streamlit's health endpoint until it answers 200 (False on timeout or death)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and child.poll() is None:
+    while time.monotonic() < deadline and alive():
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            with urllib.request.urlopen(health_url, timeout=1) as response:
                 if response.status == 200:
                     return True
         except OSError:
@@ -114,7 +117,7 @@ def serve(port: int, address: str, workspace: Path | None) -> None:
         signal.signal(signum, forward)
 
     url = open_url(address, port)
-    if wait_until_healthy(url, child, timeout=60):
+    if wait_until_up(f"{url}/_stcore/health", 60, alive=lambda: child.poll() is None):
         click.echo(f"RAGstream is running: open {url}  (workspace {settings.workspace})")
     code = child.wait()
     # A child stopped by our forwarded signal is a clean stop, not a failure.

@@ -2,7 +2,7 @@
 
 Streamlit runs the page script only when a browser connects, so without help the first
 question would pay for loading the embedder and the token counter (several seconds on
-a small machine). This launcher loads them while Streamlit starts: the warm-up goes
+a small machine). This launcher loads them as soon as Streamlit is up: the warm-up goes
 through the same `st.cache_resource` the page uses, whose per-key lock makes an early
 visitor wait for the one load in progress instead of starting a second.
 
@@ -11,29 +11,47 @@ visitor wait for the one load in progress instead of starting a second.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
+import time
 
 from ragstream.app.cli import SCRIPT
 
-log = logging.getLogger("ragstream.app")
 
-
-def warm_up() -> None:
+def warm_up(health_url: str) -> None:
+    """Load the workspace once Streamlit answers health: starting earlier would slow
+    Streamlit's own start (two cores, one GIL) for no gain."""
+    from ragstream.app.cli import wait_until_up
     from ragstream.app.state import shared_workspace
     from ragstream.config import load_settings
 
+    wait_until_up(health_url, timeout=60)
+    started = time.perf_counter()
     try:
-        shared_workspace(load_settings())
+        workspace = shared_workspace(load_settings())
+        count = len(workspace.documents())
     except Exception as exc:  # the page reports it properly when a visitor arrives
-        log.warning("warm-up skipped: %s", exc)
+        print(f"RAGstream: warm-up skipped: {exc}", file=sys.stderr, flush=True)
+        return
+    took = time.perf_counter() - started
+    print(
+        f"RAGstream: index loaded ({count} documents) in {took:.1f} s", file=sys.stderr, flush=True
+    )
+
+
+def health_url(argv: list[str]) -> str:
+    """Where this process will answer health, from its `--server.*` flags."""
+    flags = dict(a.removeprefix("--").split("=", 1) for a in argv if a.startswith("--server."))
+    host = flags.get("server.address", "127.0.0.1")
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{host}:{flags.get('server.port', '8501')}/_stcore/health"
 
 
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
-    threading.Thread(target=warm_up, name="ragstream-warm-up", daemon=True).start()
+    url = health_url(sys.argv[1:])
+    threading.Thread(target=warm_up, args=(url,), name="ragstream-warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(SCRIPT), *sys.argv[1:]]
     sys.exit(streamlit_cli.main())
 
