@@ -95,6 +95,8 @@ class SqliteStore:
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
         self._lock = threading.RLock()
+        self._dense_lock = threading.Lock()
+        self._matrix_lock = threading.Lock()
         self._matrix: _Matrix | None = None
         try:
             self._conn = sqlite3.connect(
@@ -104,6 +106,11 @@ class SqliteStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.create_function("path_glob", 2, _glob_match, deterministic=True)
             self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+            # Dense search reads through its own connection, so in hybrid mode it never
+            # waits for a keyword search running on another thread (WAL: readers overlap).
+            self._dense_conn = sqlite3.connect(
+                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot open the index ({exc})") from None
 
@@ -125,10 +132,11 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
 
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    def _read(self, sql: str, params: Sequence[object] = (), dense: bool = False) -> list[tuple]:
+        conn, lock = (self._dense_conn, self._dense_lock) if dense else (self._conn, self._lock)
         try:
-            with self._lock:
-                return self._conn.execute(sql, params).fetchall()
+            with lock:
+                return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: read failed ({exc})") from None
 
@@ -272,11 +280,11 @@ class SqliteStore:
 
     def _current_matrix(self) -> _Matrix:
         """The cached matrix, reloaded only when another write happened since it was read."""
-        with self._lock:
-            rows = self._read("SELECT value FROM meta WHERE key = 'generation'")
+        with self._matrix_lock:
+            rows = self._read("SELECT value FROM meta WHERE key = 'generation'", dense=True)
             generation = rows[0][0] if rows else "0"
             if self._matrix is None or self._matrix.generation != generation:
-                data = self._read("SELECT id, path, vector FROM chunks ORDER BY rowid")
+                data = self._read("SELECT id, path, vector FROM chunks ORDER BY rowid", dense=True)
                 dim = len(data[0][2]) // 4 if data else 0
                 blob = b"".join(row[2] for row in data)
                 if len(blob) != dim * 4 * len(data):
@@ -287,6 +295,7 @@ class SqliteStore:
             return self._matrix
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._dense_lock:
             self._conn.close()
+            self._dense_conn.close()
             self._matrix = None
