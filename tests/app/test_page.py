@@ -219,3 +219,27 @@ def test_documents_survive_a_reload_and_a_server_restart(env: Path) -> None:
     assert "Documents (1)" in [e.label for e in again.sidebar.expander]
     assert list(again.sidebar.table[0].value["Document"]) == ["runbook.md"]
     assert len(again.chat_message) == 0  # the chat belongs to the old session
+
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "not-a-real-secret",
+    "client_id": "ragstream-test",
+    "client_secret": "not-a-real-secret",
+    "server_metadata_url": "https://login.example.com/.well-known/openid-configuration",
+}
+
+
+def test_oidc_login_replaces_the_password_when_configured(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_PASSWORD", "unused when OIDC is configured")
+    at = AppTest.from_file(str(SCRIPT), default_timeout=RUN_TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button] == ["Log in"]
+    assert len(at.text_input) == 0 and len(at.chat_input) == 0
+    at.user = {"is_logged_in": True, "email": "ann@example.com"}
+    at.run()
+    assert len(at.chat_input) == 1 and not at.warning  # signed in: no open-app banner

@@ -10,6 +10,7 @@ never from argv, so no secret shows in `ps`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -60,7 +61,9 @@ def child_environment(workspace: Path, base: Mapping[str, str]) -> dict[str, str
     home = env.get("HOME", "")
     if not home or not os.access(home, os.W_OK):
         # Streamlit keeps ~/.streamlit for caches; a read-only HOME must not break it.
-        env["HOME"] = tempfile.mkdtemp(prefix="ragstream-home-")
+        # No writable temp dir either: headless Streamlit still runs without one.
+        with contextlib.suppress(OSError):
+            env["HOME"] = tempfile.mkdtemp(prefix="ragstream-home-")
     return env
 
 
