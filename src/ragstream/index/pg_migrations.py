@@ -6,7 +6,7 @@ transaction under an advisory lock, so two processes cannot migrate at once.
 
 Keyword search mirrors SQLite's FTS5 ("porter unicode61", no stopwords): the text
 search configuration `ragstream` stems every word with the original Porter stemmer and
-indexes the parts of hyphenated words, not the compound, as unicode61 does. `dl` (the
+splits words at punctuation, as unicode61 does. `dl` (the
 number of indexed tokens) and `corpus_stats` give BM25 its length normalisation.
 """
 
@@ -28,6 +28,12 @@ CREATE FUNCTION ragstream_token_count(tsvector) RETURNS integer
     RETURN (SELECT coalesce(sum(coalesce(array_length(positions, 1), 1)), 0)::integer
             FROM unnest($1));
 
+-- Punctuation separates words, as in unicode61 ("e.g." is e + g, "2.5" is 2 + 5),
+-- where PostgreSQL's parser would keep file names, hosts and decimals whole.
+CREATE FUNCTION ragstream_words(title text, body text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN regexp_replace(coalesce(title, '') || ' ' || body, '[[:punct:]]+', ' ', 'g');
+
 CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
 
 CREATE TABLE documents (
@@ -48,9 +54,9 @@ CREATE TABLE chunks (
     n_tokens integer NOT NULL,
     embedding vector NOT NULL,
     tsv tsvector GENERATED ALWAYS AS
-        (to_tsvector('ragstream'::regconfig, coalesce(title, '') || ' ' || text)) STORED,
+        (to_tsvector('ragstream'::regconfig, ragstream_words(title, text))) STORED,
     dl integer GENERATED ALWAYS AS (ragstream_token_count(
-        to_tsvector('ragstream'::regconfig, coalesce(title, '') || ' ' || text))) STORED);
+        to_tsvector('ragstream'::regconfig, ragstream_words(title, text)))) STORED);
 CREATE INDEX chunks_path ON chunks (path);
 CREATE INDEX chunks_tsv ON chunks USING gin (tsv);
 

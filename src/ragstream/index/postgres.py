@@ -51,8 +51,10 @@ WITH terms AS (
     FROM terms t CROSS JOIN stats s CROSS JOIN LATERAL (
         SELECT count(*)::float8 AS hits FROM chunks
         WHERE tsv @@ quote_literal(t.term)::tsquery) df
-), matched AS (
-    SELECT c.id, c.dl, c.tsv FROM chunks c
+), matched AS (  -- only the query's lexemes kept (weight A), so unnest stays small
+    SELECT c.id, c.dl, ts_filter(setweight(c.tsv, 'A', (SELECT array_agg(term) FROM terms)),
+                                 '{{a}}') AS tsv
+    FROM chunks c
     WHERE c.tsv @@ (SELECT string_agg(quote_literal(term), ' | ')::tsquery FROM terms)
     {path_filter}
 )
@@ -146,6 +148,8 @@ class PostgresStore:
         self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
         self._ef_search = 0
+        self._known_dim: int | None = None
+        self.applied: list[int] = []  # migrations this open applied
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
         except psycopg.Error as exc:
@@ -158,7 +162,7 @@ class PostgresStore:
                         f"{self.where}: the schema is at version {version}, this RAGstream "
                         f"needs {LATEST}: run 'ragstream migrate'"
                     )
-                self.migrate()
+                self.applied = self.migrate()
             elif version > LATEST:
                 raise StoreError(
                     f"{self.where}: the schema is at version {version}, newer than this "
@@ -270,6 +274,14 @@ class PostgresStore:
             )
             if "dim" in meta:
                 self._ensure_vector_index(cur, int(meta["dim"]))
+        self._known_dim = None
+
+    def _dim(self) -> int | None:
+        """The index's vector dimension; fixed once known, so read it once."""
+        if self._known_dim is None:
+            dim = self.get_meta().get("dim")
+            self._known_dim = int(dim) if dim is not None else None
+        return self._known_dim
 
     def documents(self) -> list[DocumentRecord]:
         rows = self._read(
@@ -289,8 +301,8 @@ class PostgresStore:
                 f"{doc.path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
                 f"for {len(chunks)} chunks; they must be row-aligned"
             )
-        dim = self.get_meta().get("dim")
-        if chunks and dim is not None and vectors.shape[1] != int(dim):
+        dim = self._dim()
+        if chunks and dim is not None and vectors.shape[1] != dim:
             raise StoreError(
                 f"{doc.path}: vectors have dimension {vectors.shape[1]} but the index holds "
                 f"{dim}; re-create the index to change embedders"
@@ -357,6 +369,11 @@ class PostgresStore:
         by_id = {row[0]: Chunk(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def chunk_ids(self, path: str) -> list[str]:
+        """The ids of one document's chunks, in order (used by `ragstream copy`)."""
+        rows = self._read("SELECT id FROM chunks WHERE path = %s ORDER BY ordinal, id", (path,))
+        return [row[0] for row in rows]
+
     def count_chunks(self) -> int:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
 
@@ -376,8 +393,8 @@ class PostgresStore:
         if k <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        dim = self.get_meta().get("dim")
-        if dim is not None and query.shape[0] != int(dim):
+        dim = self._dim()
+        if dim is not None and query.shape[0] != dim:
             raise StoreError(f"query vector has dimension {query.shape[0]}, the index {dim}")
         params: dict[str, Any] = {"q": query, "k": k}
         where = ""
