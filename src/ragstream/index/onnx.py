@@ -28,9 +28,13 @@ from ragstream.errors import ConfigError
 BUILTIN_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2-int8"
 MODEL_CARD = "ragstream-model.json"
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-# Only what the embedder reads, so a hub download skips other formats' weights.
-HF_PATTERNS = ["model.onnx", "onnx/model.onnx", "*.json", "1_Pooling/config.json", "LICENSE*"]
-SPEC_HELP = "use 'builtin', a model directory with model.onnx + tokenizer.json, a Hugging Face id"
+# Only what the embedder reads ("*" spans folders too), so a hub download skips the
+# other formats' weights.
+HF_PATTERNS = ["model.onnx", "onnx/model.onnx", "*.json", "LICENSE*"]
+SPEC_HELP = (
+    "use 'builtin', a model directory with model.onnx + tokenizer.json, a Hugging Face id "
+    "or openai:<model>"
+)
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ def _download(repo_id: str, endpoint: str | None, cache_dir: Path | None) -> Pat
     except ImportError:
         raise ConfigError(
             f"embedder={repo_id!r} looks like a Hugging Face id but huggingface_hub is not "
-            f"installed; `pip install huggingface_hub`, or {SPEC_HELP.removeprefix('use ')}"
+            f"installed: `pip install huggingface_hub`, or {SPEC_HELP}"
         ) from None
     try:
         local = snapshot_download(
