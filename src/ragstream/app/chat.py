@@ -1,8 +1,8 @@
 """One question in, one streamed answer out: the UI's only consumer of `Workspace.ask`.
 
-The event stream (Sources, Delta..., Done; see ragstream.generate.events) is split so
-that `st.write_stream` sees only text while the sources and the final record are kept
-for the message and its citation buttons.
+The event stream (Sources, Delta..., Done; see ragstream.generate.events) is split: the
+text is drawn as it arrives, the sources and the final record are kept for the message
+and its citation buttons.
 """
 
 from __future__ import annotations
@@ -100,11 +100,9 @@ def show_streaming(stream: AnswerStream) -> str:
     """Draw the answer as it arrives (a placeholder updated in place: cheaper than
     st.write_stream, whose first call costs a noticeable import on a cold server)."""
     placeholder = st.empty()
-    text = ""
     with st.spinner("Searching your documents…"):
         deltas = stream.text()
-        first = next(deltas, "")  # retrieval runs before the first text arrives
-    text = first
+        text = next(deltas, "")  # retrieval runs before the first text arrives
     placeholder.markdown(text + "▌")
     for delta in deltas:
         text += delta

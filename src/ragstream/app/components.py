@@ -50,7 +50,9 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
             "Set OPENAI_API_KEY (or OPENAI_API_KEY_FILE) to use an LLM.",
             icon=":material/cloud_off:",
         )
-    top_k = st.sidebar.slider("Passages to retrieve (top-k)", 1, 20, settings.top_k)
+    top_k = st.sidebar.slider(
+        "Passages to retrieve (top-k)", 1, max(20, settings.top_k), settings.top_k
+    )
     model = st.sidebar.text_input("Model", settings.model, disabled=not llm).strip()
     mode = st.sidebar.radio(
         "Retrieval",
@@ -61,9 +63,7 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
     prompt_only = st.sidebar.toggle(
         "Prompt only", help="Show the assembled prompt to copy into any chat tool; send nothing."
     )
-    st.sidebar.button(
-        "New chat", on_click=new_chat, icon=":material/add_comment:", use_container_width=True
-    )
+    st.sidebar.button("New chat", on_click=new_chat, icon=":material/add_comment:", width="stretch")
     return ChatOptions(top_k, model or settings.model, str(mode), prompt_only)
 
 
