@@ -46,24 +46,24 @@ WITH terms AS (
 ), stats AS (
     SELECT n_chunks::float8 AS n, n_tokens::float8 / greatest(n_chunks, 1) AS avgdl
     FROM corpus_stats
-), idf AS (
-    SELECT t.term, greatest(ln((s.n - df.hits + 0.5) / (df.hits + 0.5)), 1e-6) AS weight
-    FROM terms t CROSS JOIN stats s CROSS JOIN LATERAL (
-        SELECT count(*)::float8 AS hits FROM chunks
-        WHERE tsv @@ quote_literal(t.term)::tsquery) df
-), matched AS (  -- only the query's lexemes kept (weight A), so unnest stays small
-    SELECT c.id, c.dl, ts_filter(setweight(c.tsv, 'A', (SELECT array_agg(term) FROM terms)),
-                                 '{{a}}') AS tsv
-    FROM chunks c
+), postings AS MATERIALIZED (  -- every chunk with a query term: one row per (chunk, term)
+    SELECT c.id, c.path, c.dl::float8 AS dl, u.lexeme,
+           coalesce(array_length(u.positions, 1), 1)::float8 AS tf
+    FROM chunks c CROSS JOIN LATERAL unnest(ts_filter(
+        setweight(c.tsv, 'A', (SELECT array_agg(term) FROM terms)), '{{a}}')) u
     WHERE c.tsv @@ (SELECT string_agg(quote_literal(term), ' | ')::tsquery FROM terms)
-    {path_filter}
+), idf AS (  -- document frequency over the whole index, before any path filter
+    SELECT p.lexeme,
+           greatest(ln((s.n - count(*) + 0.5::float8) / (count(*) + 0.5::float8)), 1e-6::float8)
+           AS weight
+    FROM postings p CROSS JOIN stats s GROUP BY p.lexeme, s.n
 )
-SELECT m.id, sum(i.weight * (f.tf * 2.2) / (f.tf + 1.2 * (0.25 + 0.75 * m.dl / s.avgdl)))
-    AS score
-FROM matched m CROSS JOIN stats s CROSS JOIN LATERAL unnest(m.tsv) u
-JOIN idf i ON i.term = u.lexeme
-CROSS JOIN LATERAL (SELECT coalesce(array_length(u.positions, 1), 1)::float8 AS tf) f
-GROUP BY m.id ORDER BY score DESC, m.id LIMIT %(k)s
+SELECT p.id,
+       sum(i.weight * p.tf * 2.2::float8
+           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / s.avgdl))) AS score
+FROM postings p JOIN idf i USING (lexeme) CROSS JOIN stats s
+{path_filter}
+GROUP BY p.id ORDER BY score DESC, p.id LIMIT %(k)s
 """
 
 
@@ -384,7 +384,7 @@ class PostgresStore:
         params: dict[str, Any] = {"words": words, "k": k}
         path_filter = ""
         if path_glob:
-            path_filter = "AND c.path ~ %(glob)s"
+            path_filter = "WHERE p.path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
         rows = self._read(BM25_SQL.format(path_filter=path_filter), params, "keyword search")
         return [(cid, float(score)) for cid, score in rows]
