@@ -15,7 +15,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -256,10 +256,12 @@ class PostgresStore:
         ).fetchone()
         if typmod and typmod[0] != dim:
             cur.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({dim})")
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks "
-            "USING hnsw (embedding vector_cosine_ops)"
-        )
+        exists = cur.execute("SELECT to_regclass('chunks_embedding_hnsw')").fetchone()
+        if not (exists and exists[0]):  # CREATE INDEX would lock out writers even as a no-op
+            cur.execute(
+                "CREATE INDEX chunks_embedding_hnsw ON chunks "
+                "USING hnsw (embedding vector_cosine_ops)"
+            )
 
     # --- meta and manifest ----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -416,6 +418,9 @@ class PostgresStore:
         if ef != self._ef_search:
             with self._errors("configuring HNSW search"):
                 self._conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+            # pgvector >= 0.8 keeps scanning until k rows pass a path filter; older
+            # versions lack the setting and may return fewer than k for narrow filters
+            with suppress(psycopg.Error):
                 self._conn.execute("SET hnsw.iterative_scan = strict_order")
             self._ef_search = ef
 
