@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from ragstream.app import components
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
@@ -57,43 +58,44 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
 
     Returns False when the library refused (the reason is shown as st.error)."""
     history = history_for(state.messages)
+    ask_options = {"k": options.top_k, "mode": options.mode, "model": options.model}
     state.messages.append(Message("user", question))
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
         try:
             if options.prompt_only:
-                prompt = assembled_prompt(
-                    workspace,
-                    question,
-                    history,
-                    k=options.top_k,
-                    mode=options.mode,
-                    model=options.model,
-                )
-                state.messages.append(Message("assistant", prompt, prompt=True))
-                return True
-            ask_options = {"k": options.top_k, "mode": options.mode, "model": options.model}
-            stream = AnswerStream(iter(workspace.ask(question, history=history, **ask_options)))
-            streamed = show_streaming(stream)
+                prompt = assembled_prompt(workspace, question, history, **ask_options)
+                message = Message("assistant", prompt, prompt=True)
+                components.message_body(message)
+            else:
+                stream = AnswerStream(iter(workspace.ask(question, history=history, **ask_options)))
+                streamed = show_streaming(stream)
+                message = finished(stream, streamed)
         except RagstreamError as exc:
             state.messages.pop()
             st.error(str(exc))
             return False
-    done = stream.done
-    content = done.answer if done else streamed
-    state.messages.append(
-        Message(
-            "assistant",
-            content,
-            sources=stream.sources,
-            citations=done.citations if done else (),
-            note=note_for(done) if done else "",
-        )
-    )
-    if done and done.citations:
-        state.selected = (len(state.messages) - 1, done.citations[0].n)
+        state.messages.append(message)
+        index = len(state.messages) - 1
+        if message.citations:
+            state.selected = (index, message.citations[0].n)  # the sources panel opens it
+        # Drawn in this run, with the keys the next run uses: no rerun needed.
+        components.message_footer(message, index, state)
     return True
+
+
+def finished(stream: AnswerStream, streamed: str) -> Message:
+    done = stream.done
+    if done is None:  # the stream ended early; keep what was shown
+        return Message("assistant", streamed, sources=stream.sources)
+    return Message(
+        "assistant",
+        done.answer,
+        sources=stream.sources,
+        citations=done.citations,
+        note=note_for(done),
+    )
 
 
 def show_streaming(stream: AnswerStream) -> str:

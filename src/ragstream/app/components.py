@@ -198,14 +198,22 @@ def select_source(state: Session, index: int, n: int) -> None:
 
 def show_message(message: Message, index: int, state: Session) -> None:
     with st.chat_message(message.role):
-        if message.prompt:
-            st.caption("Assembled prompt: copy it with the button at its top right.")
-            st.code(message.content, language=None, wrap_lines=True)
-        else:
-            st.markdown(message.content)
-        if message.note:
-            st.caption(message.note)
-        citation_buttons(message, index, state)
+        message_body(message)
+        message_footer(message, index, state)
+
+
+def message_body(message: Message) -> None:
+    if message.prompt:
+        st.caption("Assembled prompt: copy it with the button at its top right.")
+        st.code(message.content, language=None, wrap_lines=True)
+    else:
+        st.markdown(message.content)
+
+
+def message_footer(message: Message, index: int, state: Session) -> None:
+    if message.note:
+        st.caption(message.note)
+    citation_buttons(message, index, state)
 
 
 def sources_panel(state: Session) -> None:

@@ -47,8 +47,8 @@ def main() -> None:
         for index, message in enumerate(state.messages):
             components.show_message(message, index, state)
         asked = question.strip() if question else ""
-        if asked and chat.answer(asked, workspace, options, state):
-            st.rerun()  # redraw the finished answer with its citation buttons
+        if asked:
+            chat.answer(asked, workspace, options, state)
     with sources_column:
         components.sources_panel(state)
     try:
