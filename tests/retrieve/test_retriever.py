@@ -1,4 +1,4 @@
-"""The retriever over a real SQLite store, with a deterministic hashing embedder."""
+"""The retriever over a real SQLite store and the builtin embedder."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ragstream.errors import ConfigError
+from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.sqlite import SqliteStore
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.retrieve.retriever import Retriever
-from tests.retrieve.hashing_embedder import HashingEmbedder
 
 DOCS = {
     "guides/keys.md": ["Rotate the API key every ninety days from the admin console."],
@@ -22,9 +22,13 @@ DOCS = {
 }
 
 
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return create_embedder("builtin")
+
+
 @pytest.fixture
-def retriever(tmp_path: Path) -> Iterator[Retriever]:
-    embedder = HashingEmbedder()
+def retriever(tmp_path: Path, embedder: Embedder) -> Iterator[Retriever]:
     store = SqliteStore(tmp_path / "index.sqlite")
     for path, texts in DOCS.items():
         chunks = [
