@@ -48,3 +48,13 @@ def test_secret_check_says_when_missing_and_set_refuses_empty(account):
     empty = account.run("secret", "set", input="\n")
     assert empty.exit_code == 1
     assert "refusing to store an empty value" in str(empty.exception)
+
+
+def test_secret_set_from_the_hidden_prompt(account, monkeypatch):
+    monkeypatch.setattr("ragstream.deploy.cli.stdin_is_terminal", lambda: True)
+    typed = account.run("secret", "set", input=f"{VALUE}\n{VALUE}\n")
+    assert typed.exit_code == 0, typed.output
+    assert "Repeat for confirmation" in typed.output
+    assert VALUE not in typed.output  # hidden: the typed text is not echoed
+    mismatch = account.run("secret", "set", input=f"{VALUE}\nsomething-else\n{VALUE}\n{VALUE}\n")
+    assert "do not match" in mismatch.output and VALUE not in mismatch.output

@@ -142,12 +142,16 @@ def secret() -> None:
     """Store or check the OpenAI key in SSM Parameter Store."""
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @secret.command("set")
 @click.argument("name", required=False)
 @with_deployer
 def secret_set(deployer: Any, name: str | None) -> None:
     """Store the key from a hidden prompt, or from stdin when piped (never from argv)."""
-    if sys.stdin.isatty():
+    if stdin_is_terminal():
         value = click.prompt("value", hide_input=True, confirmation_prompt=True)
     else:
         value = sys.stdin.read()

@@ -65,12 +65,12 @@ class Deployer:
             "registry": self.registry,
         }
 
-    def host_config(self) -> HostConfig:
+    def host_config(self, registry: str | None = None) -> HostConfig:
         s = self.settings
         return HostConfig(
             region=s.region,
             stack=s.stack,
-            image_repository=f"{self.registry}/{s.repository}",
+            image_repository=f"{registry or self.registry}/{s.repository}",
             ssm_parameter=s.ssm_parameter,
             domain=s.domain,
             hosted_zone_id=s.hosted_zone_id,
@@ -82,7 +82,7 @@ class Deployer:
         from ragstream.host.userdata import render_user_data
 
         try:
-            return render_user_data(self.host_config())
+            return render_user_data(self.host_config(registry))
         except HostAgentError as exc:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 
