@@ -87,7 +87,10 @@ def translate(exc: Exception, profile: str | None = None) -> DeployError:
 
     login = f"aws sso login --profile {profile}" if profile else "aws sso login (or aws configure)"
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return DeployError(f"no AWS credentials found: run `{login}` or set AWS_PROFILE")
+        return DeployError(
+            "no AWS credentials found: run `aws configure` or `aws sso login`, "
+            "or set `profile` in ragstream.deploy.toml (or AWS_PROFILE)"
+        )
     if isinstance(exc, bx.ProfileNotFound):
         return DeployError(
             f"{exc}: set `profile` in ragstream.deploy.toml to one of `aws configure list-profiles`"
