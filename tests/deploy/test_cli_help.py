@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -59,3 +61,11 @@ def test_help(path):
 def test_secret_value_is_never_an_argument():
     params = {p.name for p in deploy.commands["secret"].commands["set"].params}
     assert params == {"name"}
+
+
+def test_readme_documents_every_command():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- BEGIN deploy -->")[1].split("<!-- END deploy -->")[0]
+    section += readme.split("<!-- BEGIN cicd -->")[1].split("<!-- END cicd -->")[0]
+    missing = [n for n in EXPECTED if f"`{n}" not in section and f"deploy {n}" not in section]
+    assert not missing, f"README's deploy sections do not mention: {missing}"

@@ -79,6 +79,8 @@ def test_readme_first_deploy_runs_as_written(aws, base_image, make_registry, tmp
             env["RAGSTREAM_DEPLOY_REGISTRY"] = registry.host
 
     sha = git(repo, "rev-parse", "HEAD")
+    # deploy.yml reads the registry from this line of `whoami`
+    assert re.search(r"^registry\s+\S+$", outputs["ragstream deploy whoami"], re.M)
     assert "nothing to do" not in outputs["ragstream deploy plan"]
     assert "done: " in outputs["ragstream deploy apply"]
     assert re.search(r"^digest sha256:[0-9a-f]{64}$", outputs["ragstream deploy push"], re.M)
