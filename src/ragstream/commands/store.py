@@ -9,6 +9,7 @@ in the destination with the same content hash are skipped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,18 @@ def copy_store(
     if meta:
         destination.set_meta(meta)
     done = {(d.path, d.sha256, d.n_chunks) for d in destination.documents()}
+    bulk = getattr(destination, "deferred_vector_index", nullcontext)
+    with bulk():
+        return _copy_documents(source, destination, meta, done, progress)
+
+
+def _copy_documents(
+    source: Store,
+    destination: Store,
+    meta: dict[str, str],
+    done: set[tuple[str, str, int]],
+    progress: Callable[[DocumentRecord], None] | None,
+) -> CopyReport:
     report = CopyReport()
     for record in source.documents():
         if (record.path, record.sha256, record.n_chunks) in done:
