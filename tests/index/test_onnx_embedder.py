@@ -168,6 +168,9 @@ def test_incomplete_or_corrupt_model_dirs(tmp_path: Path) -> None:
     (broken / "model.onnx").write_bytes(b"not a model")
     with pytest.raises(ConfigError, match=r"cannot load .*model\.onnx"):
         OnnxEmbedder.from_spec(str(broken))
+    (broken / "ragstream-model.json").write_text(json.dumps({"dim": "large"}))
+    with pytest.raises(ConfigError, match="must be whole numbers"):
+        OnnxEmbedder(broken)
     (broken / "tokenizer.json").write_text("{oops")
     with pytest.raises(ConfigError, match=r"tokenizer\.json"):
         OnnxEmbedder(broken)

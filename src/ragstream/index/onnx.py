@@ -59,21 +59,29 @@ class ModelCard:
         )
         if pooling not in ("mean", "cls"):
             raise ConfigError(f"{model_dir / MODEL_CARD}: pooling must be 'mean' or 'cls'")
-        return cls(
-            name=str(card.get("name") or default_name),
-            dim=int(card["dim"]) if "dim" in card else None,
-            max_tokens=int(
+        try:
+            dim = int(card["dim"]) if "dim" in card else None
+            max_tokens = int(
                 card.get("max_tokens")
                 or st_config.get("max_seq_length")
                 or truncation.get("max_length")
                 or 512
-            ),
+            )
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{model_dir}: dim and max_tokens in {MODEL_CARD} / sentence_bert_config.json "
+                "must be whole numbers"
+            ) from None
+        return cls(
+            name=str(card.get("name") or default_name),
+            dim=dim,
+            max_tokens=max_tokens,
             pooling=pooling,
             normalize=bool(card.get("normalize", True)),
         )
 
 
-class WordPieceTokens:
+class TokenizerFile:
     """Token spans and counts from a `tokenizer.json`, plus model inputs truncated to fit.
 
     Two copies of the tokenizer: one never truncates (spans and counts must cover the whole
@@ -132,7 +140,7 @@ class OnnxEmbedder:
         self.max_tokens = card.max_tokens
         self._card = card
         self._batch_size = batch_size
-        self._tokens = WordPieceTokens(tokenizer_file, card.max_tokens)
+        self._tokens = TokenizerFile(tokenizer_file, card.max_tokens)
         self._session = _open_session(model_file, threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = card.dim or self._output_dim()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ragstream.errors import ConfigError, IndexError_
-from ragstream.index.onnx import BUILTIN_DIR, ModelCard, WordPieceTokens
+from ragstream.index.onnx import BUILTIN_DIR, ModelCard, TokenizerFile
 
 KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 KNOWN_DIMS["text-embedding-ada-002"] = 1536
@@ -69,9 +69,9 @@ class OpenAIEmbedder:
         self.dim: int = dim or KNOWN_DIMS.get(model) or self._request(["probe"]).shape[1]
 
     @cached_property
-    def _tokens(self) -> WordPieceTokens:
+    def _tokens(self) -> TokenizerFile:
         card = ModelCard.read(BUILTIN_DIR, default_name=BUILTIN_DIR.name)
-        return WordPieceTokens(BUILTIN_DIR / "tokenizer.json", card.max_tokens)
+        return TokenizerFile(BUILTIN_DIR / "tokenizer.json", card.max_tokens)
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return self._tokens.token_spans(text)
