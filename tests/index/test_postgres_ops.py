@@ -303,3 +303,22 @@ def test_copy_back_to_a_workspace_and_rerun_skips_what_is_there(
         copy_store(other, destination)
     for store in (source, destination, other):
         store.close()
+
+
+def test_copy_command_copies_back_and_refuses_a_store_onto_itself(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = PostgresStore(postgres_url)
+    source.set_meta({"embedder": "test", "dim": "8"})
+    for seed, (path, texts) in enumerate(CORPUS.items()):
+        source.replace_document(*make_doc(path, texts, seed))
+    source.close()
+    monkeypatch.setenv("RAGSTREAM_DATABASE_URL", postgres_url)
+    same = CliRunner().invoke(cli, ["copy", "--to-file", str(_url_file(tmp_path, postgres_url))])
+    assert same.exit_code != 0 and "the same store" in str(same.exception)
+    back = CliRunner().invoke(cli, ["copy", "--to", str(tmp_path / "back")])
+    assert back.exit_code == 0, back.output
+    assert "copied 4 document(s), 7 chunk(s) to " in back.output
+    copied = SqliteStore(tmp_path / "back" / "index.sqlite")
+    assert copied.count_chunks() == 7 and copied.get_meta()["embedder"] == "test"
+    copied.close()

@@ -181,6 +181,10 @@ def copy(target: str | None, to_file: Path | None, **options: Any) -> None:
         target = read_secret_file("--to-file", str(to_file))
     assert target is not None
     settings = load_settings(options)
+    if settings.database_url == target or (
+        not settings.database_url and Path(target).resolve() == settings.workspace.resolve()
+    ):
+        raise ConfigError("copy: the source and the destination are the same store")
     if not settings.database_url and not (settings.workspace / "index.sqlite").is_file():
         raise ConfigError(f"{settings.workspace}: no index to copy here (ingest first?)")
     source = open_store(settings)
