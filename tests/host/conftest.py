@@ -95,7 +95,7 @@ def ecr_registry(make_registry: Callable[[str], Registry]) -> Registry:
 
 
 @pytest.fixture(scope="session")
-def host_images(base_image: str, ecr_registry: Registry, docker_config: Path) -> str:
+def host_images(base_image: str, ecr_registry: Registry, docker_config: Path) -> Iterator[str]:
     """Push the test app as good-1, good-2 (healthy) and bad (never healthy); return the repo."""
     docker = docker_as(docker_config)
     repository = f"{ecr_registry.host}/rs-host-{SESSION}/app"
@@ -112,7 +112,11 @@ def host_images(base_image: str, ecr_registry: Registry, docker_config: Path) ->
         )
         docker("push", f"{repository}:{tag}")
         docker("rmi", f"{repository}:{tag}")  # the agent must pull it for real
-    return repository
+    yield repository
+    # What the agents pulled (by tag or digest): leave the shared engine as we found it.
+    pulled = docker("images", "--quiet", "--filter", f"reference={repository}").split()
+    if pulled:
+        subprocess.run(["docker", "rmi", "--force", *set(pulled)], capture_output=True)
 
 
 @pytest.fixture(scope="session")

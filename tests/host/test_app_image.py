@@ -12,7 +12,8 @@ import pytest
 
 from tests.host.conftest import Site, docker_as
 
-pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
+# The timeout covers the session's first build of the app image, if this test triggers it.
+pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _push(app_image: str, repository: str, docker_config: Path) -> None:

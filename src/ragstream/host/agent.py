@@ -25,7 +25,9 @@ from ragstream.host.state import State
 def start(config: HostConfig) -> None:
     current = State.load(config.state_dir).current
     tag = current.tag if current else config.image_tag
-    done = release.deploy(config, ref=tag, tag=tag, action="start")
+    # The digest, when known, so a moved tag (e.g. "latest") cannot change what a reboot runs.
+    ref = (current.digest or current.tag) if current else config.image_tag
+    done = release.deploy(config, ref=ref, tag=tag, action="start")
     log(f"serving {tag} ({done.digest or 'no digest'}) from slot {done.slot}")
 
 
