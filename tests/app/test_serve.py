@@ -77,6 +77,7 @@ def test_serve_answers_health_warms_up_prints_url_and_stops_cleanly_on_sigterm(
     assert f"open {url}" in output
     assert "RAGstream: index loaded (0 documents)" in output
     assert "0.0.0.0" not in output and "Traceback" not in output
+    assert "missing ScriptRunContext" not in output  # the warm-up thread is quiet
     assert (tmp_path / "ws").is_dir()
     port = url.rsplit(":", 1)[1]
     left = subprocess.run(["pgrep", "-f", f"server.port={port}"], capture_output=True, text=True)

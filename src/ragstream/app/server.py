@@ -11,11 +11,14 @@ visitor wait for the one load in progress instead of starting a second.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
 
 from ragstream.app.cli import SCRIPT
+
+WARM_UP_THREAD = "ragstream-warm-up"
 
 
 def warm_up(health_url: str) -> None:
@@ -47,11 +50,21 @@ def health_url(argv: list[str]) -> str:
     return f"http://{host}:{flags.get('server.port', '8501')}/_stcore/health"
 
 
+class _QuietWarmUp(logging.Filter):
+    """Streamlit warns when a cached function runs outside a page run: ours does so on
+    purpose, in the warm-up thread."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != WARM_UP_THREAD
+
+
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
+    context_logger = "streamlit.runtime.scriptrunner_utils.script_run_context"
+    logging.getLogger(context_logger).addFilter(_QuietWarmUp())
     url = health_url(sys.argv[1:])
-    threading.Thread(target=warm_up, args=(url,), name="ragstream-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(url,), name=WARM_UP_THREAD, daemon=True).start()
     sys.argv = ["streamlit", "run", str(SCRIPT), *sys.argv[1:]]
     sys.exit(streamlit_cli.main())
 
