@@ -194,7 +194,7 @@ def test_llm_answer_streams_with_model_name_and_citations(
 def test_unreachable_llm_is_an_error_line_not_a_traceback(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.app.conftest import free_port
+    from tests.app.serve_helpers import free_port
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")

@@ -14,7 +14,7 @@ import pytest
 
 from ragstream.app.cli import child_environment, open_url, streamlit_command
 from ragstream.app.server import health_url
-from tests.app.conftest import serving
+from tests.app.serve_helpers import serving
 
 
 def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:

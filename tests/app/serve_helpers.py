@@ -1,4 +1,4 @@
-"""Helpers shared by the app tests: a free port and a running `ragstream serve`."""
+"""Helpers for the app tests: a free port and a running `ragstream serve`."""
 
 from __future__ import annotations
 
