@@ -143,7 +143,6 @@ class PostgresStore:
     """The Store protocol on a PostgreSQL database; one connection, safe across threads."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.url = url
         self.where = mask_url(url)
         self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
@@ -243,8 +242,13 @@ class PostgresStore:
         try:
             with self._conn.transaction():  # a savepoint: the failure must not abort the rest
                 cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile,
-                psycopg.errors.FeatureNotSupported) as exc:  # fmt: skip
+        except psycopg.errors.UndefinedFile:
+            raise StoreError(
+                f"{self.where}: the pgvector extension is not installed on this server: "
+                "install it (e.g. the postgresql-<version>-pgvector package) or use a "
+                "managed PostgreSQL that ships it (RDS, Aurora), then 'ragstream migrate'"
+            ) from None
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.FeatureNotSupported) as exc:
             raise StoreError(f"{self.where}: {ENABLE_VECTOR_HINT} ({self._clean(exc)})") from None
 
     def _ensure_vector_index(self, cur: psycopg.Cursor[Any], dim: int) -> None:
