@@ -31,8 +31,9 @@ Session-scoped fixtures (import nothing: tests/conftest.py registers this plugin
         Tag of the project's Dockerfile built once per session with
         `--build-arg BASE_IMAGE=<base_image>` (legacy builder; layer cache makes reruns fast).
 
-Helpers for tests: `docker(*args, input=..., check=..., timeout=...)` runs the docker CLI
-and returns the CompletedProcess (text mode); `build_image(tag, context, base, *extra)`.
+Helpers for tests and bench/: `docker(*args, input=..., check=..., timeout=...)` runs the
+docker CLI and returns the CompletedProcess (text mode); `build_image(tag, context, base,
+*extra)`; `ensure_engine()` and `ensure_base_image()` do what the fixtures do, outside pytest.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ def machine_lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# A cold build of the app image (or the base image) can outlast pytest-timeout's default
+# on a busy 2-core machine; whichever test first asks for one gets this much time.
+SLOW_FIXTURE_TIMEOUT = 1800
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & {"app_image", "base_image"} and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_FIXTURE_TIMEOUT))
+
+
 # --- engine ---------------------------------------------------------------------------
 
 
@@ -130,10 +143,10 @@ def _start_dockerd(driver: str, wait: float = 60) -> bool:
     return False
 
 
-@pytest.fixture(scope="session")
-def docker_engine() -> DockerEngine:
+def ensure_engine() -> DockerEngine | None:
+    """The running engine, starting dockerd if needed; None if it is not installed."""
     if shutil.which("docker") is None or shutil.which("dockerd") is None:
-        pytest.skip("dockerd/docker not installed (apt-get install docker.io)")
+        return None
     with machine_lock("dockerd"):
         driver = _engine_answers()
         if driver is None:
@@ -142,8 +155,16 @@ def docker_engine() -> DockerEngine:
                     break
             driver = _engine_answers()
         if driver is None:
-            pytest.fail(f"dockerd is installed but did not start; see {DOCKERD_LOG}")
+            raise RuntimeError(f"dockerd is installed but did not start; see {DOCKERD_LOG}")
     return DockerEngine(storage_driver=driver)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> DockerEngine:
+    engine = ensure_engine()
+    if engine is None:
+        pytest.skip("dockerd/docker not installed (apt-get install docker.io)")
+    return engine
 
 
 # --- base image -----------------------------------------------------------------------

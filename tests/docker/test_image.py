@@ -1,0 +1,207 @@
+"""The project's image, built and run for real: serve, ingest, ask, restart, key handling,
+non-root, read-only root filesystem, what the layers contain."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.docker.layers import save_image, scan_saved_image
+from tests.support.docker import ROOT, build_image, docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+DOCS = {
+    "rotation.md": (
+        "# Key rotation\n\n"
+        "The staging database password rotates every 17 days, on a Tuesday.\n"
+        "The rotation is done by the on-call engineer with the vault CLI.\n"
+    ),
+    "lunch.txt": "The canteen on the third floor serves lunch from noon until two.\n",
+}
+QUESTION = "How often does the staging database password rotate?"
+
+
+def wait_healthy(name: str, timeout: float = 120) -> float:
+    """Seconds until Docker reports the container healthy; fails with its logs otherwise."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        state = json.loads(docker("inspect", "--format", "{{json .State}}", name).stdout)
+        if state.get("Health", {}).get("Status") == "healthy":
+            return time.monotonic() - start
+        if state["Status"] in ("exited", "dead") or state.get("Health", {}).get("Status") == (
+            "unhealthy"
+        ):
+            break
+        time.sleep(0.5)
+    logs = docker("logs", "--tail", "30", name, check=False)
+    pytest.fail(f"{name} not healthy: {state['Status']}\n{logs.stdout}{logs.stderr}")
+
+
+def health_over_http(name: str) -> int:
+    address = docker("port", name, "8501/tcp").stdout.split()[0]
+    with urllib.request.urlopen(f"http://{address}/_stcore/health", timeout=5) as response:
+        return int(response.status)
+
+
+@pytest.fixture
+def run(app_image: str) -> Iterator[Callable[..., str]]:
+    """run(*docker_run_args) starts a detached container of the image; removed afterwards."""
+    names: list[str] = []
+
+    def start(*args: str) -> str:
+        name = f"rs-test-{uuid.uuid4().hex[:8]}"
+        names.append(name)
+        docker("run", "-d", "--name", name, "-p", "127.0.0.1::8501", *args, app_image)
+        return name
+
+    yield start
+    for name in names:
+        docker("rm", "-f", name, check=False)
+
+
+@pytest.fixture
+def volume() -> Iterator[str]:
+    name = f"rs-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    docker("volume", "rm", "-f", name, check=False)
+
+
+def put_docs(name: str) -> None:
+    docker("exec", name, "mkdir", "-p", "/data/inbox")
+    for filename, text in DOCS.items():
+        docker("exec", "-i", name, "sh", "-c", f"cat > /data/inbox/{filename}", input=text)
+
+
+def test_serve_ingest_ask_offline_restart_and_stop(run: Callable[..., str], volume: str) -> None:
+    name = run("-v", f"{volume}:/data")
+    wait_healthy(name)
+    assert health_over_http(name) == 200
+
+    put_docs(name)
+    ingest = docker("exec", name, "ragstream", "ingest", "/data/inbox")
+    assert "2 ingested" in ingest.stdout, ingest.stdout + ingest.stderr
+
+    answer = docker("exec", name, "ragstream", "ask", "--offline", QUESTION).stdout
+    assert "17 days" in answer and "[1]" in answer, answer
+    assert "rotation.md" in answer.split("17 days", 1)[1], answer  # the citation names it
+
+    docker("restart", name)
+    wait_healthy(name)
+    again = docker("exec", name, "ragstream", "ask", "--offline", QUESTION).stdout
+    assert "17 days" in again and "rotation.md" in again, again  # no re-ingest needed
+
+    start = time.monotonic()
+    docker("stop", "--time", "20", name)
+    assert time.monotonic() - start < 10  # SIGTERM is handled, not waited out to SIGKILL
+    assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+
+
+def test_runs_as_non_root_uid_10001(app_image: str) -> None:
+    config = json.loads(docker("inspect", "--format", "{{json .Config}}", app_image).stdout)
+    assert config["User"] == "10001:10001"
+    assert config["ExposedPorts"] == {"8501/tcp": {}}
+    assert config["Entrypoint"] == ["ragstream"] and config["Cmd"] == ["serve"]
+    assert "/_stcore/health" in " ".join(config["Healthcheck"]["Test"])
+    ids = docker("run", "--rm", "--entrypoint", "id", app_image).stdout
+    assert ids.startswith("uid=10001(ragstream) gid=10001(ragstream)"), ids
+
+
+def test_read_only_root_filesystem_still_serves(run: Callable[..., str], volume: str) -> None:
+    name = run("--read-only", "--tmpfs", "/tmp", "-v", f"{volume}:/data")
+    wait_healthy(name)
+    assert health_over_http(name) == 200
+    denied = docker("exec", name, "touch", "/opt/ragstream/x", check=False)
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr
+    put_docs(name)  # /data stays writable
+    ingest = docker("exec", name, "ragstream", "ingest", "/data/inbox")
+    assert "2 ingested" in ingest.stdout, ingest.stdout + ingest.stderr
+
+
+def test_key_file_is_read_and_never_shows_in_inspect_or_logs(
+    run: Callable[..., str], tmp_path: Path
+) -> None:
+    key = "sk-test-" + secrets.token_hex(24)
+    key_file = tmp_path / "openai_api_key"
+    key_file.write_text(key + "\n")
+    os.chown(key_file, 10001, 10001)  # as the host agent does: only the app's uid reads it
+    key_file.chmod(0o400)
+    name = run(
+        "-v",
+        f"{key_file}:/run/secrets/openai_api_key:ro",
+        "-e",
+        "OPENAI_API_KEY_FILE=/run/secrets/openai_api_key",
+    )
+    wait_healthy(name)
+    # The settings inside the container hold the key; only a comparison is printed.
+    check = docker(
+        "exec",
+        name,
+        "python",
+        "-c",
+        "from ragstream.config import load_settings; from pathlib import Path; "
+        "print(load_settings().openai_api_key == Path('/run/secrets/openai_api_key').read_text().strip())",
+    )
+    assert check.stdout.strip() == "True"
+    assert key not in docker("inspect", name).stdout
+    logs = docker("logs", name)
+    assert key not in logs.stdout + logs.stderr
+
+
+def test_layers_hold_no_secret_env_file_or_key(
+    app_image: str, base_image: str, tmp_path: Path
+) -> None:
+    """A build context with a .env and a key in source still yields clean layers."""
+    context = tmp_path / "context"
+    context.mkdir()
+    for entry in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "constraints.txt"):
+        shutil.copy2(ROOT / entry, context / entry)
+    shutil.copytree(ROOT / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    planted = "sk-proj-" + secrets.token_hex(24)
+    (context / ".env").write_text(f"OPENAI_API_KEY={planted}\n")
+    (context / "src" / "ragstream" / ".env").write_text(f"OPENAI_API_KEY={planted}\n")
+    tag = f"ragstream-local:leak-test-{uuid.uuid4().hex[:8]}"
+    revision = secrets.token_hex(20)
+    build_image(
+        tag,
+        context,
+        base_image,
+        "--build-arg",
+        f"VCS_REF={revision}",
+        "--build-arg",
+        "BUILD_DATE=2026-01-02T03:04:05Z",
+    )
+    try:
+        labels = json.loads(docker("inspect", "--format", "{{json .Config.Labels}}", tag).stdout)
+        assert labels["org.opencontainers.image.revision"] == revision
+        assert labels["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
+        findings = scan_saved_image(save_image(tag, tmp_path / "image.tar"), (planted.encode(),))
+        assert findings == []
+    finally:
+        docker("rmi", "-f", tag, check=False)
+
+
+def test_code_is_the_last_small_layer_after_model_and_dependencies(app_image: str) -> None:
+    history = docker(
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.Size}}|{{.CreatedBy}}",
+        "--human=false",
+        app_image,
+    ).stdout.splitlines()
+    layers = [line.split("|", 1) for line in history if not line.startswith("0|")]
+    sizes = [int(size) for size, _ in layers]  # newest first
+    code, model, venv = sizes[0], sizes[1], sizes[2]
+    assert code <= 2_000_000, layers[0]
+    assert 15_000_000 < model < 40_000_000, layers[1]
+    assert venv > 100_000_000, layers[2]
