@@ -44,6 +44,7 @@ def test_release_sends_the_host_command_to_the_stack_instances_only(account):
     assert f"[{ours}] Success (exit 0)" in result.output
     assert other not in result.output  # we wait on (and so sent to) our instance only
     assert account.run("rollback").exit_code == 0
+    assert account.run("logs", "--tail", "20").exit_code == 0
 
     commands = account.aws.client("ssm").list_commands()["Commands"]
     by_text = {c["Parameters"]["commands"][0]: c for c in commands}
@@ -53,6 +54,7 @@ def test_release_sends_the_host_command_to_the_stack_instances_only(account):
     # InstanceIds sent are asserted with the Stubber below)
     assert ours in release["InstanceIds"]
     assert "/usr/local/bin/ragstream-host rollback" in by_text
+    assert [text for text in by_text if "docker logs --tail 20" in text]
 
 
 @pytest.mark.aws
