@@ -88,3 +88,25 @@ def test_minify_keeps_the_code_and_drops_docstrings_and_comments() -> None:
 
 def test_zipapp_build_is_reproducible() -> None:
     assert package.build_zipapp() == package.build_zipapp()
+
+
+def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from ragstream.host.agent import main
+
+    assert main(["--config", str(tmp_path / "missing.json"), "status"]) == 1
+    assert capsys.readouterr().err == (
+        f"ragstream-host: error: {tmp_path / 'missing.json'} not found: "
+        "cloud-init writes it; pass --config\n"
+    )
+    settings = tmp_path / "host.json"
+    settings.write_text('{"region": "r", "stack": "s", "image_repository": "h/r", "colour": 1}')
+    assert main(["--config", str(settings), "status"]) == 1
+    assert "unknown host settings: colour" in capsys.readouterr().err
+    config = HostConfig(region="r", stack="s", image_repository="h/r", state_dir=str(tmp_path))
+    settings.write_text(config.to_json())
+    assert main(["--config", str(settings), "rollback"]) == 1
+    assert capsys.readouterr().err.endswith(
+        "no previous release recorded: nothing to roll back to\n"
+    )
+    assert main(["--config", str(settings), "status"]) == 0
+    assert capsys.readouterr().out == "nothing released yet\n"
