@@ -130,6 +130,16 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
     )
     assert "+ update inline policy ragstream-instance: of IAM role rs-test-instance" in lines
 
+    # a new instance type is a resize in place (stop, modify, start), not a new instance
+    assert plan_lines(account.run("plan", instance_type="t3.medium")) == [
+        f"+ resize EC2 instance {instance['InstanceId']}: t3.small -> t3.medium (stops and starts it)"
+    ]
+    assert account.run("apply", instance_type="t3.medium").exit_code == 0
+    (resized,) = instances(ec2)
+    assert (resized["InstanceId"], resized["InstanceType"]) == (instance["InstanceId"], "t3.medium")
+    assert resized["State"]["Name"] == "running"
+    assert plan_lines(account.run("plan", instance_type="t3.medium")) == []
+
 
 def test_elastic_ip_then_destroy_leaves_nothing_tagged(account):
     result = account.run("--elastic-ip", "apply")

@@ -156,13 +156,30 @@ def plan_instance(
                     InstanceId=i, **METADATA
                 ),
             )
-        if instance["State"]["Name"] in ("stopped", "stopping"):
+        if instance["InstanceType"] != spec.instance_type:
+            yield Step(
+                "resize",
+                f"EC2 instance {instance_id}",
+                f"{instance['InstanceType']} -> {spec.instance_type} (stops and starts it)",
+                lambda ctx, i=instance_id: resize(ctx, i, spec.instance_type),
+            )
+        elif instance["State"]["Name"] in ("stopped", "stopping"):
             yield Step(
                 "start",
                 f"EC2 instance {instance_id}",
                 "it is stopped",
                 lambda ctx, i=instance_id: ctx.clients.ec2.start_instances(InstanceIds=[i]),
             )
+
+
+def resize(ctx: Context, instance_id: str, instance_type: str) -> None:
+    """The type can only change while stopped; the data volume and Elastic IP stay."""
+    ec2 = ctx.clients.ec2
+    ec2.stop_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id])
+    ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": instance_type})
+    ec2.start_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
 
 
 def plan_elastic_ip(clients: AwsClients, stack: Stack) -> Iterator[Step]:
