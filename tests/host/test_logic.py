@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -110,3 +114,50 @@ def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.Captu
     )
     assert main(["--config", str(settings), "status"]) == 0
     assert capsys.readouterr().out == "nothing released yet\n"
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[str]:
+    """A real block device (a loop device over a sparse file), detached afterwards."""
+    if os.geteuid() != 0 or shutil.which("losetup") is None:
+        pytest.skip("needs root and losetup")
+    image = tmp_path / "volume.img"
+    with image.open("wb") as handle:
+        handle.truncate(32 * 1024 * 1024)
+    result = subprocess.run(
+        ["losetup", "--find", "--show", str(image)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"no loop devices here ({result.stderr.strip()})")
+    device = result.stdout.strip()
+    try:
+        yield device
+    finally:
+        subprocess.run(["losetup", "--detach", device], capture_output=True)
+
+
+def test_prepare_volume_formats_once_mounts_and_survives_a_rerun(
+    loop_device: str, tmp_path: Path
+) -> None:
+    data_dir, fstab = tmp_path / "data", tmp_path / "fstab"
+    fstab.write_text("# the instance's own entries\n")
+    try:
+        disk.prepare_volume(loop_device, "", str(data_dir), 10001, fstab)
+        assert os.path.ismount(data_dir) and data_dir.stat().st_uid == 10001
+        label = subprocess.run(
+            ["blkid", "-s", "LABEL", "-o", "value", loop_device], capture_output=True, text=True
+        )
+        assert label.stdout.strip() == disk.LABEL
+        (data_dir / "index.db").write_text("precious")
+        entries = fstab.read_text().splitlines()
+        assert entries[0] == "# the instance's own entries"
+        assert entries[1].startswith("UUID=") and entries[1].endswith(
+            f" {data_dir} ext4 defaults,nofail 0 2"
+        )
+        # The next boot: already formatted (fstype known), already mounted or not.
+        subprocess.run(["umount", str(data_dir)], check=True)
+        disk.prepare_volume(loop_device, "ext4", str(data_dir), 10001, fstab)
+        assert (data_dir / "index.db").read_text() == "precious"
+        assert fstab.read_text().splitlines() == entries
+    finally:
+        subprocess.run(["umount", str(data_dir)], capture_output=True)

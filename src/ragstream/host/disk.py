@@ -58,16 +58,26 @@ def mount_data(config: HostConfig) -> str:
     os.makedirs(config.data_dir, exist_ok=True)
     if disk is None:
         return f"no data volume found: data stays on the root disk in {config.data_dir}"
-    path = disk["path"]
-    if not disk.get("fstype"):
-        _run("mkfs.ext4", "-q", "-L", LABEL, path)
-    uuid = _run("blkid", "-s", "UUID", "-o", "value", path).strip()
-    fstab = Path("/etc/fstab")
-    line = f"UUID={uuid} {config.data_dir} {disk.get('fstype') or 'ext4'} defaults,nofail 0 2\n"
-    if f"UUID={uuid} " not in fstab.read_text():
+    prepare_volume(disk["path"], disk.get("fstype") or "", config.data_dir, config.container_uid)
+    return f"{disk['path']} mounted on {config.data_dir}"
+
+
+def prepare_volume(
+    device: str, fstype: str, data_dir: str, uid: int, fstab: Path = Path("/etc/fstab")
+) -> None:
+    """Format `device` if it has no file system, add it to fstab (by UUID), mount it.
+
+    Idempotent: every boot may run it; an existing file system is never touched.
+    """
+    if not fstype:
+        _run("mkfs.ext4", "-q", "-L", LABEL, device)
+        fstype = "ext4"
+    uuid = _run("blkid", "-s", "UUID", "-o", "value", device).strip()
+    if f"UUID={uuid} " not in (fstab.read_text() if fstab.exists() else ""):
         with fstab.open("a") as handle:
-            handle.write(line)
-    if not os.path.ismount(config.data_dir):
-        _run("mount", config.data_dir)
-    os.chown(config.data_dir, config.container_uid, -1)
-    return f"{path} mounted on {config.data_dir}"
+            # nofail: a missing volume must not stop the boot (the app then says so).
+            handle.write(f"UUID={uuid} {data_dir} {fstype} defaults,nofail 0 2\n")
+    os.makedirs(data_dir, exist_ok=True)
+    if not os.path.ismount(data_dir):
+        _run("mount", "--fstab", str(fstab), data_dir)
+    os.chown(data_dir, uid, -1)
