@@ -2,6 +2,8 @@
 
     python bench/store_ingest.py [--sizes 10000,50000] [--stores sqlite,postgres]
     -> bench/results/store_ingest.json
+    python bench/store_ingest.py --copy [--sizes 10000,50000]
+    -> bench/results/store_copy.json (`ragstream copy` SQLite -> empty PostgreSQL)
 
 Measures the store alone (`replace_document` of 100-chunk documents with precomputed
 unit vectors and real FAQ text, as bench/search_latency.py fills its index): embedding
@@ -68,6 +70,13 @@ def postgres_store(dim: int) -> Store:
     return store
 
 
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, shared, "
+        f"load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}"
+    )
+
+
 def open_store(kind: str, directory: Path, dim: int) -> Store:
     if kind == "postgres":
         return postgres_store(dim)
@@ -78,6 +87,27 @@ def open_store(kind: str, directory: Path, dim: int) -> Store:
     return store
 
 
+def measure_copy(sizes: list[int], dim: int, directory: Path) -> list[dict[str, Any]]:
+    """`copy_store` from a filled SQLite index into an empty PostgreSQL one, per size."""
+    from search_latency import grow, texts
+
+    from ragstream.commands.store import copy_store
+
+    source, rows = open_store("sqlite", directory, dim), []
+    for size in sizes:
+        grow(source, size, texts(), dim)
+        destination = postgres_store(dim)
+        began = time.perf_counter()
+        report = copy_store(source, destination)
+        seconds = time.perf_counter() - began
+        destination.close()
+        rows.append({"chunks": report.chunks, "seconds": round(seconds, 1),
+                     "chunks_per_s": round(report.chunks / seconds, 1)})  # fmt: skip
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    source.close()
+    return rows
+
+
 def main() -> None:
     from search_latency import CHUNKS_PER_DOC, chunk_stream, texts
 
@@ -86,7 +116,20 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "store_ingest.json")
+    parser.add_argument("--copy", action="store_true", help="time `ragstream copy` instead")
     args = parser.parse_args()
+    if args.copy:
+        with tempfile.TemporaryDirectory(prefix="ragstream-store-copy-") as tmp:
+            sizes = sorted(int(s) for s in args.sizes.split(","))
+            rows = measure_copy(sizes, args.dim, Path(tmp))
+        out = args.out.with_name("store_copy.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "command": "python bench/store_ingest.py --copy",
+            "what": "copy_store SQLite -> empty PostgreSQL: rows by COPY, HNSW built at the end",
+            "dim": args.dim, "machine": machine(), "sizes": rows}, indent=2) + "\n")  # fmt: skip
+        print(f"wrote {out}", file=sys.stderr)
+        return
     kinds = args.stores.split(",")
     pool = texts()
     with tempfile.TemporaryDirectory(prefix="ragstream-store-ingest-") as tmp:
@@ -131,8 +174,7 @@ def main() -> None:
         "command": "python bench/store_ingest.py",
         "what": "Store.replace_document of 100-chunk documents, precomputed vectors",
         "dim": args.dim,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared, "
-        f"load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}",
+        "machine": machine(),
         "stages": stages,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
