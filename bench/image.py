@@ -106,6 +106,26 @@ def saved_layers(
     return sizes, made_by
 
 
+SIZE_BY_PACKAGE = """
+import json, os, sysconfig
+root = sysconfig.get_path("purelib")
+sizes = {}
+for entry in os.scandir(root):
+    total = 0
+    for folder, _, files in os.walk(entry.path):
+        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+    name = entry.name.split("-")[0].removesuffix(".libs")
+    sizes[name] = sizes.get(name, 0) + (total or entry.stat().st_size)
+print(json.dumps(sorted(sizes.items(), key=lambda kv: -kv[1])[:15]))
+"""
+
+
+def biggest_packages(tag: str) -> list[tuple[str, int]]:
+    """The venv's largest packages (with their .libs and __pycache__), largest first."""
+    out = docker("run", "--rm", "--entrypoint", "python", tag, "-c", SIZE_BY_PACKAGE).stdout
+    return [(name, size) for name, size in json.loads(out)]
+
+
 def start_to_healthy(tag: str) -> tuple[float, float]:
     """Seconds from `docker run` to the first HTTP 200, and to Docker's "healthy"."""
     name, volume = f"rs-bench-{uuid.uuid4().hex[:8]}", f"rs-bench-{uuid.uuid4().hex[:8]}"
@@ -196,6 +216,7 @@ def main() -> None:
             "base_bytes": base_bytes,
             "base_gzip_bytes": base_gzip,
             "layers": layers,
+            "venv_biggest_packages_bytes": biggest_packages(first),
             "estimate_on_python_3_12_slim_bytes": total - base_bytes + SLIM_BASE_BYTES,
             "estimate_note": (
                 "our layers as measured, plus python:3.12-slim's published ~125 MB "

@@ -177,7 +177,7 @@ def _image_exists(tag: str) -> bool:
 def _build_rootfs_tarball(tarball: Path) -> None:
     """debootstrap a minimal bookworm with Python and pack it; written atomically."""
     if shutil.which("debootstrap") is None:
-        pytest.skip("debootstrap not installed (apt-get install debootstrap)")
+        raise FileNotFoundError("debootstrap not installed (apt-get install debootstrap)")
     work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=CACHE))
     try:
         rootfs = work / "rootfs"
@@ -231,7 +231,10 @@ def ensure_base_image(tag: str = BASE_TAG) -> str:
 
 @pytest.fixture(scope="session")
 def base_image(docker_engine: DockerEngine) -> str:
-    return ensure_base_image()
+    try:
+        return ensure_base_image()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 # --- registry -------------------------------------------------------------------------
