@@ -131,3 +131,20 @@ def test_unit_with_a_missing_agent_fails_verify(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True
     )
     assert result.returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="apt-get install caddy")
+@pytest.mark.parametrize("domain", [None, "rag.example.com"])
+def test_caddyfile_is_accepted_by_caddy(tmp_path: Path, domain: str | None) -> None:
+    config = HostConfig(region="r", stack="s", image_repository="h/r", domain=domain)
+    path = tmp_path / "Caddyfile"
+    path.write_text(render_caddyfile(config, 8502))
+    result = subprocess.run(
+        ["caddy", "adapt", "--config", str(path), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    server = next(iter(json.loads(result.stdout)["apps"]["http"]["servers"].values()))
+    assert server["listen"] == ([":443"] if domain else [":80"])
+    assert '"dial":"127.0.0.1:8502"' in result.stdout.replace(" ", "")
