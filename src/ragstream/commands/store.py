@@ -172,8 +172,9 @@ def migrate(database_url: str | None) -> None:
 def copy(target: str | None, to_file: Path | None, **options: Any) -> None:
     """Copy an index (manifest, chunks, vectors) to another store without re-embedding.
 
-    From the embedded workspace to PostgreSQL: ragstream copy --to postgresql://...
-    and back: ragstream copy --database-url postgresql://... --to ./workspace
+    \b
+    workspace -> PostgreSQL:  ragstream copy --to-file FILE_WITH_URL
+    PostgreSQL -> workspace:  RAGSTREAM_DATABASE_URL_FILE=F ragstream copy --to DIR
     """
     if (target is None) == (to_file is None):
         raise ConfigError("copy needs exactly one of --to URL_OR_DIRECTORY and --to-file FILE")
