@@ -73,10 +73,6 @@ ENV PATH=/opt/ragstream/app/bin:/opt/venv/bin:$PATH \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
     STREAMLIT_SERVER_HEADLESS=true
 
-COPY --from=venv /opt/venv /opt/venv
-COPY src/ragstream/index/models/all-MiniLM-L6-v2-int8 /opt/ragstream/models/all-MiniLM-L6-v2-int8
-COPY --from=code /opt/ragstream/app /opt/ragstream/app
-
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
@@ -87,6 +83,11 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=2)"]
 ENTRYPOINT ["ragstream"]
 CMD ["serve"]
+
+# The layers, after all fixed metadata so that a code change re-runs only the last COPY.
+COPY --from=venv /opt/venv /opt/venv
+COPY src/ragstream/index/models/all-MiniLM-L6-v2-int8 /opt/ragstream/models/all-MiniLM-L6-v2-int8
+COPY --from=code /opt/ragstream/app /opt/ragstream/app
 
 # Last, so new values (every build has a new date) only touch metadata, never a layer.
 ARG VERSION=dev

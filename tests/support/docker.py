@@ -31,6 +31,9 @@ Session-scoped fixtures (import nothing: tests/conftest.py registers this plugin
         Tag of the project's Dockerfile built once per session with
         `--build-arg BASE_IMAGE=<base_image>` (legacy builder; layer cache makes reruns fast).
 
+Tests asking for `base_image` or `app_image` get a 30-minute pytest-timeout (unless they
+set their own): a cold build takes minutes on a busy machine.
+
 Helpers for tests and bench/: `docker(*args, input=..., check=..., timeout=...)` runs the
 docker CLI and returns the CompletedProcess (text mode); `build_image(tag, context, base,
 *extra)`; `ensure_engine()` and `ensure_base_image()` do what the fixtures do, outside pytest.
