@@ -35,8 +35,10 @@ PARAGRAPHS_PER_FILE = 4
 
 def write_corpus(texts: list[str], folder: Path) -> None:
     folder.mkdir(parents=True)
-    for i in range(0, len(texts), PARAGRAPHS_PER_FILE):
-        body = "\n\n".join(texts[i : i + PARAGRAPHS_PER_FILE])
+    # Each window becomes one paragraph (its own blank lines flattened), so one chunk.
+    paragraphs = [" ".join(text.split()) for text in texts]
+    for i in range(0, len(paragraphs), PARAGRAPHS_PER_FILE):
+        body = "\n\n".join(paragraphs[i : i + PARAGRAPHS_PER_FILE])
         (folder / f"doc{i // PARAGRAPHS_PER_FILE:04}.md").write_text(body, encoding="utf-8")
 
 
