@@ -61,7 +61,14 @@ class Settings:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` applied, converted like any other source of settings."""
+        hints = get_type_hints(Settings)
+        unknown = set(changes) - set(hints)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(
+            self, **{name: _convert(name, value, hints[name]) for name, value in changes.items()}
+        )
 
 
 def load_settings(

@@ -97,3 +97,12 @@ def test_bad_file_is_named(tmp_path: Path) -> None:
     cfg = write_toml(tmp_path, "colour = 'blue'\n")
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):
         load_settings(env={}, config_file=cfg)
+
+
+def test_replace_converts_and_validates() -> None:
+    changed = Settings().replace(workspace="elsewhere", top_k="4")
+    assert changed.workspace == Path("elsewhere") and changed.top_k == 4
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Settings().replace(colour="blue")
+    with pytest.raises(ConfigError, match="retrieval_mode"):
+        Settings().replace(retrieval_mode="fuzzy")
