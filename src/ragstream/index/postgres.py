@@ -26,7 +26,7 @@ from pgvector.psycopg import register_vector
 from ragstream.errors import StoreError
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS
 from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
-from ragstream.index.store import Candidates
+from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 
 CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
@@ -322,18 +322,7 @@ class PostgresStore:
     def replace_document(
         self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
-            raise StoreError(
-                f"{doc.path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
-                f"for {len(chunks)} chunks; they must be row-aligned"
-            )
-        dim = self._dim()
-        if chunks and dim is not None and vectors.shape[1] != dim:
-            raise StoreError(
-                f"{doc.path}: vectors have dimension {vectors.shape[1]} but the index holds "
-                f"{dim}; re-create the index to change embedders"
-            )
+        vectors = checked_vectors(doc.path, chunks, vectors, self._dim())
         with self._transaction(f"storing {doc.path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
             removed = self._delete_chunks(cur, doc.path)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ragstream.errors import StoreError
-from ragstream.index.store import Candidates
+from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 
 SCHEMA = """
@@ -167,18 +167,8 @@ class SqliteStore:
     def replace_document(
         self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
-            raise StoreError(
-                f"{doc.path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
-                f"for {len(chunks)} chunks; they must be row-aligned"
-            )
         dim = self.get_meta().get("dim")
-        if chunks and dim is not None and vectors.shape[1] != int(dim):
-            raise StoreError(
-                f"{doc.path}: vectors have dimension {vectors.shape[1]} but the index holds "
-                f"{dim}; re-create the index to change embedders"
-            )
+        vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
              c.end, c.n_tokens, vectors[i].tobytes())

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from ragstream.config import Settings
+from ragstream.errors import StoreError
 from ragstream.models import Chunk, DocumentRecord
 
 Candidates = list[tuple[str, float]]  # (chunk id, score), best first
@@ -53,6 +54,24 @@ class Store(Protocol):
     def count_chunks(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def checked_vectors(
+    path: str, chunks: Sequence[Chunk], vectors: np.ndarray, dim: int | None
+) -> np.ndarray:
+    """`vectors` as contiguous float32, after checking they fit `chunks` and the index."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
+        raise StoreError(
+            f"{path}: got {vectors.shape[0] if vectors.ndim else 0} vectors "
+            f"for {len(chunks)} chunks; they must be row-aligned"
+        )
+    if chunks and dim is not None and vectors.shape[1] != dim:
+        raise StoreError(
+            f"{path}: vectors have dimension {vectors.shape[1]} but the index holds "
+            f"{dim}; re-create the index to change embedders"
+        )
+    return vectors
 
 
 def open_store(settings: Settings) -> Store:
