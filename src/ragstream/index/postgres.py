@@ -40,31 +40,67 @@ ENABLE_VECTOR_HINT = (
     "then 'ragstream migrate'"
 )
 
+# BM25 as FTS5 scores it: idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
+# k1 = 1.2, b = 0.75, idf = max(ln((N - df + 0.5) / (df + 0.5)), 1e-6).
 BM25_SQL = """
-WITH terms AS (
-    SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('ragstream', %(words)s))
-), stats AS (
+WITH stats AS (
     SELECT n_chunks::float8 AS n, n_tokens::float8 / greatest(n_chunks, 1) AS avgdl
     FROM corpus_stats
-), postings AS MATERIALIZED (  -- every chunk with a query term: one row per (chunk, term)
-    SELECT c.id, c.path, c.dl::float8 AS dl, u.lexeme,
-           coalesce(array_length(u.positions, 1), 1)::float8 AS tf
-    FROM chunks c CROSS JOIN LATERAL unnest(ts_filter(
-        setweight(c.tsv, 'A', (SELECT array_agg(term) FROM terms)), '{{a}}')) u
-    WHERE c.tsv @@ (SELECT string_agg(quote_literal(term), ' | ')::tsquery FROM terms)
-), idf AS (  -- document frequency over the whole index, before any path filter
-    SELECT p.lexeme,
-           greatest(ln((s.n - count(*) + 0.5::float8) / (count(*) + 0.5::float8)), 1e-6::float8)
-           AS weight
-    FROM postings p CROSS JOIN stats s GROUP BY p.lexeme, s.n
+), terms AS (  -- FTS5 scores each query word: two words with one stem count twice
+    SELECT s.term, s.df, array_length(q.positions, 1) * greatest(
+        ln((st.n - s.df + 0.5::float8) / (s.df + 0.5::float8)), 1e-6::float8) AS idf
+    FROM unnest(to_tsvector('ragstream', %(words)s)) q
+    JOIN term_stats s ON s.term = q.lexeme CROSS JOIN stats st
+    WHERE s.df > 0
+), top AS MATERIALIZED (  -- each term's highest-impact postings
+    SELECT t.term, p.chunk_id, p.impact,
+           t.idf * p.tf * 2.2::float8
+           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl)) AS part
+    FROM terms t CROSS JOIN stats st CROSS JOIN LATERAL (
+        SELECT chunk_id, tf, dl, impact FROM postings
+        WHERE term = t.term ORDER BY impact DESC LIMIT %(per_term)s) p
+), bounds AS (  -- the most a posting left unread can add, per term (0: all were read)
+    SELECT t.term, CASE WHEN count(top.chunk_id) < t.df
+        THEN t.idf * 2.2::float8 * ragstream_impact_bound(min(top.impact), st.avgdl)
+        ELSE 0 END AS bound
+    FROM terms t LEFT JOIN top USING (term) CROSS JOIN stats st
+    GROUP BY t.term, t.df, t.idf, st.avgdl
+), seen AS (  -- chunks read at least once: a lower and an upper bound of their score
+    SELECT s.chunk_id, s.lower, s.lower + coalesce(
+        (SELECT sum(b.bound) FROM bounds b WHERE b.term <> ALL(s.terms)), 0) AS upper
+    FROM (SELECT chunk_id, sum(part) AS lower, array_agg(term) AS terms
+          FROM top GROUP BY chunk_id) s
+    {path_filter}
+), exact AS (  -- exact scores of every chunk that might reach the top k
+    SELECT s.chunk_id, sum(t.idf * p.tf * 2.2::float8
+           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl))) AS score
+    FROM seen s CROSS JOIN terms t CROSS JOIN stats st
+    JOIN postings p ON p.chunk_id = s.chunk_id AND p.term = t.term
+    WHERE s.upper >= coalesce(
+        (SELECT lower FROM seen ORDER BY lower DESC OFFSET %(k)s - 1 LIMIT 1), 0)
+    GROUP BY s.chunk_id
 )
-SELECT p.id,
-       sum(i.weight * p.tf * 2.2::float8
-           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / s.avgdl))) AS score
-FROM postings p JOIN idf i USING (lexeme) CROSS JOIN stats s
-{path_filter}
-GROUP BY p.id ORDER BY score DESC, p.id LIMIT %(k)s
+SELECT e.chunk_id, e.score, u.bound  -- one row at least: the bound, with no chunk
+FROM (SELECT coalesce(sum(bound), 0) AS bound FROM bounds) u
+LEFT JOIN LATERAL (SELECT chunk_id, score FROM exact ORDER BY score DESC, chunk_id LIMIT %(k)s) e
+ON true ORDER BY e.score DESC, e.chunk_id
 """
+ADD_POSTINGS_SQL = """
+WITH added AS (
+    INSERT INTO postings (term, chunk_id, tf, dl)
+    SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
+    FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u WHERE c.path = %s
+    RETURNING term)
+SELECT term, count(*) FROM added GROUP BY term
+"""
+DELETE_POSTINGS_SQL = """
+WITH gone AS (
+    DELETE FROM postings p USING chunks c WHERE c.path = %s AND p.chunk_id = c.id
+    RETURNING p.term)
+SELECT term, count(*) FROM gone GROUP BY term
+"""
+# Postings read per query term, widened until the top k is proven exact (None: all).
+POSTINGS_PER_TERM: tuple[int | None, ...] = (400, 4000, None)
 
 
 def mask_url(url: str) -> str:
@@ -140,19 +176,21 @@ def _one_line(exc: BaseException) -> str:
 
 
 class PostgresStore:
-    """The Store protocol on a PostgreSQL database; one connection, safe across threads."""
+    """The Store protocol on a PostgreSQL database, safe across threads.
+
+    One connection serves writes and dense search; keyword search has its own, so the
+    retriever's two searches run on the server at the same time.
+    """
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.where = mask_url(url)
         self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
+        self._keyword_lock = threading.Lock()
         self._ef_search = 0
         self._known_dim: int | None = None
         self.applied: list[int] = []  # migrations this open applied
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.where}: cannot connect ({self._clean(exc)})") from None
+        self._conn = self._open_connection(url)
         try:
             version = self.schema_version()
             if version < LATEST:
@@ -168,12 +206,19 @@ class PostgresStore:
                     f"RAGstream knows ({LATEST}): upgrade RAGstream"
                 )
             register_vector(self._conn)
+            self._keyword_conn = self._open_connection(url)
         except BaseException:
             self._conn.close()
             raise
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
+
+    def _open_connection(self, url: str) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(url, autocommit=True, connect_timeout=15)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where}: cannot connect ({self._clean(exc)})") from None
 
     # --- errors and transactions -------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
@@ -325,7 +370,7 @@ class PostgresStore:
         vectors = checked_vectors(doc.path, chunks, vectors, self._dim())
         with self._transaction(f"storing {doc.path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
-            removed = self._delete_chunks(cur, doc.path)
+            removed, df_change = self._delete_chunks(cur, doc.path)
             with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
@@ -334,6 +379,8 @@ class PostgresStore:
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),
             ).fetchone()
+            for term, df in cur.execute(ADD_POSTINGS_SQL, (doc.path,)):
+                df_change[term] = df_change.get(term, 0) + df
             cur.execute(
                 "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
@@ -343,29 +390,46 @@ class PostgresStore:
                  doc.ingested_at),
             )  # fmt: skip
             assert added is not None
-            self._add_stats(cur, added[0] - removed[0], added[1] - removed[1])
+            self._add_stats(cur, added[0] - removed[0], added[1] - removed[1], df_change)
 
     def remove_document(self, path: str) -> bool:
         with self._transaction(f"removing {path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
-            removed = self._delete_chunks(cur, path)
-            self._add_stats(cur, -removed[0], -removed[1])
+            removed, df_change = self._delete_chunks(cur, path)
             cur.execute("DELETE FROM documents WHERE path = %s", (path,))
-            return cur.rowcount > 0
+            found = cur.rowcount > 0
+            self._add_stats(cur, -removed[0], -removed[1], df_change)
+            return found
 
     @staticmethod
-    def _delete_chunks(cur: psycopg.Cursor[Any], path: str) -> tuple[int, int]:
+    def _delete_chunks(
+        cur: psycopg.Cursor[Any], path: str
+    ) -> tuple[tuple[int, int], dict[str, int]]:
+        """Delete a path's chunks and postings: (chunks, tokens) gone, and df changes."""
+        df_change = {term: -n for term, n in cur.execute(DELETE_POSTINGS_SQL, (path,))}
         row = cur.execute(
             "WITH gone AS (DELETE FROM chunks WHERE path = %s RETURNING dl) "
             "SELECT count(*), coalesce(sum(dl), 0) FROM gone",
             (path,),
         ).fetchone()
         assert row is not None
-        return int(row[0]), int(row[1])
+        return (int(row[0]), int(row[1])), df_change
 
     @staticmethod
-    def _add_stats(cur: psycopg.Cursor[Any], chunks: int, tokens: int) -> None:
-        if chunks or tokens:  # last in the transaction: the row lock is held briefly
+    def _add_stats(
+        cur: psycopg.Cursor[Any], chunks: int, tokens: int, df_change: dict[str, int]
+    ) -> None:
+        """Last in the transaction, so the hot rows stay locked briefly; terms in sorted
+        order, so two writers lock them in the same order and never deadlock."""
+        changed = sorted((term, n) for term, n in df_change.items() if n)
+        if changed:
+            cur.execute(
+                "INSERT INTO term_stats (term, df) "
+                "SELECT * FROM unnest(%s::text[], %s::integer[]) ORDER BY 1 "
+                "ON CONFLICT (term) DO UPDATE SET df = term_stats.df + excluded.df",
+                ([t for t, _ in changed], [n for _, n in changed]),
+            )
+        if chunks or tokens:
             cur.execute(
                 "UPDATE corpus_stats SET n_chunks = n_chunks + %s, n_tokens = n_tokens + %s",
                 (chunks, tokens),
@@ -394,16 +458,25 @@ class PostgresStore:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
 
     def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
+        """FTS5's BM25 top k, on a connection of its own (it runs beside dense search)."""
         words = query_words(query)
         if not words or k <= 0:
             return []
         params: dict[str, Any] = {"words": words, "k": k}
         path_filter = ""
         if path_glob:
-            path_filter = "WHERE p.path ~ %(glob)s"
+            path_filter = "JOIN chunks c ON c.id = s.chunk_id WHERE c.path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
-        rows = self._read(BM25_SQL.format(path_filter=path_filter), params, "keyword search")
-        return [(cid, float(score)) for cid, score in rows]
+        sql = BM25_SQL.format(path_filter=path_filter)
+        with self._keyword_lock, self._errors("keyword search"):
+            for per_term in POSTINGS_PER_TERM:
+                rows = self._keyword_conn.execute(sql, {**params, "per_term": per_term}).fetchall()
+                hits = [(cid, float(score)) for cid, score, _ in rows if cid is not None]
+                unread = float(rows[0][2])
+                # exact when no unread posting can reach the k-th score
+                if not unread or (len(hits) == k and hits[-1][1] > unread * (1 + 1e-9)):
+                    break
+        return hits
 
     def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
         if k <= 0:
@@ -441,3 +514,5 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._keyword_lock:
+            self._keyword_conn.close()
