@@ -131,4 +131,4 @@ def test_vector_cache_reloads_only_after_a_write(store_factory: StoreFactory) ->
     store.replace_document(*make_doc("b.md", ["three"], seed=2))
     assert len(store.dense_search(unit(2), 5)) == 3
     assert store._matrix is not cached
-    np.testing.assert_array_equal(store._matrix.vectors.shape, (3, 8))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(store._matrix.dense.vectors.shape, (3, 8))  # type: ignore[union-attr]

@@ -1,7 +1,7 @@
 """The embedded store: one SQLite file holding the manifest, chunks, vectors and an FTS5 index.
 
 WAL mode lets searches run while an ingest writes. Keyword search is FTS5's bm25();
-dense search is exact cosine with numpy over a float32 matrix kept in memory and reloaded
+dense search is cosine over a float32 matrix kept in memory (index/dense.py) and reloaded
 only when a `generation` counter in `meta` moved (every write bumps it inside its own
 transaction, so readers in other processes notice too). Path globs use fnmatch semantics
 in both searches (registered as an SQL function), so both filter the same way.
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ragstream.errors import StoreError
+from ragstream.index.dense import DenseIndex
 from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 
@@ -74,7 +75,7 @@ class _Matrix:
         self.generation = generation
         self.ids = ids
         self.paths = np.asarray(paths, dtype=object)
-        self.vectors = vectors
+        self.dense = DenseIndex(vectors)
         self._masks: dict[str, np.ndarray] = {}
 
     def mask(self, path_glob: str) -> np.ndarray:
@@ -256,17 +257,14 @@ class SqliteStore:
         if k <= 0 or not matrix.ids:
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape[0] != matrix.vectors.shape[1]:
-            raise StoreError(
-                f"query vector has dimension {query.shape[0]}, the index {matrix.vectors.shape[1]}"
-            )
-        scores = matrix.vectors @ query
-        if path_glob:
-            scores = np.where(matrix.mask(path_glob), scores, -np.inf)
-        k = min(k, scores.shape[0])
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(matrix.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        dim = matrix.dense.vectors.shape[1]
+        if query.shape[0] != dim:
+            raise StoreError(f"query vector has dimension {query.shape[0]}, the index {dim}")
+        mask = matrix.mask(path_glob) if path_glob else None
+        rows, scores = matrix.dense.top_k(query, k, mask)
+        return [
+            (matrix.ids[i], float(s)) for i, s in zip(rows.tolist(), scores.tolist(), strict=True)
+        ]
 
     def _current_matrix(self) -> _Matrix:
         """The cached matrix, reloaded only when another write happened since it was read."""
