@@ -7,6 +7,7 @@ import pytest
 from ragstream.retrieve.fusion import (
     DEFAULT_FUSION,
     FUSIONS,
+    AdaptiveFusion,
     Fusion,
     normalise,
     normalised_sum,
@@ -93,3 +94,40 @@ def test_default_lets_bm25_decide_only_when_dense_is_unsure() -> None:
     flat = {"bm25": bm25, "dense": [("a", 0.62), ("b", 0.61)]}  # the model cannot tell
     assert [cid for cid, _ in DEFAULT_FUSION(sure)] == ["a", "b"]
     assert [cid for cid, _ in DEFAULT_FUSION(flat)] == ["b", "a"]
+
+
+def _dense(*cosines: float) -> list[tuple[str, float]]:
+    return [(f"d{i}", c) for i, c in enumerate(cosines)]
+
+
+def test_adaptive_weight_follows_the_spread_of_the_dense_top() -> None:
+    fusion = AdaptiveFusion(low=0.1, high=0.5, flat=0.05, sure=0.15, nth=3)
+    assert fusion.bm25_weight(_dense(0.9, 0.8, 0.7, 0.0)) == pytest.approx(0.1)  # spread 0.2
+    assert fusion.bm25_weight(_dense(0.9, 0.89, 0.88, 0.0)) == pytest.approx(0.5)  # 0.02
+    assert fusion.bm25_weight(_dense(0.9, 0.85, 0.8)) == pytest.approx(0.3)  # 0.10: halfway
+    assert fusion.bm25_weight(_dense(0.9, 0.8)) == pytest.approx(0.3)  # short list: its last
+    assert fusion.bm25_weight(_dense(0.9)) == 0.1  # one cosine says nothing about flatness
+    assert fusion.bm25_weight([]) == 0.1
+
+
+def test_adaptive_scores_by_hand() -> None:
+    fusion = AdaptiveFusion(low=0.1, high=0.5, flat=0.05, sure=0.15, nth=3)
+    lists = {"bm25": [("x", 8.0), ("d1", 2.0)], "dense": _dense(0.9, 0.85, 0.8)}
+    fused = dict(fusion(lists))  # weight 0.3; x missing from dense gets its lowest, 0.8
+    assert fused == pytest.approx(
+        {"x": 0.3 * 1.0 + 0.7 * 0.8, "d0": 0.3 * 0.25 + 0.7 * 0.9,
+         "d1": 0.3 * 0.25 + 0.7 * 0.85, "d2": 0.3 * 0.25 + 0.7 * 0.8}
+    )  # fmt: skip
+
+
+def test_adaptive_lets_bm25_overrule_a_flat_dense_top_but_not_a_clear_one() -> None:
+    # The same top two cosines and the same BM25 list; only the tail of dense differs.
+    bm25 = [("d1", 10.0), ("d0", 6.0)]
+    clear = {"bm25": bm25, "dense": _dense(0.70, 0.65, *[0.45] * 8)}
+    flat = {"bm25": bm25, "dense": _dense(0.70, 0.65, *[0.64] * 8)}
+    fusion = AdaptiveFusion()
+    assert [cid for cid, _ in fusion(clear)][:2] == ["d0", "d1"]
+    assert [cid for cid, _ in fusion(flat)][:2] == ["d1", "d0"]
+    # the fixed-weight recipe it replaces cannot tell the two apart
+    fixed = FUSIONS["cosine+bm25"]
+    assert [c for c, _ in fixed(clear)][:2] == [c for c, _ in fixed(flat)][:2] == ["d0", "d1"]

@@ -5,8 +5,10 @@ the score gaps away; on the FAQ set it lost to dense search alone. The default k
 dense cosine *raw* (it is on a fixed scale, so it says how sure the model is) and adds
 BM25 divided by the query's best BM25 score with a small weight. Where dense is sure (a
 clear cosine gap) BM25 only breaks near-ties; where dense is unsure (flat cosines, e.g.
-Swedish text through an English model) BM25 decides. Chosen on dev halves of two sets by
-the worst-case margin over the better single retriever: see bench/eval_faq.py.
+Swedish text through an English model) BM25 decides. The default (`AdaptiveFusion`) also
+sets BM25's weight per query from how flat dense's top cosines are. Chosen on dev halves
+of two sets by the worst-case margin over the better single retriever: see
+bench/eval_faq.py.
 """
 
 from __future__ import annotations
@@ -100,13 +102,45 @@ class Fusion:
         return normalised_sum(lists, self.weights, self.norms)
 
 
+@dataclass(frozen=True)
+class AdaptiveFusion:
+    """Raw cosine plus BM25/max, with BM25's weight set per query by dense's confidence.
+
+    Confidence is the spread of the dense list: top cosine minus the `nth` one. A wide
+    spread means the model singles out a few chunks, so BM25 (weight `low`) only breaks
+    near-ties; a flat top (spread <= `flat`, typical of text the model does not know
+    well) gets BM25 weight `high`; in between the weight moves linearly."""
+
+    low: float = 0.05
+    high: float = 0.2
+    flat: float = 0.05
+    sure: float = 0.2
+    nth: int = 10
+
+    def bm25_weight(self, dense: Candidates) -> float:
+        if len(dense) < 2:  # nothing to compare the top cosine with
+            return self.low
+        spread = dense[0][1] - dense[min(self.nth, len(dense)) - 1][1]
+        unsure = min(1.0, max(0.0, (self.sure - spread) / (self.sure - self.flat)))
+        return self.low + (self.high - self.low) * unsure
+
+    def __call__(self, lists: Mapping[str, Candidates]) -> Candidates:
+        weight = self.bm25_weight(lists.get("dense", []))
+        return normalised_sum(
+            lists, {"bm25": weight, "dense": 1.0 - weight}, {"bm25": "max", "dense": "none"}
+        )
+
+
+FusionFn = Callable[[Mapping[str, Candidates]], Candidates]
+
 # The variants the eval compares; "hybrid" in the retriever means DEFAULT_FUSION.
-FUSIONS: dict[str, Fusion] = {
+FUSIONS: dict[str, FusionFn] = {
     "rrf": Fusion("rrf"),
     "rrf-weighted": Fusion("rrf", {"bm25": 0.5, "dense": 1.0}, rrf_k=10),
     "minmax": Fusion("sum", {"bm25": 0.3, "dense": 0.7}, {"bm25": "minmax", "dense": "minmax"}),
     "zscore": Fusion("sum", {"bm25": 0.3, "dense": 0.7}),
     "cosine+bm25": Fusion("sum", {"bm25": 0.1, "dense": 0.9}, {"bm25": "max", "dense": "none"}),
+    "adaptive": AdaptiveFusion(),
 }
-DEFAULT_FUSION_NAME = "cosine+bm25"
-DEFAULT_FUSION: Callable[[Mapping[str, Candidates]], Candidates] = FUSIONS[DEFAULT_FUSION_NAME]
+DEFAULT_FUSION_NAME = "adaptive"
+DEFAULT_FUSION: FusionFn = FUSIONS[DEFAULT_FUSION_NAME]

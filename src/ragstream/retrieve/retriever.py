@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from ragstream.config import RETRIEVAL_MODES
@@ -10,10 +10,8 @@ from ragstream.errors import ConfigError
 from ragstream.index.embedder import Embedder
 from ragstream.index.store import Store
 from ragstream.models import Hit
-from ragstream.retrieve.fusion import DEFAULT_FUSION, Candidates
+from ragstream.retrieve.fusion import DEFAULT_FUSION, Candidates, FusionFn
 from ragstream.retrieve.rerank import Reranker
-
-FusionFn = Callable[[Mapping[str, Candidates]], Candidates]
 
 
 class Retriever:
