@@ -11,11 +11,8 @@ number of indexed tokens) and `corpus_stats` give BM25 its length normalisation.
 
 Migration 2 adds an inverted index: `postings` (one row per chunk and term, with the
 term's frequency and the chunk's length) and `term_stats` (document frequencies), so
-BM25 reads the query terms' postings from a covering index instead of re-parsing the
-tsvector of every matching chunk. `impact` orders each term's postings best first for
-an avgdl of 256 tokens (IMPACT_AVGDL); `ragstream_impact_bound` turns the lowest
-impact read into the most any unread posting can score at the real avgdl, which lets
-keyword search stop early and still return FTS5's exact top k.
+BM25 reads the query terms' postings from a covering index (an index-only scan)
+instead of re-parsing the tsvector of every chunk that matches.
 """
 
 from __future__ import annotations
@@ -78,31 +75,13 @@ INSERT INTO corpus_stats VALUES (true, 0, 0);
     (
         2,
         """
--- A posting's BM25 term factor tf / (tf + k1 * (1 - b + b * dl / avgdl)), k1 = 1.2,
--- b = 0.75, at a fixed avgdl of 256: the order of a term's postings, best first.
-CREATE FUNCTION ragstream_impact(tf integer, dl integer) RETURNS float8
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN tf::float8 / (tf + 0.3::float8 + 0.9::float8 * dl / 256::float8);
-
--- The largest term factor at the real `avgdl` of any posting whose impact is at most
--- `impact`. With u = 0.3 / tf (<= 0.3) and v = 0.9 * dl / (256 * tf), impact =
--- 1 / (1 + u + v) and the factor is 1 / (1 + u + rho * v), rho = 256 / avgdl: minimise
--- u + rho * v subject to u + v >= 1 / impact - 1.
-CREATE FUNCTION ragstream_impact_bound(impact float8, avgdl float8) RETURNS float8
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN 1 / (1 + CASE
-        WHEN 256 / avgdl < 1 THEN 256 / avgdl * (1 / impact - 1)
-        ELSE least(1 / impact - 1, 0.3::float8)
-             + 256 / avgdl * greatest(1 / impact - 1 - 0.3::float8, 0) END);
-
 CREATE TABLE postings (
     term text NOT NULL,
     chunk_id text NOT NULL,
     tf integer NOT NULL,
     dl integer NOT NULL,
-    impact float8 GENERATED ALWAYS AS (ragstream_impact(tf, dl)) STORED,
-    PRIMARY KEY (chunk_id, term) INCLUDE (tf, dl));
-CREATE INDEX postings_by_impact ON postings (term, impact DESC) INCLUDE (chunk_id, tf, dl);
+    PRIMARY KEY (chunk_id, term));
+CREATE INDEX postings_by_term ON postings (term) INCLUDE (chunk_id, tf, dl);
 
 CREATE TABLE term_stats (term text PRIMARY KEY, df integer NOT NULL);
 

@@ -47,43 +47,17 @@ WITH stats AS (
     SELECT n_chunks::float8 AS n, n_tokens::float8 / greatest(n_chunks, 1) AS avgdl
     FROM corpus_stats
 ), terms AS (  -- FTS5 scores each query word: two words with one stem count twice
-    SELECT s.term, s.df, array_length(q.positions, 1) * greatest(
+    SELECT s.term, array_length(q.positions, 1) * greatest(
         ln((st.n - s.df + 0.5::float8) / (s.df + 0.5::float8)), 1e-6::float8) AS idf
     FROM unnest(to_tsvector('ragstream', %(words)s)) q
     JOIN term_stats s ON s.term = q.lexeme CROSS JOIN stats st
     WHERE s.df > 0
-), top AS MATERIALIZED (  -- each term's highest-impact postings
-    SELECT t.term, p.chunk_id, p.impact,
-           t.idf * p.tf * 2.2::float8
-           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl)) AS part
-    FROM terms t CROSS JOIN stats st CROSS JOIN LATERAL (
-        SELECT chunk_id, tf, dl, impact FROM postings
-        WHERE term = t.term ORDER BY impact DESC LIMIT %(per_term)s) p
-), bounds AS (  -- the most a posting left unread can add, per term (0: all were read)
-    SELECT t.term, CASE WHEN count(top.chunk_id) < t.df
-        THEN t.idf * 2.2::float8 * ragstream_impact_bound(min(top.impact), st.avgdl)
-        ELSE 0 END AS bound
-    FROM terms t LEFT JOIN top USING (term) CROSS JOIN stats st
-    GROUP BY t.term, t.df, t.idf, st.avgdl
-), seen AS (  -- chunks read at least once: a lower and an upper bound of their score
-    SELECT s.chunk_id, s.lower, s.lower + coalesce(
-        (SELECT sum(b.bound) FROM bounds b WHERE b.term <> ALL(s.terms)), 0) AS upper
-    FROM (SELECT chunk_id, sum(part) AS lower, array_agg(term) AS terms
-          FROM top GROUP BY chunk_id) s
-    {path_filter}
-), exact AS (  -- exact scores of every chunk that might reach the top k
-    SELECT s.chunk_id, sum(t.idf * p.tf * 2.2::float8
-           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl))) AS score
-    FROM seen s CROSS JOIN terms t CROSS JOIN stats st
-    JOIN postings p ON p.chunk_id = s.chunk_id AND p.term = t.term
-    WHERE s.upper >= coalesce(
-        (SELECT lower FROM seen ORDER BY lower DESC OFFSET %(k)s - 1 LIMIT 1), 0)
-    GROUP BY s.chunk_id
 )
-SELECT e.chunk_id, e.score, u.bound  -- one row at least: the bound, with no chunk
-FROM (SELECT coalesce(sum(bound), 0) AS bound FROM bounds) u
-LEFT JOIN LATERAL (SELECT chunk_id, score FROM exact ORDER BY score DESC, chunk_id LIMIT %(k)s) e
-ON true ORDER BY e.score DESC, e.chunk_id
+SELECT p.chunk_id, sum(t.idf * p.tf * 2.2::float8
+           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl))) AS score
+FROM terms t JOIN postings p ON p.term = t.term CROSS JOIN stats st
+{path_filter}
+GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(k)s
 """
 ADD_POSTINGS_SQL = """
 WITH added AS (
@@ -99,8 +73,6 @@ WITH gone AS (
     RETURNING p.term)
 SELECT term, count(*) FROM gone GROUP BY term
 """
-# Postings read per query term, widened until the top k is proven exact (None: all).
-POSTINGS_PER_TERM: tuple[int | None, ...] = (400, 4000, None)
 
 
 def mask_url(url: str) -> str:
@@ -333,6 +305,11 @@ class PostgresStore:
             with self._transaction("building the HNSW index") as cur:
                 self._ensure_vector_index(cur, dim)
 
+    def vacuum(self) -> None:
+        """VACUUM ANALYZE: what autovacuum does, at once (after a bulk load, for benches)."""
+        with self._lock, self._errors("vacuuming"):
+            self._conn.execute("VACUUM (ANALYZE) chunks, postings, term_stats")
+
     # --- meta and manifest ----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
         return dict(self._read("SELECT key, value FROM meta", action="reading index metadata"))
@@ -465,18 +442,12 @@ class PostgresStore:
         params: dict[str, Any] = {"words": words, "k": k}
         path_filter = ""
         if path_glob:
-            path_filter = "JOIN chunks c ON c.id = s.chunk_id WHERE c.path ~ %(glob)s"
+            path_filter = "JOIN chunks c ON c.id = p.chunk_id WHERE c.path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
         sql = BM25_SQL.format(path_filter=path_filter)
         with self._keyword_lock, self._errors("keyword search"):
-            for per_term in POSTINGS_PER_TERM:
-                rows = self._keyword_conn.execute(sql, {**params, "per_term": per_term}).fetchall()
-                hits = [(cid, float(score)) for cid, score, _ in rows if cid is not None]
-                unread = float(rows[0][2])
-                # exact when no unread posting can reach the k-th score
-                if not unread or (len(hits) == k and hits[-1][1] > unread * (1 + 1e-9)):
-                    break
-        return hits
+            rows = self._keyword_conn.execute(sql, params).fetchall()
+        return [(cid, float(score)) for cid, score in rows]
 
     def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
         if k <= 0:
