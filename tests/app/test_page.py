@@ -3,6 +3,7 @@ library (a real workspace in tmp_path; only the LLM is a loopback HTTP server)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from ragstream.app import auth
 from ragstream.app.cli import SCRIPT
+from ragstream.app.components import markdown_table
 from tests.generate.sse_server import ChatServer, Reply, start_server
 
 RUN_TIMEOUT = 120  # the first run loads the embedder
@@ -51,6 +53,28 @@ def texts(at: AppTest) -> str:
     ]
     parts += [str(e.value) for e in at.sidebar.markdown]
     return "\n".join(str(p) for p in parts)
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    """The cells of a Markdown table drawn by components.markdown_table, unescaped."""
+    return [
+        [re.sub(r"\\(.)", r"\1", cell.strip()) for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        for line in markdown.splitlines()[2:]
+    ]
+
+
+def documents(at: AppTest) -> list[list[str]]:
+    """The rows of the sidebar's documents table."""
+    return table_rows(
+        next(m.value for m in at.sidebar.markdown if m.value.startswith("| Document"))
+    )
+
+
+def test_documents_table_shows_any_file_name_as_it_is() -> None:
+    name = "a|b *c* $5 :red[x] <i>.md"
+    table = markdown_table([{"Document": name, "Chunks": 3}])
+    assert table.splitlines()[0] == "| Document | Chunks |"
+    assert table_rows(table) == [[name, "3"]]
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/markdown") -> AppTest:
@@ -158,8 +182,8 @@ def test_prompt_only_shows_the_assembled_prompt_to_copy(env: Path) -> None:
 def test_remove_document(env: Path) -> None:
     at = page()
     at = upload(at, "runbook.md", DOC.encode())
-    table = at.sidebar.table[0].value
-    assert list(table["Document"]) == ["runbook.md"] and int(table["Chunks"][0]) >= 1
+    rows = documents(at)
+    assert [row[0] for row in rows] == ["runbook.md"] and int(rows[0][2]) >= 1
     at.sidebar.selectbox[0].select("ws/uploads/runbook.md").run()
     next(b for b in at.sidebar.button if b.label == "Remove").click().run()
     assert "Documents (0)" in [e.label for e in at.sidebar.expander]
@@ -217,7 +241,7 @@ def test_documents_survive_a_reload_and_a_server_restart(env: Path) -> None:
     st.cache_resource.clear()  # what a restart does: the next page opens the index from disk
     again = page()  # a new browser session
     assert "Documents (1)" in [e.label for e in again.sidebar.expander]
-    assert list(again.sidebar.table[0].value["Document"]) == ["runbook.md"]
+    assert [row[0] for row in documents(again)] == ["runbook.md"]
     assert len(again.chat_message) == 0  # the chat belongs to the old session
 
 

@@ -7,6 +7,8 @@ script (`streamlit_app.py`) only arranges them.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import streamlit as st
@@ -148,7 +150,7 @@ def documents_panel(workspace: Workspace) -> None:
             }
             for doc in documents
         ]
-        st.table(rows)
+        st.markdown(markdown_table(rows))
         choice = st.selectbox(
             "Remove a document",
             [doc.path for doc in documents],
@@ -162,6 +164,21 @@ def documents_panel(workspace: Workspace) -> None:
             on_click=remove_document,
             args=(workspace, choice),
         )
+
+
+# Any ASCII punctuation may carry Markdown (or Streamlit's $math$, :icons:); escaped, a
+# file name is shown as it is.
+MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def markdown_table(rows: Sequence[Mapping[str, object]]) -> str:
+    """The rows as a Markdown table. Not st.table: that needs pandas and pyarrow, which
+    the Docker image leaves out (~140 MB) since nothing else in the app draws data."""
+    header = list(rows[0])
+    lines = [" | ".join(header), " | ".join("---" for _ in header)]
+    for row in rows:
+        lines.append(" | ".join(MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", str(row[k])) for k in header))
+    return "\n".join(f"| {line} |" for line in lines)
 
 
 def remove_document(workspace: Workspace, path: str | None) -> None:
