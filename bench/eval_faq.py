@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -105,6 +106,22 @@ def candidates_of(name: str) -> tuple[Any, dict, dict]:
     )
 
 
+def fusion_cost(lists: dict, rounds: int = 5) -> dict[str, float]:
+    """Median microseconds per query of the shipped and the previous fusion, interleaved."""
+    times: dict[str, list[float]] = {DEFAULT_FUSION_NAME: [], "cosine+bm25": []}
+    for _ in range(rounds):
+        for per_query in lists.values():
+            for name in times:
+                started = time.perf_counter()
+                FUSIONS[name](per_query)
+                times[name].append((time.perf_counter() - started) * 1e6)
+    medians = {name: round(float(np.median(t)), 1) for name, t in times.items()}
+    return {
+        **{f"{name} us": v for name, v in medians.items()},
+        "ratio": round(medians[DEFAULT_FUSION_NAME] / medians["cosine+bm25"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "eval_faq.json")
@@ -126,6 +143,7 @@ def main() -> None:
 
         per_set[name] = {
             "embedder": info["embedder"],
+            "fusion_cost": fusion_cost(c["lists"]),
             "queries": len(qids),
             **{
                 split: {
@@ -175,6 +193,7 @@ def main() -> None:
         for name, r in per_set.items()
     }
     result = {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
         "command": "python bench/eval_faq.py",
         "shipped_default": DEFAULT_FUSION_NAME,
