@@ -5,8 +5,8 @@ here, ~11 on one). So large matrices are searched in two passes: an int8 copy (a
 of the bytes) is scored by onnxruntime's integer product (~1 ms on one core) to pick
 `candidates(k)` rows, and those rows alone are rescored in float32. The scores returned
 are the exact float32 cosines; the int8 pass only decides which rows get rescored, and
-with a candidate list many times deeper than k its rounding error (well under 0.01 in
-cosine) cannot push a true top-k row out of it except among near-ties.
+with a candidate list 8x deeper than k its rounding error (at most ~0.02 in cosine,
+measured on random unit vectors) can only swap rows whose cosines nearly tie.
 """
 
 from __future__ import annotations
