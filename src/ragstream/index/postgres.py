@@ -42,20 +42,22 @@ ENABLE_VECTOR_HINT = (
 
 # BM25 as FTS5 scores it: idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
 # k1 = 1.2, b = 0.75, idf = max(ln((N - df + 0.5) / (df + 0.5)), 1e-6).
+# Corpus totals come from scalar subqueries: joined as a table, the one-row
+# corpus_stats could be estimated at thousands of rows and turn the plan into a scan
+# of every posting.
 BM25_SQL = """
-WITH stats AS (
-    SELECT n_chunks::float8 AS n, n_tokens::float8 / greatest(n_chunks, 1) AS avgdl
-    FROM corpus_stats
-), terms AS (  -- FTS5 scores each query word: two words with one stem count twice
-    SELECT s.term, array_length(q.positions, 1) * greatest(
-        ln((st.n - s.df + 0.5::float8) / (s.df + 0.5::float8)), 1e-6::float8) AS idf
+WITH terms AS (  -- FTS5 scores each query word: two words with one stem count twice
+    SELECT s.term, array_length(q.positions, 1) * greatest(ln(
+        ((SELECT n_chunks FROM corpus_stats) - s.df + 0.5::float8) / (s.df + 0.5::float8)
+    ), 1e-6::float8) AS idf
     FROM unnest(to_tsvector('ragstream', %(words)s)) q
-    JOIN term_stats s ON s.term = q.lexeme CROSS JOIN stats st
+    JOIN term_stats s ON s.term = q.lexeme
     WHERE s.df > 0
 )
-SELECT p.chunk_id, sum(t.idf * p.tf * 2.2::float8
-           / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.dl / st.avgdl))) AS score
-FROM terms t JOIN postings p ON p.term = t.term CROSS JOIN stats st
+SELECT p.chunk_id, sum(t.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8
+       + 0.75::float8 * p.dl / (SELECT n_tokens::float8 / greatest(n_chunks, 1)
+                                FROM corpus_stats)))) AS score
+FROM terms t JOIN postings p ON p.term = t.term
 {path_filter}
 GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(k)s
 """
@@ -188,9 +190,13 @@ class PostgresStore:
 
     def _open_connection(self, url: str) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(url, autocommit=True, connect_timeout=15)
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
         except psycopg.Error as exc:
             raise StoreError(f"{self.where}: cannot connect ({self._clean(exc)})") from None
+        # No server-side prepared statements: a generic plan made while the index was
+        # small (a seq scan) would stay cached as it grows; planning these takes < 1 ms.
+        conn.prepare_threshold = None
+        return conn
 
     # --- errors and transactions -------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
@@ -308,7 +314,7 @@ class PostgresStore:
     def vacuum(self) -> None:
         """VACUUM ANALYZE: what autovacuum does, at once (after a bulk load, for benches)."""
         with self._lock, self._errors("vacuuming"):
-            self._conn.execute("VACUUM (ANALYZE) chunks, postings, term_stats")
+            self._conn.execute("VACUUM (ANALYZE) chunks, postings, term_stats, corpus_stats")
 
     # --- meta and manifest ----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
