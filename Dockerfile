@@ -3,8 +3,8 @@
 # Layers of the final image, from rarely to often changing, so a code-only change
 # rebuilds and pushes one small layer:
 #   1. the dependency venv (changes when constraints.txt or the dependency list change)
-#   2. the embedding model (changes when the model does)
-#   3. the project code, without the model (every release)
+#   2. the embedding model, then the token counter's vocabularies (change when they do)
+#   3. the project code, without those (every release)
 #
 #   docker build -t ragstream-local:latest \
 #     --build-arg VERSION=0.1.0 --build-arg VCS_REF="$(git rev-parse HEAD)" \
@@ -37,22 +37,45 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --quiet --no-deps --only-binary=:all: -r requirements.txt \
     && echo /opt/ragstream/app > "$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/ragstream-app.pth"
 
-# The runtime copy of the venv: no installer (nothing installs at run time), no test
-# suites or C headers of the dependencies (~80 MB), and proof that it still imports.
+# The runtime copy of the venv, pruned of what the app never loads (each step's reason
+# above it; tests/docker/test_image.py runs the app, the CLI and the checks on the result).
 FROM deps AS venv
-RUN /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools \
-    && find /opt/venv/lib -depth -type d \( -name tests -o -path '*/pyarrow/include' \) \
-        -exec rm -rf {} + \
-    && /opt/venv/bin/python -c "import streamlit, pandas, pyarrow, numpy, onnxruntime, tokenizers, pypdfium2, docx, bs4, openai, bpe_openai, psycopg, pgvector"
+WORKDIR /opt/venv
+# Nothing installs at run time: no installer.
+RUN bin/python -m pip uninstall --yes --quiet pip setuptools
+# Test suites, C/C++ headers and sources, Cython sources and type stubs are for building
+# and developing the dependencies, never imported.
+RUN find lib -depth -type d -name tests -exec rm -rf {} + \
+    && find lib -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi' -o -name '*.h' \
+        -o -name '*.c' -o -name '*.cpp' \) -delete
+# Streamlit's dataframe and chart stack: the page draws no dataframe or chart (its one
+# table is Markdown), and Streamlit imports these only inside st.dataframe, st.table,
+# st.*_chart and st.map. ~150 MB, the biggest part of the venv.
+RUN sp=$(echo lib/python3*/site-packages) \
+    && rm -rf share/jupyter "$sp"/pyarrow "$sp"/pyarrow-*.dist-info "$sp"/pandas "$sp"/pandas-*.dist-info \
+        "$sp"/narwhals "$sp"/narwhals-*.dist-info "$sp"/altair "$sp"/altair-*.dist-info \
+        "$sp"/pydeck "$sp"/pydeck-*.dist-info
+# onnxruntime: the C API library (the Python module has the runtime built in and never
+# loads it) and the model conversion/quantization tools.
+RUN ort=$(echo lib/python3*/site-packages/onnxruntime) \
+    && rm -rf "$ort"/capi/libonnxruntime.so.* "$ort"/transformers "$ort"/quantization "$ort"/tools
+# hf_xet speeds up Hugging Face hub downloads; huggingface_hub falls back to plain HTTP
+# without it, and the image's embedder ships inside it.
+RUN rm -rf lib/python3*/site-packages/hf_xet lib/python3*/site-packages/hf_xet-*.dist-info
+# Bytecode only for what the app and the CLI import (~25 of ~80 MB): the rest compiles
+# in memory if ever imported. The imports below write it; they also prove the pruned
+# venv still imports.
+RUN find lib -depth -name __pycache__ -type d -exec rm -rf {} + \
+    && bin/python -c "import streamlit, streamlit.web.cli, streamlit.web.server.starlette.starlette_server, uvicorn.main, uvicorn.protocols.http.h11_impl, numpy, onnxruntime, tokenizers, tiktoken, openai, pypdfium2, docx, bs4, click, rich.progress, rich.table, psycopg, pgvector.psycopg, huggingface_hub"
 
-# --- 3. the project code, built against the venv, the model left out -----------------
+# --- 3. the project code, built against the venv, model and vocabularies left out -----
 FROM deps AS code
 COPY constraints.txt ./
 RUN /opt/venv/bin/pip install --quiet -c constraints.txt setuptools wheel
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN /opt/venv/bin/pip install --quiet --no-deps --no-build-isolation --target /opt/ragstream/app . \
-    && rm -rf /opt/ragstream/app/ragstream/index/models
+    && rm -rf /opt/ragstream/app/ragstream/index/models /opt/ragstream/app/ragstream/generate/vocab
 
 # --- the runtime image ----------------------------------------------------------------
 FROM ${BASE_IMAGE}
@@ -87,6 +110,8 @@ CMD ["serve"]
 # The layers, after all fixed metadata so that a code change re-runs only the last COPY.
 COPY --from=venv /opt/venv /opt/venv
 COPY src/ragstream/index/models/all-MiniLM-L6-v2-int8 /opt/ragstream/models/all-MiniLM-L6-v2-int8
+# OpenAI's BPE vocabularies for the token counter (2.5 MB): kept out of the code layer.
+COPY src/ragstream/generate/vocab /opt/ragstream/app/ragstream/generate/vocab
 COPY --from=code /opt/ragstream/app /opt/ragstream/app
 
 # Last, so new values (every build has a new date) only touch metadata, never a layer.

@@ -106,6 +106,57 @@ def test_serve_ingest_ask_offline_restart_and_stop(run: Callable[..., str], volu
     assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
 
 
+# What the image's venv leaves out (Dockerfile, stage `venv`), and the page, the CLI and
+# the token counter working without it. The page runs through Streamlit's AppTest
+# inside the container: the real script on the real runtime, as a browser session would.
+PRUNED = ("pandas", "pyarrow", "narwhals", "altair", "pydeck", "hf_xet", "bpe_openai", "pip")
+PAGE = f"""
+from streamlit.testing.v1 import AppTest
+from ragstream.app.cli import SCRIPT
+at = AppTest.from_file(str(SCRIPT), default_timeout=120).run()
+assert not at.exception, at.exception
+print(next(m.value for m in at.sidebar.markdown if m.value.startswith("| Document")))
+at.chat_input[0].set_value({QUESTION!r}).run()
+assert not at.exception and not at.error, (at.exception, at.error)
+print(at.chat_message[1].markdown[0].value)
+"""
+COUNTS = (
+    "from ragstream.generate.tokens import counter_for; "
+    "print(counter_for('gpt-4o').encoding.encode_ordinary('hello world'), "
+    "counter_for('gpt-4').encoding.encode_ordinary('hello world'))"
+)
+
+
+def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
+    run: Callable[..., str], volume: str
+) -> None:
+    name = run("--read-only", "--tmpfs", "/tmp", "-v", f"{volume}:/data")
+    present = docker(
+        "exec",
+        name,
+        "python",
+        "-c",
+        f"import importlib.util as u; print([m for m in {PRUNED!r} if u.find_spec(m)])",
+    )
+    assert present.stdout.strip() == "[]", present.stdout
+    wait_healthy(name)
+    put_docs(name)
+    docker("exec", name, "ragstream", "ingest", "/data/inbox")
+
+    page = docker("exec", name, "python", "-c", PAGE, timeout=300)
+    assert "| rotation\\.md |" in page.stdout and "| lunch\\.txt |" in page.stdout, page.stdout
+    assert "17 days" in page.stdout, page.stdout + page.stderr
+
+    listed = docker("exec", name, "ragstream", "docs").stdout
+    assert "rotation.md" in listed and "lunch.txt" in listed, listed
+    found = json.loads(
+        docker("exec", name, "ragstream", "search", "password rotation", "--json").stdout
+    )
+    assert "rotation.md" in json.dumps(found), found
+    counts = docker("exec", name, "python", "-c", COUNTS).stdout  # vocabularies layer
+    assert counts.strip() == "[24912, 2375] [15339, 1917]", counts
+
+
 def test_runs_as_non_root_uid_10001(app_image: str) -> None:
     config = json.loads(docker("inspect", "--format", "{{json .Config}}", app_image).stdout)
     assert config["User"] == "10001:10001"
@@ -201,7 +252,11 @@ def test_code_is_the_last_small_layer_after_model_and_dependencies(app_image: st
     ).stdout.splitlines()
     layers = [line.split("|", 1) for line in history if not line.startswith("0|")]
     sizes = [int(size) for size, _ in layers]  # newest first
-    code, model, venv = sizes[0], sizes[1], sizes[2]
+    code, vocabularies, model, venv = sizes[:4]
     assert code <= 2_000_000, layers[0]
-    assert 15_000_000 < model < 40_000_000, layers[1]
-    assert venv > 100_000_000, layers[2]
+    assert 2_000_000 < vocabularies < 3_000_000, layers[1]
+    assert 15_000_000 < model < 40_000_000, layers[2]
+    assert venv > 100_000_000, layers[3]
+    # The size target is <= 500 MB on python:3.12-slim, published at ~125 MB: our layers
+    # (all but the base's, the oldest) must fit in the rest.
+    assert sum(sizes[:-1]) <= 375_000_000, layers
