@@ -78,7 +78,8 @@ def test_upload_pdf_ask_and_open_the_cited_passage(browser_context, tmp_path: Pa
         page.get_by_text("Ask your documents", exact=True).wait_for()
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pdf))
         page.get_by_text(re.compile(r"handbook\.pdf.*ingested")).wait_for()
-        row = page.get_by_test_id("stTable").locator("tr", has_text="handbook.pdf")
+        sidebar = page.get_by_test_id("stSidebar")
+        row = sidebar.locator("table tr", has_text="handbook.pdf")
         row.wait_for()  # the documents list: name, pages, chunks, when
         assert row.locator("td").nth(1).inner_text().strip() == "2"
 
