@@ -131,3 +131,11 @@ def test_adaptive_lets_bm25_overrule_a_flat_dense_top_but_not_a_clear_one() -> N
     # the fixed-weight recipe it replaces cannot tell the two apart
     fixed = FUSIONS["cosine+bm25"]
     assert [c for c, _ in fixed(clear)][:2] == [c for c, _ in fixed(flat)][:2] == ["d0", "d1"]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"flat": 0.2, "sure": 0.2}, {"low": 0.5, "high": 0.2}, {"high": 1.5}, {"nth": 1}]
+)
+def test_adaptive_rejects_settings_it_cannot_interpolate(bad: dict) -> None:
+    with pytest.raises(ValueError, match="needs 0 <= low <= high <= 1"):
+        AdaptiveFusion(**bad)

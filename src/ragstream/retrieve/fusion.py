@@ -117,6 +117,10 @@ class AdaptiveFusion:
     sure: float = 0.2
     nth: int = 10
 
+    def __post_init__(self) -> None:
+        if not (0 <= self.low <= self.high <= 1 and 0 <= self.flat < self.sure and self.nth >= 2):
+            raise ValueError(f"{self}: needs 0 <= low <= high <= 1, 0 <= flat < sure and nth >= 2")
+
     def bm25_weight(self, dense: Candidates) -> float:
         if len(dense) < 2:  # nothing to compare the top cosine with
             return self.low
