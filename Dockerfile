@@ -50,7 +50,7 @@ RUN find lib -depth -type d -name tests -exec rm -rf {} + \
         -o -name '*.c' -o -name '*.cpp' \) -delete
 # Streamlit's dataframe and chart stack: the page draws no dataframe or chart (its one
 # table is Markdown), and Streamlit imports these only inside st.dataframe, st.table,
-# st.*_chart and st.map. ~150 MB, the biggest part of the venv.
+# st.*_chart and st.map: ~300 MB of the ~700 MB venv as installed.
 RUN sp=$(echo lib/python3*/site-packages) \
     && rm -rf share/jupyter "$sp"/pyarrow "$sp"/pyarrow-*.dist-info "$sp"/pandas "$sp"/pandas-*.dist-info \
         "$sp"/narwhals "$sp"/narwhals-*.dist-info "$sp"/altair "$sp"/altair-*.dist-info \
@@ -62,7 +62,7 @@ RUN ort=$(echo lib/python3*/site-packages/onnxruntime) \
 # hf_xet speeds up Hugging Face hub downloads; huggingface_hub falls back to plain HTTP
 # without it, and the image's embedder ships inside it.
 RUN rm -rf lib/python3*/site-packages/hf_xet lib/python3*/site-packages/hf_xet-*.dist-info
-# Bytecode only for what the app and the CLI import (~25 of ~80 MB): the rest compiles
+# Bytecode only for what the app and the CLI import (~20 of ~80 MB): the rest compiles
 # in memory if ever imported. The imports below write it; they also prove the pruned
 # venv still imports.
 RUN find lib -depth -name __pycache__ -type d -exec rm -rf {} + \
