@@ -161,7 +161,7 @@ class PostgresStore:
         self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
         self._keyword_lock = threading.Lock()
-        self._ef_search = 0
+        self._hnsw_settings = (0, False)
         self._known_dim: int | None = None
         self.applied: list[int] = []  # migrations this open applied
         self._conn = self._open_connection(url)
@@ -468,7 +468,7 @@ class PostgresStore:
             where = "WHERE path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
         with self._lock:
-            self._set_ef_search(min(1000, max(MIN_EF_SEARCH, 2 * k)))
+            self._configure_hnsw(min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(path_glob))
             rows = self._read(
                 "SELECT id, -(embedding <#> %(q)s) FROM chunks "
                 f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s",
@@ -477,16 +477,18 @@ class PostgresStore:
             )
         return [(cid, float(score)) for cid, score in rows]
 
-    def _set_ef_search(self, ef: int) -> None:
-        """Session settings for HNSW: a wide enough candidate list; exact order with filters."""
-        if ef != self._ef_search:
+    def _configure_hnsw(self, ef: int, filtered: bool) -> None:
+        """Session settings for HNSW: a wide enough candidate list and, with a path
+        filter only, pgvector >= 0.8's iterative scan (it keeps scanning until k rows
+        pass the filter, in strict order); a plain search needs no iteration."""
+        if (ef, filtered) != self._hnsw_settings:
             with self._errors("configuring HNSW search"):
                 self._conn.execute(f"SET hnsw.ef_search = {int(ef)}")
-            # pgvector >= 0.8 keeps scanning until k rows pass a path filter; older
-            # versions lack the setting and may return fewer than k for narrow filters
+            # older pgvector lacks the setting and may return fewer than k when filtered
             with suppress(psycopg.Error):
-                self._conn.execute("SET hnsw.iterative_scan = strict_order")
-            self._ef_search = ef
+                mode = "strict_order" if filtered else "off"
+                self._conn.execute(f"SET hnsw.iterative_scan = {mode}")
+            self._hnsw_settings = (ef, filtered)
 
     def close(self) -> None:
         with self._lock:
