@@ -157,6 +157,34 @@ def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
     assert counts.strip() == "[24912, 2375] [15339, 1917]", counts
 
 
+# Run inside the container after tests/generate/sse_server.py (stdlib only): an answer
+# streamed by the openai client from a loopback Chat Completions server, its prompt
+# budgeted by the token counter.
+LLM_ASK = f"""
+import os, subprocess
+server = start_server()
+server.script(Reply(pieces=["It rotates ", "every 17 days [1]."]))
+env = {{**os.environ, "OPENAI_API_KEY": "sk-test-not-real", "OPENAI_BASE_URL": server.base_url}}
+answer = subprocess.run(
+    ["ragstream", "ask", {QUESTION!r}], env=env, capture_output=True, text=True, timeout=120
+)
+print(answer.stdout, answer.stderr)
+print("requests:", len(server.requests), server.requests[0].body["model"])
+"""
+
+
+def test_pruned_venv_streams_an_llm_answer(run: Callable[..., str], volume: str) -> None:
+    name = run("-v", f"{volume}:/data")
+    wait_healthy(name)
+    put_docs(name)
+    docker("exec", name, "ragstream", "ingest", "/data/inbox")
+    server = (ROOT / "tests" / "generate" / "sse_server.py").read_text()
+    out = docker("exec", "-i", name, "python", "-", input=server + LLM_ASK, timeout=300).stdout
+    assert "It rotates every 17 days [1]." in out, out
+    assert "rotation.md" in out.split("17 days", 1)[1], out  # the cited source
+    assert "requests: 1 gpt-4o-mini" in out, out
+
+
 def test_runs_as_non_root_uid_10001(app_image: str) -> None:
     config = json.loads(docker("inspect", "--format", "{{json .Config}}", app_image).stdout)
     assert config["User"] == "10001:10001"
