@@ -3,6 +3,7 @@ library (a real workspace in tmp_path; only the LLM is a loopback HTTP server)."
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from ragstream.app import auth
 from ragstream.app.cli import SCRIPT
-from ragstream.app.components import markdown_table
+from ragstream.app.components import html_table
 from tests.generate.sse_server import ChatServer, Reply, start_server
 
 RUN_TIMEOUT = 120  # the first run loads the embedder
@@ -55,25 +56,22 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def table_rows(markdown: str) -> list[list[str]]:
-    """The cells of a Markdown table drawn by components.markdown_table, unescaped."""
-    return [
-        [re.sub(r"\\(.)", r"\1", cell.strip()) for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
-        for line in markdown.splitlines()[2:]
-    ]
+def table_rows(table: str) -> list[list[str]]:
+    """The cells of a table drawn by components.html_table, unescaped."""
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])
+    return [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)] for r in rows]
 
 
 def documents(at: AppTest) -> list[list[str]]:
     """The rows of the sidebar's documents table."""
-    return table_rows(
-        next(m.value for m in at.sidebar.markdown if m.value.startswith("| Document"))
-    )
+    return table_rows(next(h.value for h in at.sidebar.html if "ragstream-table" in h.value))
 
 
 def test_documents_table_shows_any_file_name_as_it_is() -> None:
-    name = "a|b *c* $5 :red[x] <i>.md"
-    table = markdown_table([{"Document": name, "Chunks": 3}])
-    assert table.splitlines()[0] == "| Document | Chunks |"
+    name = "a|b *c* $5 :red[x] <i>&amp;.md"
+    table = html_table([{"Document": name, "Chunks": 3}])
+    assert "<th>Document</th><th>Chunks</th>" in table
+    assert '<td class="number">3</td>' in table
     assert table_rows(table) == [[name, "3"]]
 
 

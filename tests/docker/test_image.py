@@ -115,7 +115,7 @@ from streamlit.testing.v1 import AppTest
 from ragstream.app.cli import SCRIPT
 at = AppTest.from_file(str(SCRIPT), default_timeout=120).run()
 assert not at.exception, at.exception
-print(next(m.value for m in at.sidebar.markdown if m.value.startswith("| Document")))
+print(next(h.value for h in at.sidebar.html if "ragstream-table" in h.value))
 at.chat_input[0].set_value({QUESTION!r}).run()
 assert not at.exception and not at.error, (at.exception, at.error)
 print(at.chat_message[1].markdown[0].value)
@@ -144,7 +144,9 @@ def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
     docker("exec", name, "ragstream", "ingest", "/data/inbox")
 
     page = docker("exec", name, "python", "-c", PAGE, timeout=300)
-    assert "| rotation\\.md |" in page.stdout and "| lunch\\.txt |" in page.stdout, page.stdout
+    assert "<td>rotation.md</td>" in page.stdout and "<td>lunch.txt</td>" in page.stdout, (
+        page.stdout
+    )
     assert "17 days" in page.stdout, page.stdout + page.stderr
 
     listed = docker("exec", name, "ragstream", "docs").stdout
