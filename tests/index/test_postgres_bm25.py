@@ -170,6 +170,9 @@ def test_a_database_made_by_migration_1_is_migrated_with_its_chunks(
         assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-12), query
     migrated.replace_document(*faq_documents(80)[3])  # and it keeps working as usual
     assert_frequencies_match_postings(migrated)
+    migrated.vacuum()  # planner statistics for the new tables, as autovacuum would make
+    analysed = "SELECT count(DISTINCT tablename) FROM pg_stats WHERE tablename = ANY(%s)"
+    assert migrated._read(analysed, (["postings", "term_stats", "corpus_stats"],)) == [(3,)]
     for store in (migrated, fresh):
         store.close()
     with psycopg.connect(fresh_url, autocommit=True) as conn:
