@@ -26,6 +26,7 @@ from ragstream.index.sqlite import SqliteStore
 from ragstream.models import Hit
 from ragstream.workspace import Workspace
 from tests.index.store_contract import CORPUS, make_doc
+from tests.index.test_postgres_bm25 import assert_frequencies_match_postings
 from tests.index.test_postgres_store import GLOBS, PATHS
 from tests.support.postgres import PostgresServer
 
@@ -191,6 +192,7 @@ def test_two_processes_ingesting_the_same_files_do_not_duplicate(
     assert all(total == distinct for _, total, distinct in rows), rows
     stats = store._read("SELECT n_chunks FROM corpus_stats")[0][0]
     assert stats == store.count_chunks()  # BM25's totals stayed in step under concurrency
+    assert_frequencies_match_postings(store)
     assert not (tmp_path / "ws").exists(), "with a database URL the workspace holds no index"
     store.close()
 
@@ -207,6 +209,7 @@ def test_two_processes_ingesting_different_files_keep_all(
     assert len(paths) == len(left) + len(right)
     assert {Path(p).name for p in paths} == {f.name for f in left + right}
     assert store._read("SELECT n_chunks FROM corpus_stats")[0][0] == store.count_chunks()
+    assert_frequencies_match_postings(store)  # both wrote common terms' counts at once
     store.close()
 
 
