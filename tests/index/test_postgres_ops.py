@@ -244,6 +244,8 @@ def test_copy_to_postgres_gives_identical_search_results(
     assert pg_ws.store.get_meta() == sqlite_ws.store.get_meta()
     index = pg_ws.store._read("SELECT to_regclass('chunks_embedding_hnsw')")  # type: ignore[attr-defined]
     assert index[0][0] is not None, "the bulk load rebuilt the HNSW index"
+    analysed = "SELECT count(*) FROM pg_stats WHERE tablename = 'postings'"
+    assert pg_ws.store._read(analysed)[0][0] > 0, "and analysed the tables"  # type: ignore[attr-defined]
     for query in QUERIES:
         for mode in ("bm25", "dense", "hybrid"):
             want = sqlite_ws.search(query, k=8, mode=mode)

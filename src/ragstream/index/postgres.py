@@ -30,6 +30,7 @@ from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 
 CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
 
@@ -295,8 +296,10 @@ class PostgresStore:
         """Bulk loading into an empty index (`ragstream copy`): build HNSW once at the end.
 
         Building the graph in one go is about ten times faster than growing it row by
-        row; meanwhile dense search falls back to an exact scan. A no-op when the index
-        already holds chunks (a live index keeps its HNSW index).
+        row; meanwhile dense search falls back to an exact scan. The tables are then
+        analysed, so the first searches are planned for their real size, not an empty
+        index. A no-op when the index already holds chunks (a live index keeps its HNSW
+        index).
         """
         dim = self._dim()
         if dim is None or self.count_chunks():
@@ -310,11 +313,12 @@ class PostgresStore:
         finally:
             with self._transaction("building the HNSW index") as cur:
                 self._ensure_vector_index(cur, dim)
+                cur.execute(f"ANALYZE {SEARCHED_TABLES}")
 
     def vacuum(self) -> None:
         """VACUUM ANALYZE: what autovacuum does, at once (after a bulk load, for benches)."""
         with self._lock, self._errors("vacuuming"):
-            self._conn.execute("VACUUM (ANALYZE) chunks, postings, term_stats, corpus_stats")
+            self._conn.execute(f"VACUUM (ANALYZE) {SEARCHED_TABLES}")
 
     # --- meta and manifest ----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
