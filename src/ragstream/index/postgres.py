@@ -1,8 +1,9 @@
 """The scale-out store: PostgreSQL + pgvector behind the same Store protocol as SQLite.
 
 Dense search walks an HNSW index (cosine) and reports the dot product, as SQLite does;
-keyword search finds candidates through a GIN index on a generated tsvector and scores
-them with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stores
+keyword search reads the query terms' postings (written from a generated tsvector by
+the same transaction as the chunks, migration 2) in one index-only scan and scores them
+with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stores
 rank the same data the same way and fusion stays in one place (ragstream.retrieve).
 Each `replace_document` is one transaction holding an advisory lock on the path, so
 two processes ingesting the same file serialise instead of duplicating chunks.
@@ -445,7 +446,8 @@ class PostgresStore:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
 
     def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
-        """FTS5's BM25 top k, on a connection of its own (it runs beside dense search)."""
+        """FTS5's BM25 top k, on a connection of its own: the retriever runs it while the
+        query is embedded and searched densely on the other one."""
         words = query_words(query)
         if not words or k <= 0:
             return []
