@@ -49,7 +49,7 @@ RUN find lib -depth -type d -name tests -exec rm -rf {} + \
     && find lib -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi' -o -name '*.h' \
         -o -name '*.c' -o -name '*.cpp' \) -delete
 # Streamlit's dataframe and chart stack: the page draws no dataframe or chart (its one
-# table is Markdown), and Streamlit imports these only inside st.dataframe, st.table,
+# table is escaped HTML), and Streamlit imports these only inside st.dataframe, st.table,
 # st.*_chart and st.map: ~300 MB of the ~700 MB venv as installed.
 RUN sp=$(echo lib/python3*/site-packages) \
     && rm -rf share/jupyter "$sp"/pyarrow "$sp"/pyarrow-*.dist-info "$sp"/pandas "$sp"/pandas-*.dist-info \

@@ -1,4 +1,4 @@
-"""One-off: writes src/ragstream/index/models/int8_scores.onnx, the dense search's int8 pass.
+"""One-off: writes src/ragstream/index/int8_scores.onnx, the dense search's int8 pass.
 
 The graph is one MatMulInteger: queries (uint8: the int8 query plus 128) times the index's
 vectors (int8, transposed), giving int32 scores; the caller subtracts 128 * each row's sum.
@@ -17,7 +17,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-OUT = Path(__file__).resolve().parent.parent / "src/ragstream/index/models/int8_scores.onnx"
+OUT = Path(__file__).resolve().parent.parent / "src/ragstream/index/int8_scores.onnx"
 
 
 def main() -> None:

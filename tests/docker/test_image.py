@@ -126,6 +126,15 @@ COUNTS = (
     "counter_for('gpt-4').encoding.encode_ordinary('hello world'))"
 )
 
+# Dense search over more rows than the exact scan handles runs the int8 pass, whose ONNX
+# file ships with the code (not in the model layer): nearest rows of a row and its copy.
+DENSE_INT8 = (
+    "import numpy as np; from ragstream.index.dense import DenseIndex; "
+    "v = np.random.default_rng(0).standard_normal((5000, 384)).astype('float32'); "
+    "v /= np.linalg.norm(v, axis=1, keepdims=True); v[1] = v[7]; index = DenseIndex(v); "
+    "rows, _ = index.top_k(v[7], 2); print(index._int8_t is not None, sorted(rows.tolist(), reverse=True))"
+)
+
 
 def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
     run: Callable[..., str], volume: str
@@ -157,6 +166,8 @@ def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
     assert "rotation.md" in json.dumps(found), found
     counts = docker("exec", name, "python", "-c", COUNTS).stdout  # vocabularies layer
     assert counts.strip() == "[24912, 2375] [15339, 1917]", counts
+    dense = docker("exec", name, "python", "-c", DENSE_INT8).stdout  # the int8 scorer file
+    assert dense.strip() == "True [7, 1]", dense
 
 
 # Run inside the container after tests/generate/sse_server.py (stdlib only): an answer

@@ -19,7 +19,8 @@ import onnxruntime as ort
 
 # MatMulInteger(uint8 queries = int8 + 128, int8 vectors transposed) -> int32 (see
 # scripts/make_int8_scorer.py).
-INT8_SCORER = Path(__file__).parent / "models" / "int8_scores.onnx"
+# Kept beside this module, not in models/ (the image ships models/ as its own layer).
+INT8_SCORER = Path(__file__).parent / "int8_scores.onnx"
 # Below this many rows the float32 product is already fast: search exactly in one pass.
 MIN_ROWS_FOR_INT8 = 4096
 
