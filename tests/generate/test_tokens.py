@@ -10,6 +10,7 @@ import pytest
 import tiktoken
 from tiktoken_ext import openai_public
 
+from ragstream.errors import GenerationError
 from ragstream.generate import tokens
 
 
@@ -49,5 +50,7 @@ def test_a_tampered_vocabulary_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         gzip.compress(shipped.replace(b" 0\n", b" 7\n", 1))
     )
     monkeypatch.setattr(tokens, "VOCAB_DIR", tmp_path)
-    with pytest.raises(RuntimeError, match=r"cl100k_base\.tiktoken\.gz: not OpenAI's cl100k_base"):
+    with pytest.raises(
+        GenerationError, match=r"cl100k_base\.tiktoken\.gz: not OpenAI's cl100k_base"
+    ):
         tokens.mergeable_ranks("cl100k_base")

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from ragstream.errors import GenerationError
+
 if TYPE_CHECKING:
     import tiktoken
 
@@ -97,7 +99,9 @@ def mergeable_ranks(encoding_name: str) -> dict[bytes, int]:
     path = VOCAB_DIR / f"{encoding_name}.tiktoken.gz"
     data = gzip.decompress(path.read_bytes())
     if hashlib.sha256(data).hexdigest() != ENCODINGS[encoding_name].sha256:
-        raise RuntimeError(f"{path}: not OpenAI's {encoding_name} vocabulary; reinstall ragstream")
+        raise GenerationError(
+            f"{path}: not OpenAI's {encoding_name} vocabulary; reinstall ragstream"
+        )
     fields = data.split()  # lines of "base64-token rank"
     return dict(zip(map(base64.b64decode, fields[::2]), map(int, fields[1::2]), strict=True))
 
