@@ -116,6 +116,10 @@ def test_password_never_shows_in_errors_repr_or_logs(
     monkeypatch.setenv("RAGSTREAM_DATABASE_URL", wrong)
     result = CliRunner().invoke(cli, ["migrate"])
     assert result.exit_code != 0 and "Wr0ng-Secret-pw" not in result.output + str(result.exception)
+    monkeypatch.delenv("RAGSTREAM_DATABASE_URL")
+    result = CliRunner().invoke(cli, ["migrate", "--database-url", wrong])  # argv: warned
+    assert "--database-url holds a password" in result.stderr
+    assert result.exit_code != 0 and "Wr0ng-Secret-pw" not in result.output + str(result.exception)
     assert "fixture-Pa55word" not in caplog.text and "Wr0ng-Secret-pw" not in caplog.text
 
 

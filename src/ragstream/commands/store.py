@@ -17,6 +17,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ragstream.commands.options import warn_password_in_argv
 from ragstream.config import load_settings, read_secret_file
 from ragstream.errors import ConfigError, StoreError
 from ragstream.index.store import Store, open_store
@@ -120,6 +121,7 @@ def _copy_documents(
 @click.option(
     "--database-url",
     default=None,
+    callback=warn_password_in_argv,
     help="PostgreSQL URL [env RAGSTREAM_DATABASE_URL or RAGSTREAM_DATABASE_URL_FILE]. "
     "Prefer the environment or a file: a password on the command line shows in `ps`.",
 )
@@ -148,6 +150,7 @@ def migrate(database_url: str | None) -> None:
     "--to",
     "target",
     default=None,
+    callback=warn_password_in_argv,
     help="Destination: a PostgreSQL URL (postgresql://...) or a workspace directory.",
 )
 @click.option(
@@ -166,6 +169,7 @@ def migrate(database_url: str | None) -> None:
 @click.option(
     "--database-url",
     default=None,
+    callback=warn_password_in_argv,
     help="Source PostgreSQL URL instead of a workspace "
     "[env RAGSTREAM_DATABASE_URL or RAGSTREAM_DATABASE_URL_FILE].",
 )
