@@ -23,14 +23,11 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from ragstream.app.cli import streamlit_command
@@ -40,6 +37,10 @@ from ragstream.models import Section
 from ragstream.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the serve helpers live with the app tests
+
+from tests.app.serve_helpers import free_port, stop, wait_for_health  # noqa: E402
+
 RESULT = ROOT / "bench" / "results" / "cold_start.json"
 RAGSTREAM = Path(sys.executable).with_name("ragstream")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -158,36 +159,6 @@ def page_script_answer_s(path: Path) -> float:
     return took
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_health(url: str, process: subprocess.Popen[bytes], started: float) -> float:
-    while time.perf_counter() - started < 60:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise SystemExit(f"{url} never answered health")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def start(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -200,7 +171,8 @@ def bare_streamlit_health(script: Path, env: dict[str, str]) -> float:
     argv = [sys.executable, "-m", "streamlit", "run", str(script), *flags]
     process, started = start(argv, env)
     try:
-        return wait_health(f"http://127.0.0.1:{port}", process, started)
+        wait_for_health(f"http://127.0.0.1:{port}", process, poll=0.02)
+        return time.perf_counter() - started
     finally:
         stop(process)
 
@@ -211,7 +183,8 @@ def ragstream_run(workspace: Path, env: dict[str, str], context: object | None) 
     process, started = start([*argv, "--workspace", str(workspace)], env)
     url = f"http://127.0.0.1:{port}"
     try:
-        result = {"health_s": wait_health(url, process, started)}
+        wait_for_health(url, process, poll=0.02)
+        result = {"health_s": time.perf_counter() - started}
         if context is not None:
             try:
                 result.update(first_answer(context, url, started))

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # The installed console script, as a user runs it (the module as a fallback).
 _SCRIPT = Path(sys.executable).with_name("ragstream")
@@ -25,7 +26,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for_health(url: str, process: subprocess.Popen[str], timeout: float = 60) -> float:
+def wait_for_health(
+    url: str, process: subprocess.Popen[Any], timeout: float = 60, poll: float = 0.05
+) -> float:
     """Seconds until /_stcore/health answered 200; fails if the server died or hung."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -37,8 +40,19 @@ def wait_for_health(url: str, process: subprocess.Popen[str], timeout: float = 6
                     return time.monotonic() - start
         except OSError:
             pass
-        time.sleep(0.05)
+        time.sleep(poll)
     raise AssertionError(f"{url}/_stcore/health did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM (a clean Streamlit shutdown), then SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextmanager
@@ -61,10 +75,4 @@ def serving(
         wait_for_health(url, process)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
