@@ -7,6 +7,7 @@
     │   └── EmbedderMismatch       index built by another embedder / dimension
     ├── StoreError                 the store failed (database locked, missing extension...)
     ├── GenerationError            the LLM could not answer (key, server, timeout)
+    ├── SourceError                a source cannot be added, read or synced (names it)
     ├── DeployError                an AWS or Docker step failed (translated, one line)
     └── HostError                  the host agent could not do its job
 
@@ -44,6 +45,10 @@ class StoreError(RagstreamError):
 
 class GenerationError(RagstreamError):
     """The language model could not produce an answer."""
+
+
+class SourceError(RagstreamError):
+    """A source (folder, URL, S3 prefix) cannot be added, listed or synced."""
 
 
 class DeployError(RagstreamError):
