@@ -14,7 +14,7 @@ import http.client
 import ipaddress
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -64,8 +64,12 @@ def fetch(
     timeout: float,
     max_bytes: int,
     headers: Mapping[str, str] | None = None,
+    pace: Callable[[str], None] | None = None,
 ) -> Response:
-    """GET `url`, following redirects safely; any status is returned (no raise on 4xx)."""
+    """GET `url`, following redirects safely; any status is returned (no raise on 4xx).
+
+    `pace(url)` is called before every request, redirect hops included (rate limits).
+    """
     seen: list[str] = []
     current = url
     deadline = time.monotonic() + timeout * 3  # all hops and the body together
@@ -75,6 +79,8 @@ def fetch(
         if len(seen) > MAX_REDIRECTS:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects")
         seen.append(current)
+        if pace is not None:
+            pace(current)
         response = _get_once(current, allow_private, timeout, deadline, max_bytes, headers)
         location = response.headers.get("location")
         if response.status in (301, 302, 303, 307, 308) and location:

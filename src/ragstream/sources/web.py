@@ -116,27 +116,25 @@ class WebConnector:
 
     # --- politeness -----------------------------------------------------------------
     def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
+        return self.fetcher(
+            url,
+            allow_private=self.spec.allow_private,
+            timeout=self.spec.timeout,
+            max_bytes=max_bytes,
+            headers=headers,
+            pace=self._pace,
+        )
+
+    def _pace(self, url: str) -> None:
+        """Space requests to one host by the source's rate (or robots' Crawl-delay)."""
         host = urlsplit(url).netloc
         robots = self._robots.get(_origin(url))
-        delay = (
-            robots.crawl_delay(AGENT)
-            if isinstance(robots, urllib.robotparser.RobotFileParser)
-            else None
-        )
+        delay = robots.crawl_delay(AGENT) if not isinstance(robots, str | None) else None
         gap = max(1.0 / self.spec.rate, float(delay or 0))
         wait = self._last_request.get(host, -1e9) + gap - self.clock()
         if wait > 0:
             self.sleep(wait)
-        try:
-            return self.fetcher(
-                url,
-                allow_private=self.spec.allow_private,
-                timeout=self.spec.timeout,
-                max_bytes=max_bytes,
-                headers=headers,
-            )
-        finally:
-            self._last_request[host] = self.clock()
+        self._last_request[host] = self.clock()
 
     def _robots_says_no(self, url: str) -> str:
         origin = _origin(url)
