@@ -20,13 +20,16 @@ from ragstream.sources.spec import SourceSpec
 
 
 class S3Connector:
-    def __init__(self, spec: SourceSpec, max_bytes: int, client: Any = None) -> None:
+    def __init__(
+        self, spec: SourceSpec, max_bytes: int, client: Any = None, page_size: int = 1000
+    ) -> None:
         parts = urlsplit(spec.location)
         self.bucket = parts.netloc
         self.prefix = parts.path.lstrip("/")
         self.spec = spec
         self.max_bytes = max_bytes
         self._client = client
+        self.page_size = page_size
 
     @property
     def client(self) -> Any:
@@ -53,7 +56,11 @@ class S3Connector:
     def _objects(self) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for page in paginator.paginate(
+                Bucket=self.bucket,
+                Prefix=self.prefix,
+                PaginationConfig={"PageSize": self.page_size},
+            ):
                 for obj in page.get("Contents", []):
                     name = obj["Key"]
                     relative = name[len(self.prefix) :].lstrip("/")
