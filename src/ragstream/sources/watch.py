@@ -40,6 +40,8 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in REACT_TO:
             return
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's entries changed: the file events themselves say which
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             path = Path(raw if isinstance(raw, str) else raw.decode())
             if not raw or not path.is_relative_to(self.root):

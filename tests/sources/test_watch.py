@@ -1,0 +1,87 @@
+"""`ragstream watch` on a real directory (inotify via watchdog): files created, written
+slowly in chunks, renamed and deleted while the watcher runs; a half-written file is
+never in the index; the CLI runs one pass."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ragstream.cli import main
+from ragstream.sources.sync import SyncResult
+from ragstream.sources.watch import Watcher
+from ragstream.workspace import Workspace
+from tests.sources.conftest import paths, write
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout}s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_watched_folder_follows_changes_and_never_ingests_half_files(
+    tmp_path: Path, workspace: Workspace
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "old.md", "# Old\n\nAn old note about kestrels hovering.\n")
+    sources = workspace.sources
+    sources.add(str(docs))
+    sources.syncer.settle = 0.5
+    results: list[SyncResult] = []
+    watcher = Watcher(sources, rescan=300, debounce=0.2, on_result=results.append)
+    thread = watcher.start()
+    try:
+        wait_for(lambda: paths(workspace) == {"docs/old.md"})  # the first pass
+
+        (docs / "new.md").write_text("# New\n\nOspreys dive feet first for fish.\n")
+        took = wait_for(lambda: "docs/new.md" in paths(workspace))
+        assert took < 5
+
+        parts = [f"Part {i}: the swift sleeps on the wing for months. " for i in range(8)]
+        with (docs / "slow.md").open("w") as out:
+            for part in parts:
+                out.write(part)
+                out.flush()
+                time.sleep(0.25)
+                assert "docs/slow.md" not in paths(workspace)  # never while being written
+        wait_for(lambda: "docs/slow.md" in paths(workspace))
+        [doc] = [d for d in workspace.documents() if d.path == "docs/slow.md"]
+        assert doc.size == len("".join(parts).encode())  # the whole file, not a prefix
+        assert any(r.pending for r in results)  # it was seen, and left alone, mid-write
+
+        (docs / "new.md").rename(docs / "renamed.md")
+        wait_for(lambda: {"docs/renamed.md"} <= paths(workspace) - {"docs/new.md"})
+        assert "docs/new.md" not in paths(workspace)
+
+        (docs / "old.md").unlink()
+        wait_for(lambda: "docs/old.md" not in paths(workspace))
+        time.sleep(1.0)  # let the deletion's sync report
+        n = len(results)
+        (docs / ".draft.md.swp").write_text("editor scratch")
+        time.sleep(1.0)
+        assert [r.summary() for r in results[n:]] == []  # hidden files trigger no sync
+        assert all(r.ok for r in results)
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_watch_cli_one_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "notes/a.md", "# Wrens\n\nWrens sing loudly for their size.\n")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    main(["source", "add", "notes", "--no-sync", *ws])
+    main(["watch", "--once", *ws])
+    captured = capsys.readouterr()
+    assert "watching 1 sources" in captured.err
+    assert "notes: 1 ingested" in captured.out
