@@ -85,3 +85,30 @@ def test_watch_cli_one_pass(
     captured = capsys.readouterr()
     assert "watching 1 sources" in captured.err
     assert "notes: 1 ingested" in captured.out
+
+
+def test_scheduled_sources_retry_with_backoff_and_never_stop_others(
+    tmp_path: Path, workspace: Workspace
+) -> None:
+    from tests.sources.site_server import serve_site
+
+    with serve_site() as site:
+        down_url = site.url + "/index.html"  # the server is stopped on leaving the block
+    write(tmp_path / "docs/a.md", "# Terns\n\nArctic terns fly pole to pole.\n")
+    sources = workspace.sources
+    sources.add(down_url, name="down", every=1.0, allow_private=True, timeout=0.5)
+    sources.add(str(tmp_path / "docs"), every=1.0)
+    results: list[SyncResult] = []
+    watcher = Watcher(sources, rescan=300, debounce=0.1, on_result=results.append)
+    thread = watcher.start()
+    try:
+        wait_for(lambda: sum(1 for r in results if r.name == "down") >= 3, timeout=15)
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+    down = [r for r in results if r.name == "down"]
+    assert all("cannot reach 127.0.0.1" in r.error for r in down)
+    assert sources.registry.state("down").consecutive_failures >= 3
+    docs = [r for r in results if r.name == "docs"]
+    assert docs and all(r.ok for r in docs)  # the failing source never stopped this one
+    assert paths(workspace) == {"docs/a.md"}
