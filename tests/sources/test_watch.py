@@ -112,3 +112,21 @@ def test_scheduled_sources_retry_with_backoff_and_never_stop_others(
     docs = [r for r in results if r.name == "docs"]
     assert docs and all(r.ok for r in docs)  # the failing source never stopped this one
     assert paths(workspace) == {"docs/a.md"}
+
+
+def test_serve_watch_hook_starts_only_with_sources(tmp_path: Path) -> None:
+    from ragstream.commands.sources import start_background_watch
+    from ragstream.config import load_settings
+
+    settings = load_settings({"workspace": tmp_path / "ws"})
+    assert start_background_watch(settings) is None  # no sources: nothing started
+    (tmp_path / "docs").mkdir()
+    with Workspace(settings) as workspace:
+        workspace.sources.add(str(tmp_path / "docs"))
+        watcher = start_background_watch(settings)
+        assert watcher is not None
+        try:
+            (tmp_path / "docs/puffin.md").write_text("# Puffins\n\nPuffins nest in burrows.\n")
+            wait_for(lambda: "docs/puffin.md" in paths(workspace), timeout=15)
+        finally:
+            watcher.stop()

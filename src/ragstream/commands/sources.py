@@ -7,15 +7,19 @@ import json
 import sys
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ragstream.commands.options import open_workspace, workspace_options
+from ragstream.config import Settings
 from ragstream.sources.spec import format_every, parse_every
 from ragstream.sources.sync import SyncResult
+
+if TYPE_CHECKING:
+    from ragstream.sources.watch import Watcher
 
 
 @click.group()
@@ -163,3 +167,23 @@ def watch(rescan: float, settle: float, once: bool, **options: Any) -> None:
         watcher = Watcher(sources, rescan=rescan, on_result=report)
         click.echo(f"watching {len(sources.infos())} sources (Ctrl-C to stop)", err=True)
         watcher.run(stop_after_first=once)
+
+
+def start_background_watch(settings: Settings) -> Watcher | None:
+    """For `serve --watch`: keep the workspace's sources in sync on a daemon thread.
+
+    Starts only when the workspace has sources (sources.json), so a plain `serve` pays
+    nothing; syncs print one line each on stderr. Returns the running watcher, if any.
+    """
+    if not (settings.workspace / "sources.json").is_file():
+        return None
+    from ragstream.sources.watch import Watcher
+    from ragstream.workspace import Workspace
+
+    def report(result: SyncResult) -> None:
+        if not result.ok or result.report.failed or result.report.count("ingested"):
+            click.echo(f"sync {result.summary()}", err=True)
+
+    watcher = Watcher(Workspace(settings).sources, on_result=report)
+    watcher.start()
+    return watcher
