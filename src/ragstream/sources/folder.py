@@ -25,7 +25,7 @@ class FolderConnector:
     def __init__(
         self,
         spec: SourceSpec,
-        key_of: Callable[[Path], str],
+        root_key: str,
         *,
         skip: Path | None = None,
         settle: float = SETTLE_SECONDS,
@@ -33,7 +33,9 @@ class FolderConnector:
     ) -> None:
         self.root = Path(spec.location)
         self.spec = spec
-        self.key_of = key_of  # the ingest pipeline's display_path: same keys as `ingest`
+        # Keys are the root's key (as `ingest` names it: relative to the folder holding
+        # the workspace) plus the path inside the root: one realpath per sync, not per file.
+        self.prefix = root_key.rstrip("/") + "/"
         self.skip = skip.resolve() if skip else None
         self.settle = settle
         self.clock = clock
@@ -41,10 +43,10 @@ class FolderConnector:
     def scan(self, known: Mapping[str, Mapping[str, Any]]) -> Iterator[Doc]:
         if not self.root.is_dir():
             raise SourceError(f"{self.root}: the folder is gone (remove the source or restore it)")
-        for path in self._files():
-            key = self.key_of(path)
+        for path, relative in self._files():
+            key = self.prefix + relative
             try:
-                before = path.stat()
+                before = os.stat(path)
             except OSError:
                 continue  # deleted between the walk and the stat: it is simply not there
             version = f"{before.st_size}:{before.st_mtime_ns}"
@@ -55,7 +57,7 @@ class FolderConnector:
             if self.clock() - before.st_mtime < self.settle:
                 yield Doc(key, previous or "", pending=True)
                 continue
-            yield self._read(path, key, version, before.st_mtime)
+            yield self._read(Path(path), key, version, before.st_mtime)
 
     def _read(self, path: Path, key: str, version: str, mtime: float) -> Doc:
         try:
@@ -67,16 +69,24 @@ class FolderConnector:
             return Doc(key, pending=True)  # written to while we read: look again later
         return Doc(key, version, path.suffix, data, extra={"mtime": mtime})
 
-    def _files(self) -> Iterator[Path]:
+    def _files(self) -> Iterator[tuple[str, str]]:
         for dirpath, dirnames, filenames in os.walk(self.root):
             here = Path(dirpath)
+            inside = os.path.relpath(dirpath, self.root)
+            inside = "" if inside == "." else inside.replace(os.sep, "/") + "/"
             # Hidden folders (.git, .ragstream) and the workspace are never documents.
             dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and (here / d).resolve() != self.skip
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and (self.skip is None or (here / d).resolve() != self.skip)
             )
             for name in sorted(filenames):
-                path = here / name
-                if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if (
+                    name.startswith(".")
+                    or os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES
+                ):
                     continue
-                if self.spec.wants(path.relative_to(self.root).as_posix()):
-                    yield path
+                relative = inside + name
+                if self.spec.wants(relative):
+                    yield os.path.join(dirpath, name), relative

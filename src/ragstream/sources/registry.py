@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,13 @@ class SourceState:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def write_atomic(path: Path, data: dict[str, Any]) -> None:
+def write_atomic(path: Path, data: dict[str, Any], indent: int | None = 1) -> None:
     """Write JSON to `path` via a temporary file + rename (never half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True)
+            json.dump(data, out, indent=indent, sort_keys=True)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -131,7 +131,8 @@ class Registry:
         return SourceState.from_json(data) if data else SourceState()
 
     def save_state(self, name: str, state: SourceState) -> None:
-        write_atomic(self.state_dir / f"{name}.json", asdict(state))
+        data = {f.name: getattr(state, f.name) for f in fields(state)}  # asdict deep-copies
+        write_atomic(self.state_dir / f"{name}.json", data, indent=None)
 
     @contextlib.contextmanager
     def sync_lock(self, name: str) -> Iterator[bool]:

@@ -54,8 +54,9 @@ class S3Connector:
                 yield self._read(obj["Key"], key, etag)
 
     def _objects(self) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator("list_objects_v2")
+        client = self.client  # outside the try: "boto3 missing" is its own message
         try:
+            paginator = client.get_paginator("list_objects_v2")
             for page in paginator.paginate(
                 Bucket=self.bucket,
                 Prefix=self.prefix,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragstream.errors import SourceError
+from ragstream.errors import RagstreamError, SourceError
 from ragstream.index.store import Store
 from ragstream.ingest.pipeline import Blob, Ingestor, display_path
 from ragstream.ingest.report import FileResult, IngestReport
@@ -67,10 +67,8 @@ class Syncer:
         if spec.kind == "folder":
             from ragstream.sources.folder import FolderConnector
 
-            base = self.base.resolve()
-            return FolderConnector(
-                spec, lambda p: display_path(p, base), skip=self.skip, settle=self.settle
-            )
+            root_key = display_path(Path(spec.location), self.base.resolve())
+            return FolderConnector(spec, root_key, skip=self.skip, settle=self.settle)
         if spec.kind == "web":
             from ragstream.sources.web import WebConnector
 
@@ -89,7 +87,7 @@ class Syncer:
             try:
                 result = self._run(spec, state)
                 state.consecutive_failures = 0
-            except SourceError as exc:
+            except RagstreamError as exc:  # the source, or the store under it, failed
                 result.error = str(exc)
                 state.consecutive_failures += 1
             result.report.seconds = time.perf_counter() - started

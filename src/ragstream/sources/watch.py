@@ -132,7 +132,10 @@ class Watcher:
         by_name = {s.name: s for s in specs}
         for name in ready:
             if name in by_name and not self._stop.is_set():
-                result = self.sources.syncer.sync(by_name[name])
+                try:
+                    result = self.sources.syncer.sync(by_name[name])
+                except Exception as exc:  # never let one source end the watch
+                    result = SyncResult(name, error=f"unexpected error: {exc}")
                 if result.pending:
                     self.mark(name, self.sources.syncer.settle / 2)
                 if self.on_result:
