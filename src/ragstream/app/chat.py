@@ -8,7 +8,6 @@ and its citation buttons.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import streamlit as st
 
@@ -16,15 +15,14 @@ from ragstream.app import components
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
-from ragstream.generate.answer import assembled_prompt
-from ragstream.generate.events import Delta, Done, Source, Sources
+from ragstream.generate.events import Delta, Done, Event, Source, Sources
 from ragstream.workspace import Workspace
 
 
 class AnswerStream:
     """Yields the answer's text; remembers the sources and the Done record on the way."""
 
-    def __init__(self, events: Iterator[Any]) -> None:
+    def __init__(self, events: Iterator[Event]) -> None:
         self._events = events
         self.sources: tuple[Source, ...] = ()
         self.done: Done | None = None
@@ -65,11 +63,11 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
     with st.chat_message("assistant"):
         try:
             if options.prompt_only:
-                prompt = assembled_prompt(workspace, question, history, **ask_options)
+                prompt = workspace.prompt(question, history=history, **ask_options)
                 message = Message("assistant", prompt, prompt=True)
                 components.message_body(message)
             else:
-                stream = AnswerStream(iter(workspace.ask(question, history=history, **ask_options)))
+                stream = AnswerStream(workspace.ask(question, history=history, **ask_options))
                 streamed = show_streaming(stream)
                 message = finished(stream, streamed)
         except RagstreamError as exc:
