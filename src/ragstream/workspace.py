@@ -20,7 +20,8 @@ from ragstream.generate.answer import Search, answer, prompt_messages
 from ragstream.generate.events import Event
 from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
-from ragstream.index.store import Store, open_store
+from ragstream.index.factory import open_store, store_location
+from ragstream.index.store import Store
 from ragstream.ingest.loaders import MB
 from ragstream.ingest.pipeline import Ingestor
 from ragstream.ingest.report import (
@@ -176,7 +177,7 @@ class Workspace:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings)
+            self._store = open_store(store_location(self.settings))
         return self._store
 
     @property

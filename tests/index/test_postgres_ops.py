@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from ragstream.cli import cli
-from ragstream.commands.store import copy_store
 from ragstream.errors import StoreError
+from ragstream.index.copy import copy_store
 from ragstream.index.pg_migrations import LATEST
 from ragstream.index.postgres import PostgresStore, glob_to_regex
 from ragstream.index.sqlite import SqliteStore

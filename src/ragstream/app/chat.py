@@ -8,6 +8,7 @@ and its citation buttons.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import streamlit as st
 
@@ -56,18 +57,19 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
 
     Returns False when the library refused (the reason is shown as st.error)."""
     history = history_for(state.messages)
-    ask_options = {"k": options.top_k, "mode": options.mode, "model": options.model}
     state.messages.append(Message("user", question))
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
         try:
             if options.prompt_only:
-                prompt = workspace.prompt(question, history=history, **ask_options)
+                prompt = workspace.prompt(question, history=history, **_search_options(options))
                 message = Message("assistant", prompt, prompt=True)
                 components.message_body(message)
             else:
-                stream = AnswerStream(workspace.ask(question, history=history, **ask_options))
+                stream = AnswerStream(
+                    workspace.ask(question, history=history, **_search_options(options))
+                )
                 streamed = show_streaming(stream)
                 message = finished(stream, streamed)
         except RagstreamError as exc:
@@ -81,6 +83,10 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
         # Drawn in this run, with the keys the next run uses: no rerun needed.
         components.message_footer(message, index, state)
     return True
+
+
+def _search_options(options: ChatOptions) -> dict[str, Any]:
+    return {"k": options.top_k, "mode": options.mode, "model": options.model}
 
 
 def finished(stream: AnswerStream, streamed: str) -> Message:
