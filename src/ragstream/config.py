@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 from ragstream.errors import ConfigError
 
 ENV_PREFIX = "RAGSTREAM_"
+MB = 1024 * 1024  # max_file_mb counts mebibytes, everywhere (ingest, page, API)
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
 # Secrets keep the names their ecosystems use (OPENAI_API_KEY), plus RAGSTREAM_* aliases.
 SECRET_ENV = {
@@ -59,6 +60,10 @@ class Settings:
             )
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * MB)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` applied, converted like any other source of settings."""

@@ -22,7 +22,6 @@ from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.factory import open_store, store_location
 from ragstream.index.store import Store
-from ragstream.ingest.loaders import MB
 from ragstream.ingest.pipeline import Ingestor
 from ragstream.ingest.report import (
     FileResult,
@@ -90,6 +89,17 @@ class Workspace:
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
+
+    @property
+    def base(self) -> Path:
+        """The folder holding the workspace: documents are keyed relative to it, so keys
+        do not depend on the directory a command runs from."""
+        return self.settings.workspace.resolve().parent
+
+    def source_path(self, key: str) -> Path:
+        """The file a document key names (the inverse of how ingest keys files)."""
+        path = Path(key)
+        return path if path.is_absolute() else self.base / path
 
     def remove(self, path: str) -> bool:
         return self.store.remove_document(path)
@@ -225,8 +235,8 @@ class Workspace:
             self.embedder,
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
-            max_bytes=int(s.max_file_mb * MB),
-            base=s.workspace.resolve().parent,
+            max_bytes=s.max_file_bytes,
+            base=self.base,
             progress=progress,
         )
 

@@ -69,7 +69,9 @@ def test_a_200_mb_file_is_refused_from_stat_without_reading(
     with path.open("wb") as handle:
         os.truncate(handle.fileno(), 200 * MB)  # sparse: costs no disk
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a file over the limit"))
-    assert reason(path, max_bytes=50 * MB) == "file is 200.0 MB, over the 50 MB limit (max_file_mb)"
+    assert reason(path, max_bytes=50 * MB) == (
+        "file is 200.0 MB, over the 50.0 MB limit (raise max_file_mb / RAGSTREAM_MAX_FILE_MB to allow it)"
+    )
 
 
 def test_a_file_at_the_limit_is_loaded(tmp_path: Path) -> None:
