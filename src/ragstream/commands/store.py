@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ragstream.commands.options import warn_password_in_argv
+from ragstream.commands.options import warn_password_in_argv, workspace_option
 from ragstream.config import load_settings, read_secret_file
 from ragstream.errors import ConfigError
 from ragstream.index.copy import copy_store
@@ -57,13 +57,7 @@ def migrate(database_url: str | None) -> None:
     default=None,
     help="Read the destination URL from this file (keeps a password out of argv).",
 )
-@click.option(
-    "--workspace",
-    "-w",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Source workspace directory [env RAGSTREAM_WORKSPACE; default .ragstream].",
-)
+@workspace_option
 @click.option(
     "--database-url",
     default=None,

@@ -21,7 +21,7 @@ import numpy as np
 
 from ragstream.errors import StoreError
 from ragstream.index.dense import DenseIndex
-from ragstream.index.store import Candidates, checked_vectors
+from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.text import query_terms
 
@@ -46,7 +46,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 
 
 def fts_query(text: str) -> str:

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import ConfigError
 from ragstream.models import Section
 from ragstream.retrieve.fusion import Candidates
 from ragstream.retrieve.retriever import Retriever
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: graded relevance}
-MODES = ("bm25", "dense", "hybrid")
+MODES = RETRIEVAL_MODES
 
 
 # --- metrics (pure) -------------------------------------------------------------------
