@@ -13,15 +13,15 @@ import pypdf
 import pytest
 from fpdf import FPDF
 
+from ragstream.config import MB
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import (
-    MB,
-    SUPPORTED_SUFFIXES,
-    is_supported,
-    load,
-    load_document,
-)
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
+from ragstream.models import Section
+
+
+def load(path: Path, max_bytes: int | None = None) -> list[Section]:
+    return load_document(path, max_bytes).sections
 
 
 def write(tmp_path: Path, name: str, data: bytes | str) -> Path:

@@ -1,7 +1,8 @@
 """Document loaders, one module per format, chosen by file suffix.
 
-    load(path, max_bytes)            -> list[Section]     (raises LoaderError)
-    load_document(path, max_bytes)   -> LoadResult        (sections + warnings)
+    read_checked(path, max_bytes)    -> bytes             (type, size, emptiness checked)
+    load_bytes(suffix, data)         -> LoadResult        (sections + warnings)
+    load_document(path, max_bytes)   -> LoadResult        (the two in one)
 
 A LoaderError's message is one line saying why and what to do; it does not repeat the
 path, since the ingest report shows it next to the path. Unknown suffixes are the
@@ -17,7 +18,6 @@ from pathlib import Path
 from ragstream.config import MB
 from ragstream.errors import LoaderError
 from ragstream.ingest.loaders.common import LoadResult
-from ragstream.models import Section
 
 Loader = Callable[[bytes], LoadResult]
 
@@ -41,7 +41,6 @@ __all__ = [
     "check_size",
     "human_size",
     "is_supported",
-    "load",
     "load_bytes",
     "load_document",
     "read_checked",
@@ -52,13 +51,10 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load(path: Path, max_bytes: int | None = None) -> list[Section]:
-    """The sections of the document at `path`; LoaderError says why it cannot be read."""
-    return load_document(path, max_bytes).sections
-
-
 def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
-    """Like `load`, plus warnings the caller may report (e.g. "not UTF-8: read as ...")."""
+    """The sections of the document at `path`, plus warnings the caller may report (e.g.
+    "not UTF-8: read as ..."); LoaderError says why it cannot be read. The pipeline calls
+    the two halves itself, to hash the bytes before parsing them."""
     return load_bytes(path.suffix, read_checked(path, max_bytes))
 
 
