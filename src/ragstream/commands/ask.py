@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from ragstream.commands.options import open_workspace, workspace_options
+from ragstream.commands.options import non_blank, open_workspace, workspace_options
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
 
 @click.command()
-@click.argument("question")
+@click.argument("question", callback=non_blank)
 @click.option(
     "--model", default=None, help="Chat model [env RAGSTREAM_MODEL; default gpt-4o-mini]."
 )

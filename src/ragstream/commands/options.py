@@ -44,6 +44,13 @@ workspace_option = click.option(
 )
 
 
+def non_blank(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback: a question or query must have words in it."""
+    if not value.strip():
+        raise click.BadParameter("is empty: say what to look for", param=param)
+    return value
+
+
 def workspace_options(func: F) -> F:
     """Add --workspace, --embedder and --database-url (flag > env > file > default)."""
     func = click.option(
