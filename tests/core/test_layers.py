@@ -3,26 +3,16 @@ commands, the page, the Workspace object), so each floor can be used and tested 
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import ragstream
+from tests.support.imports import imported_modules
 
 PACKAGE = Path(ragstream.__file__).parent
 DOORS = ("ragstream.workspace", "ragstream.commands", "ragstream.app", "ragstream.cli",
          "ragstream.api", "ragstream.web", "ragstream.deploy")  # fmt: skip
 FLOORS = ("index", "ingest", "retrieve", "generate", "text.py", "models.py", "errors.py",
           "config.py", "layered.py", "openai_client.py")  # fmt: skip
-
-
-def imported_modules(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
 
 
 def floor_files() -> list[Path]:
