@@ -119,8 +119,8 @@ class Workspace:
             Registry(s.workspace),
             self.store,
             lambda: self._ingestor(None),
-            base=s.workspace.resolve().parent,
-            max_bytes=int(s.max_file_mb * MB),
+            base=self.base,
+            max_bytes=s.max_file_bytes,
             skip=s.workspace if not s.database_url else None,
         )
         return Sources(syncer)

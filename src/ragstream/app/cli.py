@@ -100,13 +100,7 @@ def wait_until_up(
     show_default=True,
     help="Interface to bind (0.0.0.0: all; 127.0.0.1: this machine only).",
 )
-<<<<<<< HEAD
-@click.option(
-    "--workspace",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Workspace directory [env RAGSTREAM_WORKSPACE; default ./.ragstream].",
-)
+@workspace_option
 @click.option(
     "--watch/--no-watch",
     default=True,
@@ -114,10 +108,6 @@ def wait_until_up(
     help="Keep the workspace's sources in sync while serving (see: ragstream watch).",
 )
 def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
-=======
-@workspace_option
-def serve(port: int, address: str, workspace: Path | None) -> None:
->>>>>>> main
     """Run the web app (Streamlit) and print the address to open."""
     settings = load_settings({"workspace": workspace})  # a bad setting fails here, in one line
     settings.workspace.mkdir(parents=True, exist_ok=True)
