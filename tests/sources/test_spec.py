@@ -74,3 +74,11 @@ def test_due_at() -> None:
     assert due_at(spec, SourceState(last_sync=1000.0)) == 1900.0
     failing = SourceState(last_sync=1000.0, last_ok=False, consecutive_failures=2)
     assert due_at(spec, failing) == 1060.0
+
+
+def test_credentials_in_a_url_are_refused() -> None:
+    from ragstream.sources.spec import normalize_location
+
+    with pytest.raises(SourceError, match="holds a user name or password") as caught:
+        normalize_location("https://bob:s3cret@intranet.example/wiki", "web")
+    assert "s3cret" not in str(caught.value)

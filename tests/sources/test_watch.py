@@ -130,3 +130,27 @@ def test_serve_watch_hook_starts_only_with_sources(tmp_path: Path) -> None:
             wait_for(lambda: "docs/puffin.md" in paths(workspace), timeout=15)
         finally:
             watcher.stop()
+
+
+def test_out_of_inotify_watches_falls_back_to_rescans(
+    tmp_path: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchdog.observers.api import BaseObserver
+
+    def no_watches(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(BaseObserver, "schedule", no_watches)
+    write(tmp_path / "docs/a.md", "# Gulls\n\nGulls steal chips.\n")
+    sources = workspace.sources
+    sources.add(str(tmp_path / "docs"))
+    results: list[SyncResult] = []
+    watcher = Watcher(sources, rescan=0.5, debounce=0.1, on_result=results.append)
+    thread = watcher.start()
+    try:
+        write(tmp_path / "docs/b.md", "# Terns\n\nTerns dive.\n")
+        wait_for(lambda: "docs/b.md" in paths(workspace))  # found by a rescan
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+    assert "cannot watch" in results[0].error and "rescanned every 0.5s" in results[0].error

@@ -81,6 +81,12 @@ def normalize_location(location: str, kind: Kind) -> str:
             raise SourceError(f"{location}: name a bucket, e.g. s3://my-bucket/docs/")
         return f"s3://{parts.netloc}/{parts.path.lstrip('/')}"
     parts = urlsplit(location)
+    if parts.username or parts.password:
+        # It would be stored in sources.json and shown in every citation and log line.
+        raise SourceError(
+            f"{parts.scheme}://{parts.hostname}/...: the URL holds a user name or password; "
+            "sources cannot carry credentials, remove them from the URL"
+        )
     if not parts.hostname:
         raise SourceError(f"{location}: the URL has no host name")
     return parts._replace(fragment="").geturl()

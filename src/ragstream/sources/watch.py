@@ -69,7 +69,7 @@ class Watcher:
         self._dirty: dict[str, float] = {}  # source name -> monotonic time to sync at
         self._wake = threading.Condition()
         self._stop = threading.Event()
-        self._watched: dict[str, object] = {}
+        self._watched: dict[str, object | None] = {}
 
     def mark(self, name: str, delay: float | None = None) -> None:
         with self._wake:
@@ -114,9 +114,17 @@ class Watcher:
         for spec in specs:
             if spec.kind == "folder" and spec.name not in self._watched:
                 root = Path(spec.location)
-                if root.is_dir():
-                    handler = _Handler(root, functools.partial(self.mark, spec.name))
+                if not root.is_dir():
+                    continue  # its sync reports the missing folder
+                handler = _Handler(root, functools.partial(self.mark, spec.name))
+                try:
                     self._watched[spec.name] = observer.schedule(handler, str(root), recursive=True)
+                except OSError as exc:  # e.g. fs.inotify.max_user_watches reached
+                    self._watched[spec.name] = None
+                    if self.on_result:
+                        why = f"cannot watch {root} ({exc.strerror or exc}); "
+                        why += f"it is still rescanned every {self.rescan:g}s"
+                        self.on_result(SyncResult(spec.name, error=why))
 
     def _run_due(self, specs: list[SourceSpec]) -> None:
         now = time.monotonic()
