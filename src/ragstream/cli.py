@@ -2,18 +2,21 @@
 
 Each subcommand lives next to the code it drives and is imported only when run, so
 `ragstream search` never pays for importing Streamlit or boto3. Errors from the library
-(RagstreamError) print as one line on stderr with exit code 1, never a traceback.
+(RagstreamError) print as one line on stderr with exit code 1, never a traceback; an
+unexpected exception prints its traceback, with every secret scrubbed (ragstream.redact).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from typing import Any
 
 import click
 
 from ragstream.errors import RagstreamError
+from ragstream.redact import install_log_redaction, redact
 
 # name -> "module:attribute" of a click command or group
 COMMANDS = {
@@ -49,6 +52,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    install_log_redaction()
     try:
         return cli.main(args=argv, prog_name="ragstream", standalone_mode=False)
     except click.exceptions.Abort:
@@ -60,11 +64,14 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except RagstreamError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception:  # a bug: keep the traceback for the report, but never a secret in it
+        click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

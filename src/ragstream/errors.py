@@ -12,14 +12,22 @@
 
 Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
 into these where they are first caught, so callers handle one tree and users read one
-line, never a traceback.
+line, never a traceback. Their text passes through `ragstream.redact` whenever it is
+shown, so no configured secret (key, password, URL credentials) is ever part of one.
 """
 
 from __future__ import annotations
 
+from ragstream.redact import redact
+
 
 class RagstreamError(Exception):
     """Root of RAGstream's errors. The message is one line saying what to do."""
+
+    def __str__(self) -> str:
+        # The one boundary every translated error crosses: whatever a library below put
+        # in the message (an echoed header, a URL), secrets leave it here.
+        return redact(super().__str__())
 
 
 class ConfigError(RagstreamError):

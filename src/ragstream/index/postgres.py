@@ -7,7 +7,8 @@ with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stor
 rank the same data the same way and fusion stays in one place (ragstream.retrieve).
 Each `replace_document` is one transaction holding an advisory lock on the path, so
 two processes ingesting the same file serialise instead of duplicating chunks.
-Passwords never leave this module: every message and repr shows the URL masked.
+Passwords never leave this module: every message and repr shows the URL masked
+(ragstream.redact, which also scrubs the password by value).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
@@ -29,6 +29,9 @@ from ragstream.index.pg_migrations import LATEST, MIGRATIONS
 from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
 from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
+from ragstream.redact import mask_url, redact, register_url
+
+__all__ = ["PostgresStore", "glob_to_regex", "mask_url", "query_words"]
 
 CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
@@ -77,25 +80,6 @@ WITH gone AS (
     RETURNING p.term)
 SELECT term, count(*) FROM gone GROUP BY term
 """
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.hostname or ""
-            if ":" in host:
-                host = f"[{host}]"
-            netloc = f"{parts.username or ''}:***@{host}"
-            if parts.port:
-                netloc += f":{parts.port}"
-            parts = parts._replace(netloc=netloc)
-        masked = urlunsplit(parts)
-    except ValueError:
-        masked = url
-    # key=value DSNs and query parameters: password=secret
-    return re.sub(r"(password\s*=\s*)('[^']*'|[^\s&]+)", r"\1***", masked, flags=re.I)
 
 
 def glob_to_regex(glob: str) -> str:
@@ -159,8 +143,8 @@ class PostgresStore:
     """
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
+        register_url(url)  # a --to URL never went through Settings
         self.where = mask_url(url)
-        self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
         self._keyword_lock = threading.Lock()
         self._hnsw_settings = (0, False)
@@ -202,10 +186,7 @@ class PostgresStore:
 
     # --- errors and transactions -------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
-        message = _one_line(exc)
-        if self._password:
-            message = message.replace(self._password, "***")
-        return mask_url(message)
+        return redact(_one_line(exc))
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
