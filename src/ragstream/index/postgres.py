@@ -21,10 +21,17 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
-import psycopg
-from pgvector.psycopg import register_vector
 
-from ragstream.errors import StoreError
+from ragstream.errors import ConfigError, StoreError
+
+try:  # the optional extra: every door that opens this store gets this one line
+    import psycopg
+    from pgvector.psycopg import register_vector
+except ModuleNotFoundError as _missing:
+    raise ConfigError(
+        f"a PostgreSQL database URL is set (RAGSTREAM_DATABASE_URL, --database-url or "
+        f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
+    ) from None
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS
 from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
 from ragstream.index.store import Candidates, checked_vectors
