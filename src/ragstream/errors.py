@@ -5,7 +5,8 @@
     ├── LoaderError                one document could not be read (names file and why)
     ├── IndexError_                the index cannot be used as asked
     │   └── EmbedderMismatch       index built by another embedder / dimension
-    ├── StoreError                 the store failed (database locked, missing extension...)
+    ├── StoreError                 the store failed (database locked, disk full, missing extension...)
+    │   └── DamagedIndex           the index file is damaged: refuse to write, say how to recover
     ├── GenerationError            the LLM could not answer (key, server, timeout)
     ├── DeployError                an AWS or Docker step failed (translated, one line)
     └── HostError                  the host agent could not do its job
@@ -48,6 +49,10 @@ class EmbedderMismatch(IndexError_):
 
 class StoreError(RagstreamError):
     """The store failed."""
+
+
+class DamagedIndex(StoreError):
+    """The index file is malformed or truncated; reads may work, writes are refused."""
 
 
 class GenerationError(RagstreamError):
