@@ -23,6 +23,7 @@ COMMANDS = {
     "ingest": "ragstream.commands.core:ingest",
     "search": "ragstream.commands.core:search",
     "docs": "ragstream.commands.core:docs",
+    "doctor": "ragstream.commands.doctor:doctor",
     "eval": "ragstream.commands.evaluate:evaluate",
     "ask": "ragstream.generate.cli:ask",
     "serve": "ragstream.app.cli:serve",

@@ -11,8 +11,10 @@ doctor` runs the full checks.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragstream.errors import DamagedIndex, StoreError
@@ -104,3 +106,85 @@ def check_version(db_path: Path, version: int) -> None:
             f"{db_path}: the index has schema version {version}, newer than this RAGstream "
             f"knows ({SCHEMA_VERSION}): upgrade RAGstream"
         )
+
+
+# --- `ragstream doctor`: the full checks, and what a rebuild needs ------------------------
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str  # one line: what was checked and, when not ok, what to do
+
+
+def diagnose(db_path: Path) -> list[Finding]:
+    """Every check doctor runs on the index file, without writing to it."""
+    if not db_path.exists():
+        return [Finding(True, f"{db_path}: no index yet (ragstream ingest DIR creates one)")]
+    if truncated(db_path):
+        return [Finding(False, str(truncated_error(db_path)))]
+    found = [Finding(True, f"{db_path}: {db_path.stat().st_size / 1e6:.1f} MB")]
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return [*found, Finding(False, f"{db_path}: cannot open it ({one_line(exc)})")]
+    try:
+        found += _checks(db_path, conn)
+    except sqlite3.Error as exc:
+        found.append(Finding(False, str(translate(db_path, "checking", exc))))
+    finally:
+        conn.close()
+    if read_only_place(db_path):
+        found.append(Finding(True, f"{db_path.parent}: read-only here: docs and search only"))
+    free = shutil.disk_usage(db_path.parent).free
+    found.append(Finding(free > 10 * 2**20, f"{db_path.parent}: {free / 2**20:.0f} MiB free"))
+    return found
+
+
+def _checks(db_path: Path, conn: sqlite3.Connection) -> list[Finding]:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    found = [
+        Finding(
+            version <= SCHEMA_VERSION,
+            f"schema version {version} (this RAGstream writes {SCHEMA_VERSION})",
+        )
+    ]
+    rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
+    problems = [line for row in rows for line in str(row[0]).splitlines() if line != "ok"]
+    if problems:
+        found.append(Finding(False, f"integrity check: {problems[-1]}: {RECOVERY_HINT}"))
+        return found
+    found.append(Finding(True, "integrity check: ok"))
+    chunks, listed, fts = conn.execute(
+        "SELECT (SELECT count(*) FROM chunks), (SELECT coalesce(sum(n_chunks), 0) "
+        "FROM documents), (SELECT count(*) FROM chunks_fts)"
+    ).fetchone()
+    counts = f"{chunks} chunks, {listed} listed in the manifest, {fts} in the keyword index"
+    hint = "" if chunks == listed == fts else f": {RECOVERY_HINT}"
+    found.append(Finding(chunks == listed == fts, counts + hint))
+    return found
+
+
+def read_manifest(db_path: Path) -> tuple[list[str], str | None] | None:
+    """The manifest's document keys and the embedder spec, read-only; None if unreadable."""
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        keys = [row[0] for row in conn.execute("SELECT path FROM documents ORDER BY path")]
+        spec = conn.execute("SELECT value FROM meta WHERE key = 'embedder_spec'").fetchone()
+        return keys, spec[0] if spec else None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def move_aside(db_path: Path) -> Path:
+    """Rename the index (and its -wal/-shm) to `<name>.damaged-<time>`; returns the new name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = db_path.with_name(f"{db_path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = db_path.with_name(db_path.name + suffix)
+        if part.exists():
+            part.rename(target.with_name(target.name + suffix))
+    return target
