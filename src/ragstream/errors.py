@@ -8,13 +8,14 @@
     ├── StoreError                 the store failed (database locked, disk full, missing extension...)
     │   └── DamagedIndex           the index file is damaged: refuse to write, say how to recover
     ├── GenerationError            the LLM could not answer (key, server, timeout)
-    ├── DeployError                an AWS or Docker step failed (translated, one line)
-    └── HostError                  the host agent could not do its job
+    └── DeployError                an AWS or Docker step failed (translated, one line)
 
 Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
 into these where they are first caught, so callers handle one tree and users read one
 line, never a traceback. Their text passes through `ragstream.redact` whenever it is
 shown, so no configured secret (key, password, URL credentials) is ever part of one.
+The host agent (ragstream.host) ships alone to the instance and cannot import this
+module: its own one-line error is ragstream.host.errors.HostError.
 """
 
 from __future__ import annotations
@@ -61,7 +62,3 @@ class GenerationError(RagstreamError):
 
 class DeployError(RagstreamError):
     """A deployment step (AWS or Docker) failed."""
-
-
-class HostError(RagstreamError):
-    """The host agent on the instance could not do its job."""

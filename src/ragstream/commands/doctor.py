@@ -10,7 +10,6 @@ that make sense there (connect, schema, counts); it rebuilds with `ragstream cop
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -19,8 +18,8 @@ from ragstream.commands.options import WORKSPACE_OPTIONS, workspace_options
 from ragstream.config import Settings, load_settings
 from ragstream.errors import ConfigError, RagstreamError
 from ragstream.index import sqlite_health as health
+from ragstream.index.factory import INDEX_FILE, open_store, store_location
 from ragstream.index.sqlite_health import Finding
-from ragstream.index.store import open_store
 from ragstream.redact import redact
 from ragstream.workspace import Workspace
 
@@ -44,7 +43,7 @@ def doctor(rebuild: bool, **options: Any) -> None:
             )
         findings = _postgres_findings(settings)
     else:
-        findings = health.diagnose(settings.workspace / "index.sqlite")
+        findings = health.diagnose(settings.workspace / INDEX_FILE)
     for finding in findings:
         click.echo(redact(f"{'ok  ' if finding.ok else 'FAIL'}  {finding.text}"))
     if rebuild:
@@ -55,11 +54,11 @@ def doctor(rebuild: bool, **options: Any) -> None:
 
 def _postgres_findings(settings: Settings) -> list[Finding]:
     try:
-        store = open_store(settings)
+        store = open_store(store_location(settings))
     except RagstreamError as exc:
         return [Finding(False, str(exc))]
     try:
-        where = getattr(store, "where", "the database")
+        where = store.where
         chunks = store.count_chunks()
         listed = sum(d.n_chunks for d in store.documents())
     except RagstreamError as exc:
@@ -71,7 +70,7 @@ def _postgres_findings(settings: Settings) -> list[Finding]:
 
 
 def _rebuild(settings: Settings) -> None:
-    db = settings.workspace / "index.sqlite"
+    db = settings.workspace / INDEX_FILE
     manifest = health.read_manifest(db) if db.exists() else None
     if db.exists():
         click.echo(f"moved the old index to {health.move_aside(db)}")
@@ -83,10 +82,9 @@ def _rebuild(settings: Settings) -> None:
     keys, spec = manifest
     if spec and settings.embedder == "builtin":
         settings = settings.replace(embedder=spec)  # the embedder that built the old index
-    base = settings.workspace.resolve().parent  # keys are relative to it (Workspace._ingestor)
-    sources = [Path(key) if Path(key).is_absolute() else base / key for key in keys]
-    present = [path for path in sources if path.is_file()]
     with Workspace(settings) as workspace:
+        sources = [workspace.source_path(key) for key in keys]
+        present = [path for path in sources if path.is_file()]
         report = workspace.ingest(present, keep_missing=True) if present else None
     ingested = report.count("ingested") if report else 0
     click.echo(f"rebuilt {db}: {ingested} of {len(keys)} document(s) re-ingested")

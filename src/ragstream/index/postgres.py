@@ -14,7 +14,6 @@ Passwords never leave this module: every message and repr shows the URL masked
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -33,15 +32,14 @@ except ModuleNotFoundError as _missing:
         f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
     ) from None
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS
-from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
-from ragstream.index.store import Candidates, checked_vectors
+from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.redact import mask_url, redact, register_url
+from ragstream.text import query_terms
 
 __all__ = ["PostgresStore", "glob_to_regex", "mask_url", "query_words"]
 
 T = TypeVar("T")
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
@@ -122,9 +120,7 @@ def glob_to_regex(glob: str) -> str:
 
 def query_words(text: str) -> str:
     """The words keyword search looks for, as SQLite picks them (stopwords dropped)."""
-    words = list(dict.fromkeys(w.lower() for w in re.findall(r"\w+", text)))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " ".join(content[:MAX_QUERY_TERMS])
+    return " ".join(query_terms(text))
 
 
 def _path_lock_key(path: str) -> int:
