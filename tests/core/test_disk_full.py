@@ -1,4 +1,4 @@
-"""A full disk under a real workspace (issue 14.6): `ingest` names the disk instead of
+"""A full disk and a read-only disk under a real workspace (issue 14.6, 14.7): `ingest` names the disk instead of
 "cannot rollback", the index stays consistent, `docs` and `search` keep reading.
 The workspace lives on a small tmpfs of its own (skipped where mount is not allowed)."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ragstream.cli import main
-from tests.support.tmpfs import small_tmpfs
+from tests.support.tmpfs import remount_read_only, small_tmpfs
 
 
 @pytest.fixture
@@ -67,3 +67,24 @@ def test_ingest_on_a_full_disk_says_so_and_reads_go_on(
     assert code == 0 and "keys.md" in output
     code, output = run(capsys, "search", "ninety days", "--json", *ws)
     assert code == 0 and "keys.md" in output
+
+
+def test_a_read_only_workspace_lists_searches_and_checks_but_does_not_write(
+    disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "keys.md").write_text("# Keys\n\nRotate the API key every ninety days.\n")
+    ws = ["--workspace", str(disk / "ws")]
+    assert run(capsys, "ingest", "-q", str(docs), *ws)[0] == 0
+    assert not list((disk / "ws").glob("index.sqlite-*"))  # no -wal, no -shm left
+    remount_read_only(disk)
+    code, output = run(capsys, "docs", "--json", *ws)
+    assert code == 0 and "keys.md" in output
+    code, output = run(capsys, "search", "ninety days", "--json", *ws)
+    assert code == 0 and "keys.md" in output
+    code, output = run(capsys, "doctor", *ws)
+    assert code == 0 and "read-only here" in output and "integrity check: ok" in output
+    (docs / "new.md").write_text("# New\n\nSomething new.\n")
+    code, output = run(capsys, "ingest", "-q", str(docs), *ws)
+    assert code == 1 and "needs write access" in output and "Traceback" not in output

@@ -120,12 +120,7 @@ class SqliteStore:
     def _connect(self) -> sqlite3.Connection:
         target, uri = str(self.db_path), False
         if self.read_only:
-            # A WAL index needs -shm, which a read-only place cannot hold. With no -wal
-            # beside it every committed write is in the file, and nobody here can add
-            # one: immutable=1 reads it without -shm (and without locks).
-            wal = self.db_path.with_name(self.db_path.name + "-wal")
-            mode = "ro" if wal.exists() else "ro&immutable=1"
-            target, uri = f"{self.db_path.resolve().as_uri()}?mode={mode}", True
+            target, uri = health.read_only_uri(self.db_path), True
         conn = sqlite3.connect(
             target, timeout=30.0, isolation_level=None, check_same_thread=False, uri=uri
         )

@@ -78,6 +78,18 @@ def read_only_place(db_path: Path) -> bool:
     )
 
 
+def read_only_uri(db_path: Path) -> str:
+    """A URI that reads the index without writing a byte (nor creating -wal/-shm).
+
+    A WAL index needs -shm, which a read-only place cannot hold. With no -wal beside it
+    every committed write is in the file and nobody here can add one, so immutable=1
+    reads it without -shm (and without locks).
+    """
+    wal = db_path.with_name(db_path.name + "-wal")
+    immutable = read_only_place(db_path) and not wal.exists()
+    return f"{db_path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def quick_check(conn: sqlite3.Connection, seconds: float = QUICK_CHECK_SECONDS) -> str | None:
     """What PRAGMA quick_check finds wrong (None: nothing, or no time to finish)."""
     deadline = time.monotonic() + seconds
@@ -123,7 +135,7 @@ def diagnose(db_path: Path) -> list[Finding]:
         return [Finding(False, str(truncated_error(db_path)))]
     found = [Finding(True, f"{db_path}: {db_path.stat().st_size / 1e6:.1f} MB")]
     try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(db_path), uri=True)
     except sqlite3.Error as exc:
         return [*found, Finding(False, f"{db_path}: cannot open it ({one_line(exc)})")]
     try:
@@ -134,8 +146,11 @@ def diagnose(db_path: Path) -> list[Finding]:
         conn.close()
     if read_only_place(db_path):
         found.append(Finding(True, f"{db_path.parent}: read-only here: docs and search only"))
-    free = shutil.disk_usage(db_path.parent).free
-    found.append(Finding(free > 10 * 2**20, f"{db_path.parent}: {free / 2**20:.0f} MiB free"))
+        return found
+    # an ingest rewrites a document inside the -wal first: room for a tenth of the index
+    free, need = shutil.disk_usage(db_path.parent).free, max(2**20, db_path.stat().st_size // 10)
+    hint = "" if free >= need else ": free some space before the next ingest"
+    found.append(Finding(free >= need, f"{db_path.parent}: {free / 2**20:.1f} MiB free{hint}"))
     return found
 
 
@@ -166,7 +181,7 @@ def _checks(db_path: Path, conn: sqlite3.Connection) -> list[Finding]:
 def read_manifest(db_path: Path) -> tuple[list[str], str | None] | None:
     """The manifest's document keys and the embedder spec, read-only; None if unreadable."""
     try:
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(db_path), uri=True)
     except sqlite3.Error:
         return None
     try:
