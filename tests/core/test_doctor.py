@@ -101,3 +101,16 @@ def test_an_index_truncated_to_zero_bytes_is_reported_everywhere(
     assert code == 1 and "FAIL" in out and "0 bytes" in out
     code, out, err = run(capsys, "doctor", "--rebuild", *ws)
     assert code == 1 and "no readable manifest" in err and "ragstream ingest DIR" in err
+
+
+@pytest.mark.postgres
+def test_doctor_on_postgresql_checks_connection_and_counts(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_DATABASE_URL", postgres_url)
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0, out
+    assert "connected, schema current" in out and "0 chunks, 0 listed in the manifest" in out
+    assert "fixture-Pa55word" not in out
+    code, _, err = run(capsys, "doctor", "--rebuild")
+    assert code == 1 and "ragstream copy" in err and len(err.strip().splitlines()) == 1

@@ -140,3 +140,25 @@ def test_an_index_from_a_newer_ragstream_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match=r"schema version 99, newer .*upgrade RAGstream"):
         SqliteStore(db)
+
+
+def test_an_index_cut_short_is_damaged_not_silently_smaller(tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite"
+    store = SqliteStore(db)
+    fill(store)
+    for n in range(20):
+        store.replace_document(*make_doc(f"more/{n}.md", [f"text {n} " * 200] * 3, seed=n))
+    store.close()
+    with db.open("r+b") as f:  # a copy that stopped half way
+        f.truncate(db.stat().st_size // 2)
+    try:
+        damaged = SqliteStore(db)
+    except DamagedIndex as exc:
+        assert "ragstream doctor" in str(exc)
+        return
+    try:
+        assert damaged.damage
+        with pytest.raises(DamagedIndex, match="refusing"):
+            damaged.set_meta({"x": "1"})
+    finally:
+        damaged.close()
