@@ -99,10 +99,12 @@ class RedactingFilter(logging.Filter):
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: logging reports that itself, later
-            message = str(record.msg)
-        else:
-            record.args = None
-        record.msg = redact(message)
+            message = ""
+        scrubbed = redact(message)
+        if scrubbed != message:
+            # only then: formatters that read `args` themselves (uvicorn's access log)
+            # keep working for every record that holds no secret
+            record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

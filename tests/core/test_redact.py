@@ -109,3 +109,5 @@ def test_log_records_and_their_tracebacks_are_redacted(caplog: pytest.LogCapture
     assert "sk-in-the-log-99" not in caplog.text
     assert "calling with key ***" in caplog.text
     assert "ValueError: header Bearer ***" in caplog.text
+    plain = logging.getLogRecordFactory()("x", logging.INFO, "f", 1, "%s %s", ("a", "b"), None)
+    assert plain.args == ("a", "b")  # a record with no secret keeps its args for formatters
