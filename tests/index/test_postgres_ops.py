@@ -113,7 +113,10 @@ def test_password_never_shows_in_errors_repr_or_logs(
     assert "password authentication failed" in str(info.value)
     store = PostgresStore(postgres_url)
     assert "fixture-Pa55word" not in repr(store) and ":***@" in repr(store)
-    store._conn.close()  # the server connection drops: the error must stay masked too
+    store._conn.close()  # the server connection drops: the store reconnects...
+    assert store.documents() == []
+    store._conn.close()  # ...and when reconnecting fails, the error stays masked too
+    monkeypatch.setattr(store, "_url", wrong)
     with pytest.raises(StoreError) as dropped:
         store.documents()
     assert "fixture-Pa55word" not in str(dropped.value) and ":***@" in str(dropped.value)

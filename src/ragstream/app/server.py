@@ -18,6 +18,7 @@ import time
 
 from ragstream.app.cli import SCRIPT, local_url
 from ragstream.host.config import HEALTH_PATH
+from ragstream.redact import install_log_redaction, redact
 
 WARM_UP_THREAD = "ragstream-warm-up"
 
@@ -35,7 +36,7 @@ def warm_up(health_url: str) -> None:
         workspace = shared_workspace(load_settings())
         count = len(workspace.documents())
     except Exception as exc:  # the page reports it properly when a visitor arrives
-        print(f"RAGstream: warm-up skipped: {exc}", file=sys.stderr, flush=True)
+        print(redact(f"RAGstream: warm-up skipped: {exc}"), file=sys.stderr, flush=True)
         return
     took = time.perf_counter() - started
     print(
@@ -63,6 +64,7 @@ class _QuietWarmUp(logging.Filter):
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
+    install_log_redaction()
     context_logger = "streamlit.runtime.scriptrunner_utils.script_run_context"
     logging.getLogger(context_logger).addFilter(_QuietWarmUp())
     url = health_url(sys.argv[1:])
