@@ -163,3 +163,22 @@ def test_sources_file_is_replaced_atomically(tmp_path: Path, workspace: Workspac
     leftovers = [p for p in os.listdir(ws) if p.startswith(".sources.json.")]
     assert leftovers == []
     assert json.loads((ws / "sources.json").read_text())["sources"][0]["name"] == "docs"
+
+
+def test_a_sync_in_another_process_waits_its_turn(tmp_path: Path, workspace: Workspace) -> None:
+    import subprocess
+    import sys
+
+    write(tmp_path / "docs/a.md", "Alpha document.\n")
+    sources = workspace.sources
+    sources.add(str(tmp_path / "docs"))
+    command = [sys.executable, "-m", "ragstream.cli", "source", "sync", "docs",
+               "--workspace", str(tmp_path / "ws")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with sources.registry.sync_lock("docs"):
+        busy = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert busy.returncode == 0, busy.stderr
+    assert "docs: skipped, another sync of it is running" in busy.stdout
+    assert paths(workspace) == set()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "docs: 1 ingested" in done.stdout

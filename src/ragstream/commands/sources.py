@@ -133,14 +133,17 @@ def remove(name: str, **options: Any) -> None:
 
 
 def _print_results(results: list[SyncResult]) -> None:
+    """One line per source, then its failures; exit 1 when any failed (a source skipped
+    because another process is syncing it is not a failure: that sync does the work)."""
     console = Console()
     failed = False
     for result in results:
-        style = "green" if result.ok and not result.report.failed else "red"
+        bad = bool(result.error or result.report.failed)
+        style = "red" if bad else "yellow" if result.busy else "green"
         console.print(f"[{style}]{result.summary()}[/{style}]", highlight=False)
         for f in result.report.failed:
             console.print(f"  [red]failed[/red] {f.path}: {f.reason}", highlight=False)
-        failed = failed or not result.ok or bool(result.report.failed)
+        failed = failed or bad
     if failed:
         sys.exit(1)
 
