@@ -125,6 +125,12 @@ def test_bad_input_is_one_line(tmp_path: Path, workspace: Workspace) -> None:
     sources.add(str(tmp_path / "docs"))
     with pytest.raises(SourceError, match="already the source 'docs'"):
         sources.add(str(tmp_path / "docs"), name="again")
+    (tmp_path / "docs/sub").mkdir()
+    with pytest.raises(SourceError, match="overlaps the folder source 'docs'"):
+        sources.add(str(tmp_path / "docs/sub"))
+    with pytest.raises(SourceError, match="overlaps the folder source 'docs'"):
+        sources.add(str(tmp_path))
+    (tmp_path / "docs/sub").rmdir()
     (tmp_path / "docs").rmdir()
     [result] = sources.sync()
     assert not result.ok and "the folder is gone" in result.error

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from ragstream.errors import SourceError
 from ragstream.sources.registry import Registry, SourceState
 from ragstream.sources.spec import (
     SourceSpec,
@@ -43,6 +45,8 @@ class Sources:
     ) -> SourceSpec:
         kind = kind_of(location)
         location = normalize_location(location, kind)
+        if kind == "folder":
+            self._refuse_nested(Path(location))
         if name is None:
             taken = {s.name for s in self.registry.specs()}
             name = base = default_name(location, kind)
@@ -59,6 +63,18 @@ class Sources:
             **web,  # type: ignore[arg-type]  # depth, same_site, allow_private, rate, timeout
         )
         return self.registry.add(spec)
+
+    def _refuse_nested(self, folder: Path) -> None:
+        """One document, one source: removing a source must not take another's documents."""
+        for spec in self.registry.specs():
+            if spec.kind != "folder":
+                continue
+            other = Path(spec.location)
+            if folder != other and (folder.is_relative_to(other) or other.is_relative_to(folder)):
+                raise SourceError(
+                    f"{folder} overlaps the folder source {spec.name!r} ({other}): "
+                    "use --include/--exclude on one source instead"
+                )
 
     def infos(self) -> list[SourceInfo]:
         return [SourceInfo(s, self.registry.state(s.name)) for s in self.registry.specs()]
