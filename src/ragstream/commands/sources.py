@@ -33,7 +33,12 @@ def source() -> None:
 @click.option("--every", default=None, help="Re-sync on a schedule, e.g. 15m, 2h, 1d.")
 @click.option("--include", multiple=True, help='Only documents matching this glob ("*.md").')
 @click.option("--exclude", multiple=True, help="Leave out documents matching this glob.")
-@click.option("--depth", type=click.IntRange(0, 10), default=0, help="Web: links to follow.")
+@click.option(
+    "--depth",
+    type=click.IntRange(0, 10),
+    default=0,
+    help="Web: how many links deep to follow (0: the page only).",
+)
 @click.option(
     "--same-site/--any-site", default=True, help="Web: follow links on the same host only."
 )
