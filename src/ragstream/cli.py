@@ -32,6 +32,8 @@ COMMANDS = {
     "deploy": "ragstream.deploy.cli:deploy",
     "source": "ragstream.commands.sources:source",
     "watch": "ragstream.commands.sources:watch",
+    "worker": "ragstream.commands.worker:worker",
+    "jobs": "ragstream.commands.worker:jobs",
 }
 
 

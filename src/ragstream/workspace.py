@@ -22,7 +22,7 @@ from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.factory import open_store, store_location
 from ragstream.index.store import Store
-from ragstream.ingest.pipeline import Ingestor
+from ragstream.ingest.pipeline import Blob, Ingestor
 from ragstream.ingest.report import (
     FileResult,
     FileStatus,
@@ -89,6 +89,12 @@ class Workspace:
     ) -> IngestReport:
         """Index already-loaded documents (path/id, sections), e.g. an eval corpus."""
         return self._ingestor(progress).ingest_documents(documents)
+
+    def ingest_blobs(
+        self, blobs: Iterable[Blob], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Index documents given as bytes (what an ingest worker does with a job)."""
+        return self._ingestor(progress).ingest_blobs(blobs)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

@@ -13,6 +13,10 @@ Migration 2 adds an inverted index: `postings` (one row per chunk and term, with
 term's frequency and the chunk's length) and `term_stats` (document frequencies), so
 BM25 reads the query terms' postings from a covering index (an index-only scan)
 instead of re-parsing the tsvector of every chunk that matches.
+
+Migration 5 (3 and 4 are taken on other branches; each touches only its own tables, so
+they apply in any order) adds `ingest_jobs`, the ingest queue the workers claim from
+(ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 """
 
 from __future__ import annotations
@@ -91,6 +95,36 @@ INSERT INTO postings (term, chunk_id, tf, dl)
 INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
 """,
     ),
+    (
+        5,
+        """
+CREATE TABLE ingest_jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    doc_key text NOT NULL,            -- what the document is stored and cited under
+    blob text NOT NULL,               -- where its bytes are in the blob store
+    suffix text NOT NULL,
+    sha256 text NOT NULL,
+    mtime double precision NOT NULL DEFAULT 0,
+    state text NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'done', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    max_attempts integer NOT NULL DEFAULT 5,
+    run_after timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz,
+    lease uuid,                       -- fencing token of the current claim
+    worker text,
+    last_error text,
+    n_chunks integer,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz);
+-- Claiming scans only live jobs, oldest first.
+CREATE INDEX ingest_jobs_live ON ingest_jobs (run_after, id) WHERE state IN ('queued', 'running');
+-- At most one waiting job per document: a newer upload replaces the waiting one.
+CREATE UNIQUE INDEX ingest_jobs_one_queued ON ingest_jobs (doc_key) WHERE state = 'queued';
+CREATE INDEX ingest_jobs_running_key ON ingest_jobs (doc_key) WHERE state = 'running';
+""",
+    ),
 )
 
-LATEST = MIGRATIONS[-1][0]
+VERSIONS = frozenset(version for version, _ in MIGRATIONS)
+LATEST = max(VERSIONS)
