@@ -259,9 +259,9 @@ class JobQueue:
         return {state: 0 for state in STATES} | {state: int(n) for state, n in rows}
 
     def depth(self) -> int:
-        """Jobs waiting or running: what worker autoscaling follows."""
-        return int(self._one(f"SELECT count(*) FROM ingest_jobs j WHERE {_LIVE} "
-                             "OR j.state = 'running'")[0])  # fmt: skip
+        """Jobs queued (backing off included) or running: what worker autoscaling follows."""
+        sql = "SELECT count(*) FROM ingest_jobs WHERE state IN ('queued', 'running')"
+        return int(self._one(sql)[0])
 
     def retry_dead(self, ids: list[int] | None = None) -> int:
         """Requeue dead jobs (all, or these ids) with fresh attempts; returns how many.

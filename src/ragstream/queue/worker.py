@@ -82,6 +82,7 @@ class Worker:
     def run(self, *, max_jobs: int | None = None, until_empty: bool = False) -> WorkerStats:
         """Process jobs until stopped (or `max_jobs` done, or the queue is empty)."""
         handled = 0
+        log.info("worker %s: waiting for jobs", self.name)
         while not self._stop.is_set() and (max_jobs is None or handled < max_jobs):
             job = self.queue.claim(self.name, self.visibility)
             if job is None:
