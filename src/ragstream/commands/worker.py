@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ def _queue(workspace: Any) -> JobQueue:
 @click.option("--max-jobs", type=click.IntRange(min=1), default=None, help="Stop after N jobs.")
 @click.option("--until-empty", is_flag=True, help="Stop when no job is waiting or running.")
 @click.option("--name", default=None, help="Worker name in the job table [default host:pid].")
+@click.option("--publish-depth", is_flag=True,
+              help="Publish the queue depth to CloudWatch each minute (RAGstream/IngestQueueDepth, "
+              "dimension Stack from RAGSTREAM_STACK): what ECS scales workers on.")  # fmt: skip
 @workspace_options
 def worker(
     blobs: str | None,
@@ -50,15 +54,21 @@ def worker(
     max_jobs: int | None,
     until_empty: bool,
     name: str | None,
+    publish_depth: bool,
     **options: Any,
 ) -> None:
     """Claim ingest jobs from the PostgreSQL queue and index them (run as many as you like)."""
+    from ragstream.queue.metrics import DepthPublisher
     from ragstream.queue.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    stack = os.environ.get("RAGSTREAM_STACK", "")
+    if publish_depth and not stack:
+        raise ConfigError("--publish-depth needs RAGSTREAM_STACK (the deploy stack's name)")
     with open_workspace(options) as workspace, _queue(workspace) as queue:
+        tick = DepthPublisher(stack, queue.depth).tick if publish_depth else None
         w = Worker(queue, open_blobs(blobs or ""), workspace.ingest_blobs, name=name,
-                   visibility=visibility, poll=poll)  # fmt: skip
+                   visibility=visibility, poll=poll, tick=tick)  # fmt: skip
         w.install_signal_handlers()
         stats = w.run(max_jobs=max_jobs, until_empty=until_empty)
     click.echo(f"worker {w.name}: {stats.done} done, {stats.failed} failed, {stats.chunks} chunks")

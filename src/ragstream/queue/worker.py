@@ -58,6 +58,7 @@ class Worker:
         name: str | None = None,
         visibility: float = 300.0,
         poll: float = 2.0,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
         self.blobs = blobs
@@ -66,6 +67,7 @@ class Worker:
         self.visibility = visibility
         self.poll = poll
         self.stats = WorkerStats()
+        self.tick = tick or (lambda: None)  # e.g. publish the queue depth
         self._stop = threading.Event()
 
     def stop(self, *_: object) -> None:
@@ -84,6 +86,7 @@ class Worker:
         handled = 0
         log.info("worker %s: waiting for jobs", self.name)
         while not self._stop.is_set() and (max_jobs is None or handled < max_jobs):
+            self.tick()
             job = self.queue.claim(self.name, self.visibility)
             if job is None:
                 if until_empty and self.queue.depth() == 0:
