@@ -66,6 +66,7 @@ def worker(
     if publish_depth and not stack:
         raise ConfigError("--publish-depth needs RAGSTREAM_STACK (the deploy stack's name)")
     with open_workspace(options) as workspace, _queue(workspace) as queue:
+        _ = workspace.embedder  # load the model before taking a job (and fail before, too)
         tick = DepthPublisher(stack, queue.depth).tick if publish_depth else None
         w = Worker(queue, open_blobs(blobs or ""), workspace.ingest_blobs, name=name,
                    visibility=visibility, poll=poll, tick=tick)  # fmt: skip
