@@ -8,6 +8,7 @@ import pytest
 
 from ragstream.deploy.oidc import deploy_policy, trust_policy
 from ragstream.deploy.resources import (
+    SSM_AGENT_ACTIONS,
     Arns,
     IngressRule,
     ingress_rules,
@@ -19,7 +20,12 @@ from ragstream.errors import ConfigError
 
 ARNS = Arns("aws", "eu-west-3", "210987654321")
 # Actions that are not resource-scoped in IAM: "*" is the only valid resource for them.
-STAR_ONLY = {"ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ssm:GetCommandInvocation"}
+STAR_ONLY = {
+    "ecr:GetAuthorizationToken",
+    "ec2:DescribeInstances",
+    "ssm:GetCommandInvocation",
+    *SSM_AGENT_ACTIONS,
+}
 
 
 def as_list(value):

@@ -13,7 +13,22 @@ from typing import Any
 from ragstream.deploy.settings import DeploySettings
 
 STACK_TAG = "ragstream:stack"
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+# What the SSM agent needs for Run Command and Session Manager, and nothing more. The managed
+# AmazonSSMManagedInstanceCore would also grant ssm:GetParameter(s) on every parameter.
+# These actions are not resource-scoped in IAM: "*" is the only valid resource for them.
+SSM_AGENT_ACTIONS = (
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,7 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             "Action": "ecr:GetAuthorizationToken",
             "Resource": "*",
         },
+        {"Sid": "SsmAgent", "Effect": "Allow", "Action": list(SSM_AGENT_ACTIONS), "Resource": "*"},
         {
             "Sid": "EcrPull",
             "Effect": "Allow",
@@ -225,7 +241,6 @@ def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
             trust_policy=service_trust("ec2.amazonaws.com"),
             policy_name=names.inline_policy,
             policy=instance_policy(settings, arns),
-            managed_policies=(arns.managed_policy(SSM_CORE_POLICY),),
             instance_profile=names.instance_profile,
         ),
         security_group=SecurityGroup(
