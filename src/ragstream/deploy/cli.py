@@ -116,7 +116,10 @@ deploy.add_command(apply, "up")
 
 @deploy.command()
 @click.option(
-    "--all", "everything", is_flag=True, help="also delete the ECR repository and the key"
+    "--all",
+    "everything",
+    is_flag=True,
+    help="also delete the data volume, the ECR repository and the key",
 )
 @click.option("--confirm", metavar="STACK", help="the stack name, to skip the typed prompt")
 @with_deployer
@@ -134,7 +137,14 @@ def destroy(deployer: Any, everything: bool, confirm: str | None) -> None:
     )
     if typed != stack:
         raise click.ClickException(f"{typed!r} is not {stack!r}: nothing was deleted")
-    deployer.destroy(steps)
+    deployer.destroy(steps, everything)
+
+
+@deploy.command()
+@with_deployer
+def backup(deployer: Any) -> None:
+    """Snapshot the /data volume now (tagged with the stack)."""
+    deployer.backup()
 
 
 @deploy.group()

@@ -10,12 +10,20 @@ from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import (
     LIVE_STATES,
     find_addresses,
+    find_data_volumes,
     find_instances,
     find_security_group,
     resolve_ami,
     retry_while,
 )
-from ragstream.deploy.resources import IngressRule, Instance, SecurityGroup, Stack
+from ragstream.deploy.resources import (
+    DATA_DEVICE,
+    VOLUME_TAG,
+    IngressRule,
+    Instance,
+    SecurityGroup,
+    Stack,
+)
 from ragstream.errors import DeployError
 
 METADATA: Any = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
@@ -107,42 +115,7 @@ def plan_instance(
     spec: Instance = stack.instance
     live = find_instances(clients, stack.name, LIVE_STATES)
     if not live:
-        ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
-
-        def create(ctx: Context) -> None:
-            image = ctx.clients.ec2.describe_images(ImageIds=[ami])["Images"][0]
-            volume: Any = {"VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True}
-            launched = retry_while(
-                IAM_NOT_YET,
-                lambda: ctx.clients.ec2.run_instances(
-                    ImageId=ami,
-                    InstanceType=spec.instance_type,  # type: ignore[arg-type]
-                    MinCount=1,
-                    MaxCount=1,
-                    UserData=user_data(ctx.need("registry")),
-                    IamInstanceProfile={"Name": spec.instance_profile},
-                    SecurityGroupIds=[ctx.need("security_group_id")],
-                    MetadataOptions=METADATA,
-                    BlockDeviceMappings=[
-                        {
-                            "DeviceName": image.get("RootDeviceName", "/dev/sda1"),
-                            "Ebs": {**volume, "VolumeSize": spec.root_volume_gb},
-                        },
-                        {
-                            "DeviceName": "/dev/sdf",
-                            "Ebs": {**volume, "VolumeSize": spec.data_volume_gb},
-                        },
-                    ],
-                    TagSpecifications=tag_specs(stack, "instance", spec.name)
-                    + tag_specs(stack, "volume", spec.name),
-                ),
-            )
-            instance_id = launched["Instances"][0]["InstanceId"]
-            ctx.values["instance_id"] = instance_id
-            ctx.clients.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
-
-        detail = f"{spec.instance_type}, {ami}, gp3 encrypted {spec.root_volume_gb}+{spec.data_volume_gb} GB, IMDSv2"
-        yield Step("create", f"EC2 instance {spec.name}", detail, create)
+        yield create_step(clients, stack, user_data)
         return
     for instance in live:
         instance_id = instance["InstanceId"]
@@ -169,6 +142,88 @@ def plan_instance(
                 f"EC2 instance {instance_id}",
                 "it is stopped",
                 lambda ctx, i=instance_id: ctx.clients.ec2.start_instances(InstanceIds=[i]),
+            )
+
+
+def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], str]) -> Step:
+    spec: Instance = stack.instance
+    ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
+    kept = [v for v in find_data_volumes(clients, stack.name) if v["State"] == "available"]
+    data = (
+        f"reattach kept data volume {kept[0]['VolumeId']} ({kept[0]['Size']} GB)"
+        if kept
+        else f"new data volume {spec.data_volume_gb} GB (kept on termination)"
+    )
+    detail = (
+        f"{spec.instance_type}, {ami}, gp3 encrypted {spec.root_volume_gb} GB root, {data}, IMDSv2"
+    )
+    return Step(
+        "create",
+        f"EC2 instance {spec.name}",
+        detail,
+        lambda ctx: launch(ctx, stack, ami, user_data),
+    )
+
+
+def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], str]) -> None:
+    """Run the instance; reattach the stack's kept /data volume, or make one that outlives it."""
+    spec: Instance = stack.instance
+    ec2 = ctx.clients.ec2
+    image = ec2.describe_images(ImageIds=[ami])["Images"][0]
+    volume: Any = {"VolumeType": "gp3", "Encrypted": True}
+    mappings: list[Any] = [
+        {
+            "DeviceName": image.get("RootDeviceName", "/dev/sda1"),
+            "Ebs": {**volume, "VolumeSize": spec.root_volume_gb, "DeleteOnTermination": True},
+        }
+    ]
+    # Looked up again here (not at plan time): apply may have just terminated the old one.
+    kept = [v for v in find_data_volumes(ctx.clients, stack.name) if v["State"] == "available"]
+    extra: Any = {}
+    if kept:  # a volume lives in one zone: the instance must start there
+        extra["Placement"] = {"AvailabilityZone": kept[0]["AvailabilityZone"]}
+    else:
+        mappings.append(
+            {
+                "DeviceName": DATA_DEVICE,
+                # Never deleted with the instance: /data holds the index and the uploads.
+                "Ebs": {**volume, "VolumeSize": spec.data_volume_gb, "DeleteOnTermination": False},
+            }
+        )
+    launched = retry_while(
+        IAM_NOT_YET,
+        lambda: ec2.run_instances(
+            ImageId=ami,
+            InstanceType=spec.instance_type,  # type: ignore[arg-type]
+            MinCount=1,
+            MaxCount=1,
+            UserData=user_data(ctx.need("registry")),
+            IamInstanceProfile={"Name": spec.instance_profile},
+            SecurityGroupIds=[ctx.need("security_group_id")],
+            MetadataOptions=METADATA,
+            BlockDeviceMappings=mappings,
+            TagSpecifications=tag_specs(stack, "instance", spec.name)
+            + tag_specs(stack, "volume", spec.name),
+            **extra,
+        ),
+    )
+    instance_id = launched["Instances"][0]["InstanceId"]
+    ctx.values["instance_id"] = instance_id
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
+    if kept:
+        volume_id = kept[0]["VolumeId"]
+        ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device=DATA_DEVICE)
+        ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id])
+        return
+    found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    for mapping in found.get("BlockDeviceMappings", []):
+        if mapping["DeviceName"] == DATA_DEVICE:
+            ec2.create_tags(
+                Resources=[mapping["Ebs"]["VolumeId"]],
+                Tags=[
+                    {"Key": VOLUME_TAG, "Value": "data"},
+                    {"Key": "Name", "Value": f"{stack.name}-data"},
+                ],
             )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from ragstream.deploy.settings import DeploySettings
 
 STACK_TAG = "ragstream:stack"
+VOLUME_TAG = "ragstream:volume"  # "data" marks the /data volume, which outlives instances
+DATA_DEVICE = "/dev/sdf"
 # What the SSM agent needs for Run Command and Session Manager, and nothing more. The managed
 # AmazonSSMManagedInstanceCore would also grant ssm:GetParameter(s) on every parameter.
 # These actions are not resource-scoped in IAM: "*" is the only valid resource for them.
