@@ -75,21 +75,30 @@ def test_build_then_push_with_the_ecr_token_and_skip_when_present(
     digest = re.search(r"^digest (sha256:[0-9a-f]{64})$", pushed.output, re.M).group(1)
     assert f"pushing {image}:{sha}" in pushed.output
     tags = json.load(registry_get(registry, "/v2/ragstream-web/tags/list"))["tags"]
-    assert sorted(tags) == sorted([sha, "latest"])
-    for tag in (sha, "latest"):
-        head = registry_get(registry, f"/v2/ragstream-web/manifests/{tag}", method="HEAD")
-        assert head.headers["Docker-Content-Digest"] == digest
+    assert tags == [sha]  # `latest` moves only when a release passed health (release.py)
+    head = registry_get(registry, f"/v2/ragstream-web/manifests/{sha}", method="HEAD")
+    assert head.headers["Docker-Content-Digest"] == digest
 
     again = account.run("push", registry=registry.host)
     assert again.exit_code == 0, again.output
     assert "pushing" not in again.output
-    assert again.output.count(f"already at {digest}: skipped") == 2
+    assert again.output.count(f"already at {digest}: skipped") == 1
     assert f"digest {digest}" in again.output
 
     # a dirty tree gets its own tag; the password never shows, and ~/.docker is untouched
     (repo / "Dockerfile").write_text(DOCKERFILE + "LABEL dirty=yes\n")
     dirty = account.run("build", "--build-arg", f"BASE_IMAGE={base_image}", registry=registry.host)
     assert f"built {image}:{sha}-dirty" in dirty.output
+    assert account.run("push", registry=registry.host).exit_code == 0
+    # a second dirty build of the same commit: said when built, refused when pushed
+    (repo / "Dockerfile").write_text(DOCKERFILE + "LABEL dirty=again\n")
+    rebuilt = account.run(
+        "build", "--build-arg", f"BASE_IMAGE={base_image}", registry=registry.host
+    )
+    assert f"replacing the local {image}:{sha}-dirty" in rebuilt.output
+    refused = account.run("push", registry=registry.host)
+    assert refused.exit_code == 1
+    assert f"{image}:{sha}-dirty already holds another image" in str(refused.exception)
     for output in (built.output, pushed.output, again.output, dirty.output):
         assert password not in output
     config = Path.home() / ".docker" / "config.json"

@@ -195,11 +195,12 @@ def status(deployer: Any) -> None:
         click.echo(line)
 
 
-def _run_host(deployer: Any, command: str, what: str) -> None:
+def _run_host(deployer: Any, command: str, what: str) -> list[Any]:
     from ragstream.deploy.release import run_on_stack
 
     failed = []
-    for result in run_on_stack(deployer.clients, deployer.settings.stack, command):
+    results = run_on_stack(deployer.clients, deployer.settings.stack, command)
+    for result in results:
         click.echo(f"[{result.instance_id}] {result.status} (exit {result.exit_code})")
         if result.stdout:
             click.echo(result.stdout.rstrip())
@@ -209,17 +210,32 @@ def _run_host(deployer: Any, command: str, what: str) -> None:
             failed.append(result.instance_id)
     if failed:
         raise click.ClickException(f"{what} failed on {', '.join(failed)}")
+    return results
+
+
+def _promote_latest(deployer: Any, results: list[Any]) -> None:
+    """Move `latest` to what the hosts now serve healthy: the only way `latest` moves."""
+    from ragstream.deploy.image import promote
+    from ragstream.deploy.release import serving_digest
+
+    digest = serving_digest(results)
+    if digest is None:
+        click.echo("latest not moved: the host reported no serving digest")
+    elif promote(deployer, digest):
+        click.echo(f"latest -> {digest}")
 
 
 @deploy.command()
 @click.option("--tag", help="image tag to run [the current git commit]")
 @with_deployer
 def release(deployer: Any, tag: str | None) -> None:
-    """Run the new image on the stack's instance(s) via SSM; fail if its health check fails."""
+    """Run the new image on the stack's instance(s) via SSM; fail if its health check fails.
+
+    Once every instance serves it healthy, `latest` moves to its digest."""
     from ragstream.deploy.image import git_tag
     from ragstream.deploy.release import release_command
 
-    _run_host(deployer, release_command(tag or git_tag()), "release")
+    _promote_latest(deployer, _run_host(deployer, release_command(tag or git_tag()), "release"))
 
 
 @deploy.command()
@@ -228,7 +244,7 @@ def rollback(deployer: Any) -> None:
     """Ask the host to go back to the previous image."""
     from ragstream.deploy.release import rollback_command
 
-    _run_host(deployer, rollback_command(), "rollback")
+    _promote_latest(deployer, _run_host(deployer, rollback_command(), "rollback"))
 
 
 @deploy.command()
@@ -267,10 +283,10 @@ def build(
 
 
 @deploy.command()
-@click.option("--tag", help="tag to push (and point latest at) [the current git commit]")
+@click.option("--tag", help="tag to push [the current git commit]")
 @with_deployer
 def push(deployer: Any, tag: str | None) -> None:
-    """Log in to ECR (token on stdin), push <tag> and latest, print the digest."""
+    """Log in to ECR (token on stdin), push <tag>, print the digest (release moves latest)."""
     from ragstream.deploy.image import git_tag, push_image
 
     digest = push_image(deployer, tag or git_tag(), echo=click.echo)

@@ -37,6 +37,16 @@ class Invocation:
         return self.status == "Success" and self.exit_code == 0
 
 
+# What the agent prints on stdout once a release serves (healthy): the tag and its digest.
+SERVING = re.compile(r"^(?:released|rolled back to) \S+ (sha256:[0-9a-f]{64})$", re.M)
+
+
+def serving_digest(results: list[Invocation]) -> str | None:
+    """The one digest every instance reported serving, or None (nothing to promote)."""
+    found = {m.group(1) for r in results if r.ok for m in SERVING.finditer(r.stdout)}
+    return found.pop() if len(found) == 1 and all(r.ok for r in results) else None
+
+
 def release_command(tag: str) -> str:
     if not TAG.fullmatch(tag):
         raise ConfigError(f"--tag {tag!r} is not a Docker tag (letters, digits, _ . -)")

@@ -33,15 +33,18 @@ def start(config: HostConfig) -> None:
 
 def release_tag(config: HostConfig, tag: str) -> None:
     done = release.deploy(config, ref=tag, tag=tag, action="release")
-    log(f"released {tag} ({done.digest or 'no digest'})")
+    # stdout, one line: `deploy release` moves `latest` to this digest (it passed health).
+    print(f"released {tag} {done.digest}", flush=True)
 
 
 def rollback(config: HostConfig) -> None:
     previous = State.load(config.state_dir).previous
     if previous is None:
         raise HostError("no previous release recorded: nothing to roll back to")
-    release.deploy(config, ref=previous.digest or previous.tag, tag=previous.tag, action="rollback")
-    log(f"rolled back to {previous.tag}")
+    done = release.deploy(
+        config, ref=previous.digest or previous.tag, tag=previous.tag, action="rollback"
+    )
+    print(f"rolled back to {previous.tag} {done.digest}", flush=True)
 
 
 def dns(config: HostConfig) -> None:

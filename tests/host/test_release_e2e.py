@@ -1,0 +1,105 @@
+"""`ragstream deploy release/rollback` joined to the real agent (moto + engine + Caddy).
+
+moto records send_command but runs nothing: tests/host/ssm_local.py runs the command the
+document renders from the parameters moto received, with the real zipapp, here.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.request
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ragstream.cli import cli
+from tests.host.conftest import MOTO_ECR_PASSWORD, Site
+from tests.host.ssm_local import run_commands_locally
+
+pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
+
+
+def registry_digest(site: Site, tag: str) -> str | None:
+    host, repository = site.config.image_repository.split("/", 1)
+    token = base64.b64encode(f"AWS:{MOTO_ECR_PASSWORD}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{host}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={
+            "Authorization": f"Basic {token}",
+            "Accept": "application/vnd.docker.distribution.manifest.v2+json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+        return None
+
+
+class Stack:
+    """The deploy CLI pointed at the site: same stack, registry and repository."""
+
+    def __init__(self, site: Site, aws: Any) -> None:
+        self.site = site
+        ec2 = aws.client("ec2")
+        ami = ec2.register_image(Name="ubuntu", RootDeviceName="/dev/sda1")["ImageId"]
+        tags = [{"Key": "ragstream:stack", "Value": site.config.stack}]
+        launched = ec2.run_instances(
+            ImageId=ami,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.small",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+        )
+        self.instance_id = launched["Instances"][0]["InstanceId"]
+
+    def run(self, *args: str) -> Any:
+        host, repository = self.site.config.image_repository.split("/", 1)
+        base = [
+            "deploy",
+            f"--region={self.site.config.region}",
+            f"--stack={self.site.config.stack}",
+            f"--registry={host}",
+            f"--repository={repository}",
+            f"--ssm-parameter={self.site.config.ssm_parameter}",
+        ]
+        return CliRunner().invoke(cli, [*base, *args])
+
+
+@pytest.fixture
+def stack(site: Site, aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Stack:
+    monkeypatch.chdir(tmp_path)  # no ragstream.deploy.toml leaks in
+    return Stack(site, aws)
+
+
+def test_latest_moves_only_to_what_passed_health(stack: Stack, monkeypatch) -> None:
+    site = stack.site
+    runs = run_commands_locally(monkeypatch, site)
+    assert site.agent("start").returncode == 0  # the instance's first boot: good-1
+    assert registry_digest(site, "latest") is None
+
+    released = stack.run("release", "--tag", "good-2")
+    assert released.exit_code == 0, released.output
+    assert f"[{stack.instance_id}] Success (exit 0)" in released.output
+    good2 = re.search(r"released good-2 (sha256:[0-9a-f]{64})", released.output).group(1)
+    assert f"latest -> {good2}" in released.output
+    assert registry_digest(site, "latest") == good2 == registry_digest(site, "good-2")
+    assert site.get() == (200, "good-2")
+    assert runs[-1]["params"]["InstanceIds"] == [stack.instance_id]
+
+    failed = stack.run("release", "--tag", "bad")
+    assert failed.exit_code == 1
+    assert f"release failed on {stack.instance_id}" in failed.output
+    assert "latest ->" not in failed.output
+    assert registry_digest(site, "latest") == good2, "latest moved to an unhealthy image"
+
+    # a new (or state-less) host boots `latest`: the last image that passed health
+    fresh = replace(site.config, state_dir=site.config.state_dir + "-fresh", image_tag="latest")
+    booted = site.agent("start", config=fresh)
+    assert booted.returncode == 0, booted.stderr
+    assert site.get() == (200, "good-2")
