@@ -63,7 +63,10 @@ def test_instance_policy_without_domain():
         "Sid": "ReadKey",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": "arn:aws:ssm:eu-west-3:210987654321:parameter/app/KEY",
+        "Resource": [
+            "arn:aws:ssm:eu-west-3:210987654321:parameter/app/KEY",
+            "arn:aws:ssm:eu-west-3:210987654321:parameter/ragstream/ragstream/host-config",
+        ],
     }
     assert "UpdateDns" not in by_sid
     assert not any(

@@ -34,6 +34,7 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
         "+ create inline policy ragstream-instance: of IAM role rs-test-instance",
         "+ create instance profile rs-test-instance",
         "+ add role rs-test-instance: to instance profile rs-test-instance",
+        "+ create host config /ragstream/rs-test/host-config: the deployed settings",
         "+ create security group rs-test-web: in the default VPC",
         "+ authorize ingress tcp/80 from 0.0.0.0/0: on security group rs-test-web",
         f"+ create EC2 instance rs-test: t3.small, {account.ami}, gp3 encrypted 16 GB root, "
@@ -44,7 +45,7 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
 
     applied = account.run("apply")
     assert applied.exit_code == 0, applied.output
-    assert "done: 8 change(s)" in applied.output
+    assert "done: 9 change(s)" in applied.output
     again = account.run("plan")
     assert plan_lines(again) == []
     assert "nothing to do" in again.output

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 import urllib.request
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from ragstream.cli import cli
+from ragstream.host.config import HostConfig
 from tests.host.conftest import MOTO_ECR_PASSWORD, Site
 from tests.host.ssm_local import run_commands_locally
 
@@ -103,3 +107,28 @@ def test_latest_moves_only_to_what_passed_health(stack: Stack, monkeypatch) -> N
     booted = site.agent("start", config=fresh)
     assert booted.returncode == 0, booted.stderr
     assert site.get() == (200, "good-2")
+
+
+def test_the_agent_takes_deployed_settings_at_each_release(site: Site, aws: Any) -> None:
+    """`deploy apply` changed the key parameter: the next release uses it, host.json follows."""
+    ssm = aws.client("ssm")
+    new_key = "sk-rotated-" + "7" * 20
+    ssm.put_parameter(Name="/rs-host-e2e/NEW_KEY", Value=new_key, Type="SecureString")
+    parameter = f"/ragstream/{site.config.stack}/host-config"
+    config = replace(site.config, config_parameter=parameter)
+    deployed = replace(config, ssm_parameter="/rs-host-e2e/NEW_KEY")
+    ssm.put_parameter(Name=parameter, Value=deployed.deployed_json(), Type="String")
+    path = site.write_config(config)
+
+    result = subprocess.run(
+        [sys.executable, str(site.zipapp), "--config", str(path), "release", "--tag", "good-1"],
+        capture_output=True,
+        text=True,
+        env=site.env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (Path(site.config.secrets_dir) / "openai_api_key").read_text() == new_key
+    assert HostConfig.load(path).ssm_parameter == "/rs-host-e2e/NEW_KEY"
+    assert f"settings from {parameter} applied" in result.stderr
+    assert new_key not in result.stdout + result.stderr

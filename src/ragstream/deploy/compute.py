@@ -17,6 +17,7 @@ from ragstream.deploy.lookup import (
     retry_while,
 )
 from ragstream.deploy.resources import (
+    BOOTSTRAP_TAG,
     DATA_DEVICE,
     VOLUME_TAG,
     IngressRule,
@@ -34,6 +35,13 @@ IAM_NOT_YET = {"InvalidParameterValue", "InvalidIamInstanceProfile.NotFound"}
 def tag_specs(stack: Stack, kind: str, name: str) -> list[Any]:
     tags = [{"Key": k, "Value": v} for k, v in stack.tags] + [{"Key": "Name", "Value": name}]
     return [{"ResourceType": kind, "Tags": tags}]
+
+
+def instance_tags(stack: Stack) -> list[Any]:
+    specs = tag_specs(stack, "instance", stack.instance.name)
+    if stack.instance.bootstrap:
+        specs[0]["Tags"].append({"Key": BOOTSTRAP_TAG, "Value": stack.instance.bootstrap})
+    return specs
 
 
 def plan_security_group(clients: AwsClients, stack: Stack) -> Iterator[Step]:
@@ -117,8 +125,19 @@ def plan_instance(
     if not live:
         yield create_step(clients, stack, user_data)
         return
+    ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
     for instance in live:
         instance_id = instance["InstanceId"]
+        reasons = replacement_reasons(instance, ami, spec.bootstrap)
+        if reasons:
+            yield Step(
+                "replace",
+                f"EC2 instance {instance_id}",
+                f"{'; '.join(reasons)}: terminates it and launches a new one "
+                "(the data volume is kept and reattached)",
+                lambda ctx, i=instance_id: replace_instance(ctx, stack, i, ami, user_data),
+            )
+            continue
         options = instance.get("MetadataOptions", {})
         if (options.get("HttpTokens"), options.get("HttpPutResponseHopLimit")) != ("required", 1):
             yield Step(
@@ -143,6 +162,31 @@ def plan_instance(
                 "it is stopped",
                 lambda ctx, i=instance_id: ctx.clients.ec2.start_instances(InstanceIds=[i]),
             )
+
+
+def replacement_reasons(instance: Any, ami: str, bootstrap: str) -> list[str]:
+    """What only a new instance can change: the AMI and the user data's bootstrap part."""
+    reasons = []
+    if instance.get("ImageId") != ami:
+        reasons.append(f"AMI {instance.get('ImageId')} -> {ami}")
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    if bootstrap and tags.get(BOOTSTRAP_TAG) != bootstrap:
+        was = tags.get(BOOTSTRAP_TAG, "none")
+        reasons.append(f"user data (agent, unit, packages) {was} -> {bootstrap}")
+    return reasons
+
+
+def replace_instance(
+    ctx: Context, stack: Stack, instance_id: str, ami: str, user_data: Callable[[str], str]
+) -> None:
+    ec2 = ctx.clients.ec2
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id])
+    launch(ctx, stack, ami, user_data)
+    for address in find_addresses(ctx.clients, stack.name):  # the Elastic IP follows
+        ec2.associate_address(
+            AllocationId=address["AllocationId"], InstanceId=ctx.need("instance_id")
+        )
 
 
 def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], str]) -> Step:
@@ -202,8 +246,7 @@ def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], str]
             SecurityGroupIds=[ctx.need("security_group_id")],
             MetadataOptions=METADATA,
             BlockDeviceMappings=mappings,
-            TagSpecifications=tag_specs(stack, "instance", spec.name)
-            + tag_specs(stack, "volume", spec.name),
+            TagSpecifications=instance_tags(stack) + tag_specs(stack, "volume", spec.name),
             **extra,
         ),
     )

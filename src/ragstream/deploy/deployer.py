@@ -13,7 +13,7 @@ from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.executor import Context, DisplayExecutor, Executor, Step
 from ragstream.deploy.lookup import find_data_volumes, get_or_none
 from ragstream.deploy.planner import plan_stack
-from ragstream.deploy.resources import Arns, desired_stack
+from ragstream.deploy.resources import Arns, Names, desired_stack
 from ragstream.deploy.settings import DeploySettings
 from ragstream.deploy.teardown import kept_volumes, plan_destroy
 from ragstream.errors import ConfigError, DeployError
@@ -76,6 +76,8 @@ class Deployer:
             ssm_parameter=s.ssm_parameter,
             domain=s.domain,
             hosted_zone_id=s.hosted_zone_id,
+            config_parameter=Names(s.stack, s.repository).host_config_parameter,
+            keep_releases=s.keep_images,
         )
 
     def user_data(self, registry: str) -> str:
@@ -89,8 +91,10 @@ class Deployer:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 
     def steps(self) -> tuple[list[Step], Context]:
-        stack = desired_stack(self.settings, self.arns)
-        return plan_stack(self.clients, stack, self.user_data, self.registry)
+        from ragstream.host.userdata import bootstrap_fingerprint
+
+        stack = desired_stack(self.settings, self.arns, bootstrap_fingerprint())
+        return plan_stack(self.clients, stack, self.user_data, self.registry, self.host_config())
 
     def plan(self) -> int:
         steps, context = self.steps()

@@ -13,8 +13,10 @@ from typing import Any
 from ragstream.deploy import compute
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.executor import Context, Step
+from ragstream.deploy.hostconfig import plan_host_config
 from ragstream.deploy.lookup import LIVE_STATES, find_instances, find_security_group, get_or_none
 from ragstream.deploy.resources import Repository, Role, Stack
+from ragstream.host.config import HostConfig
 
 
 def normalized(policy: Any) -> Any:
@@ -193,7 +195,11 @@ def _principal(trust: dict[str, Any]) -> str:
 
 
 def plan_stack(
-    clients: AwsClients, stack: Stack, user_data: Callable[[str], str], registry: str
+    clients: AwsClients,
+    stack: Stack,
+    user_data: Callable[[str], str],
+    registry: str,
+    host_config: HostConfig,
 ) -> tuple[list[Step], Context]:
     """All steps for the stack, in dependency order, and the context they will run in."""
     context = Context(clients, {"registry": registry})
@@ -207,6 +213,7 @@ def plan_stack(
     steps = [
         *plan_repository(clients, stack.repository, stack),
         *plan_role(clients, stack.role, tags),
+        *plan_host_config(clients, host_config, tags),
         *compute.plan_security_group(clients, stack),
         *compute.plan_instance(clients, stack, user_data),
         *compute.plan_elastic_ip(clients, stack),

@@ -57,6 +57,10 @@ def rollback_command() -> str:
     return shlex.join([AGENT, "rollback"])
 
 
+def reconfigure_command() -> str:
+    return shlex.join([AGENT, "reconfigure"])
+
+
 def status_command() -> str:
     return shlex.join([AGENT, "status"])
 

@@ -15,6 +15,7 @@ from ragstream.deploy.settings import DeploySettings
 STACK_TAG = "ragstream:stack"
 VOLUME_TAG = "ragstream:volume"  # "data" marks the /data volume, which outlives instances
 DATA_DEVICE = "/dev/sdf"
+BOOTSTRAP_TAG = "ragstream:bootstrap"  # fingerprint of the user data's agent/unit/packages
 # What the SSM agent needs for Run Command and Session Manager, and nothing more. The managed
 # AmazonSSMManagedInstanceCore would also grant ssm:GetParameter(s) on every parameter.
 # These actions are not resource-scoped in IAM: "*" is the only valid resource for them.
@@ -59,6 +60,10 @@ class Names:
     @property
     def ci_role(self) -> str:
         return f"{self.stack}-github-deploy"
+
+    @property
+    def host_config_parameter(self) -> str:
+        return f"/ragstream/{self.stack}/host-config"
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class Instance:
     root_volume_gb: int
     data_volume_gb: int
     instance_profile: str
+    bootstrap: str = ""  # "": not compared (see BOOTSTRAP_TAG)
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,11 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             "Sid": "ReadKey",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
-            "Resource": arns.parameter(settings.ssm_parameter),
+            "Resource": [
+                arns.parameter(settings.ssm_parameter),
+                # the deployed settings, read at every start/release (not a secret)
+                arns.parameter(Names(settings.stack, settings.repository).host_config_parameter),
+            ],
         },
     ]
     if settings.hosted_zone_id:
@@ -232,7 +242,7 @@ def ingress_rules(settings: DeploySettings) -> frozenset[IngressRule]:
     return frozenset(IngressRule(port, cidr) for port in ports for cidr in settings.allowed_cidrs)
 
 
-def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
+def desired_stack(settings: DeploySettings, arns: Arns, bootstrap: str = "") -> Stack:
     names = Names(settings.stack, settings.repository)
     return Stack(
         name=settings.stack,
@@ -258,6 +268,7 @@ def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
             root_volume_gb=settings.root_volume_gb,
             data_volume_gb=settings.data_volume_gb,
             instance_profile=names.instance_profile,
+            bootstrap=bootstrap,
         ),
         elastic_ip=settings.elastic_ip,
     )

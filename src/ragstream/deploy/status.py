@@ -82,7 +82,8 @@ def gather(
         status.dns = f"{settings.domain} -> {', '.join(values) or 'no A record'} ({verdict})"
         if status.public_ip not in values:
             status.problems.append(
-                "DNS is not pointing at the instance (the host updates it at boot)"
+                "DNS is not pointing at the instance: the host updates it at boot and when "
+                "`ragstream deploy apply` delivers a new domain; run `apply`"
             )
     if status.state != "running":
         status.problems.append(

@@ -1,7 +1,10 @@
 """`ragstream-host`: the agent on the EC2 instance.
 
     ragstream-host [--config PATH] start | release --tag T | rollback | dns | status [--json]
-                                   | mount-data
+                                   | mount-data | reconfigure
+
+start, release, rollback and reconfigure first take the deployed settings from SSM
+(config_parameter), so a host never runs on settings older than the last `deploy apply`.
 
 Errors print one line on stderr and exit 1; nothing that was serving is touched.
 """
@@ -18,8 +21,30 @@ from ragstream.host import docker, imds, release
 from ragstream.host.aws import Aws
 from ragstream.host.config import DEFAULT_PATH, HostConfig
 from ragstream.host.errors import HostError
+from ragstream.host.files import write_atomic
 from ragstream.host.release import log
 from ragstream.host.state import State
+
+
+def sync_config(config: HostConfig, path: Path) -> HostConfig:
+    """Take the deployed settings `deploy apply` stored in SSM; keep host.json in step.
+
+    SSM unreachable: the last settings received (host.json) are used, and that is said.
+    """
+    if not config.config_parameter:
+        return config
+    try:
+        text = Aws(config.region).parameter(config.config_parameter)
+    except HostError as exc:
+        log(f"{exc}; using the settings in {path}")
+        return config
+    if text is None:
+        return config
+    newer = config.with_deployed(text)
+    if newer != config:
+        write_atomic(path, (newer.to_json() + "\n").encode(), mode=0o644)
+        log(f"settings from {config.config_parameter} applied to {path}")
+    return newer
 
 
 def start(config: HostConfig) -> None:
@@ -98,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     release_parser.add_argument("--tag", required=True)
     commands.add_parser("rollback", help="return to the previous release")
     commands.add_parser("dns", help="point the domain's A record at this instance")
+    commands.add_parser("reconfigure", help="take new deployed settings: dns, then start")
     status_parser = commands.add_parser("status", help="what runs, is it healthy")
     status_parser.add_argument("--json", action="store_true")
     commands.add_parser("mount-data", help="format (once) and mount the data volume")
@@ -117,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = _load(args.config)
+        if args.command in ("start", "release", "rollback", "reconfigure"):
+            config = sync_config(config, args.config)
         if args.command == "start":
             start(config)
         elif args.command == "release":
@@ -125,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             rollback(config)
         elif args.command == "dns":
             dns(config)
+        elif args.command == "reconfigure":  # after `deploy apply` changed the settings
+            dns(config)
+            start(config)
         elif args.command == "mount-data":
             from ragstream.host.disk import mount_data
 

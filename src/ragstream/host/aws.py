@@ -57,6 +57,17 @@ class Aws:
         value: str = response["Parameter"]["Value"]
         return value
 
+    def parameter(self, name: str) -> str | None:
+        """A plain (String) SSM parameter's value, or None if it does not exist."""
+        try:
+            return str(self.ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                return None
+            raise HostError(f"cannot read SSM parameter {name} ({_reason(exc)})") from None
+        except BotoCoreError as exc:
+            raise HostError(f"cannot reach SSM for {name} ({_reason(exc)})") from None
+
     def registry_password(self) -> str:
         """A fresh ECR login password for user AWS (valid 12 hours)."""
         try:

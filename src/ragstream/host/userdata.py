@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 from importlib.resources import files
 from string import Template
@@ -25,11 +26,29 @@ USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
 AGENT_PATH = "/usr/local/bin/ragstream-host"
 UNIT_PATH = "/etc/systemd/system/ragstream.service"
 PACKAGES = ["docker.io", "python3-boto3", "caddy"]
+RUNCMD = [
+    [AGENT_PATH, "mount-data"],
+    ["systemctl", "daemon-reload"],
+    ["systemctl", "enable", "--now", "docker.service"],
+    ["systemctl", "restart", "caddy.service"],
+    ["systemctl", "enable", "--now", "--no-block", "ragstream.service"],
+]
 
 
 def render_unit(agent_path: str = AGENT_PATH) -> str:
     template = Template((files("ragstream.host") / "templates" / "ragstream.service").read_text())
     return template.substitute(agent=agent_path)
+
+
+def bootstrap_fingerprint() -> str:
+    """What only a new instance can change: the agent, the unit, packages and boot steps.
+
+    The deployed settings are not in it: `deploy apply` delivers those to a running host.
+    """
+    digest = hashlib.sha256(build_zipapp())
+    digest.update(render_unit().encode())
+    digest.update(json.dumps([PACKAGES, RUNCMD]).encode())
+    return digest.hexdigest()[:16]
 
 
 def _file(path: str, content: str | bytes, permissions: str, gzipped: bool = False) -> dict:
@@ -54,13 +73,7 @@ def render_user_data(config: HostConfig) -> str:
             _file(UNIT_PATH, render_unit(), "0644"),
             _file(config.caddyfile, render_caddyfile(config, config.blue_port), "0644"),
         ],
-        "runcmd": [
-            [AGENT_PATH, "mount-data"],
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "docker.service"],
-            ["systemctl", "restart", "caddy.service"],
-            ["systemctl", "enable", "--now", "--no-block", "ragstream.service"],
-        ],
+        "runcmd": RUNCMD,
     }
     # JSON is valid YAML: no YAML library is needed, and quoting is never ambiguous.
     text = "#cloud-config\n" + json.dumps(document, indent=1) + "\n"
