@@ -89,6 +89,13 @@ def plan_rules(
         for ip_range in perm.get("Ipv6Ranges", []):
             raw = {**base, "Ipv6Ranges": [{"CidrIpv6": ip_range["CidrIpv6"]}]}
             extra.append((f"{perm.get('IpProtocol')} {ip_range['CidrIpv6']}", raw))
+        # Rules naming another security group or a prefix list: never ours, always drift.
+        for pair in perm.get("UserIdGroupPairs", []):
+            raw = {**base, "UserIdGroupPairs": [{"GroupId": pair["GroupId"]}]}
+            extra.append((f"{_ports(perm)} from security group {pair['GroupId']}", raw))
+        for prefix in perm.get("PrefixListIds", []):
+            raw = {**base, "PrefixListIds": [{"PrefixListId": prefix["PrefixListId"]}]}
+            extra.append((f"{_ports(perm)} from prefix list {prefix['PrefixListId']}", raw))
     extra += [(str(rule), raw) for rule, raw in have.items() if rule not in wanted]
     for rule in sorted(wanted - set(have)):
         permission = {
@@ -116,6 +123,13 @@ def plan_rules(
         )
 
 
+def _ports(perm: Any) -> str:
+    if perm.get("IpProtocol") == "-1":
+        return "all traffic"
+    low, high = perm.get("FromPort"), perm.get("ToPort")
+    return f"{perm.get('IpProtocol')}/{low}" + ("" if low == high else f"-{high}")
+
+
 def plan_instance(
     clients: AwsClients, stack: Stack, user_data: Callable[[str], str]
 ) -> Iterator[Step]:
@@ -126,6 +140,9 @@ def plan_instance(
         yield create_step(clients, stack, user_data)
         return
     ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
+    group = stack.security_group
+    found = find_security_group(clients, stack.name, group.name)
+    group_id = found["GroupId"] if found else None
     for instance in live:
         instance_id = instance["InstanceId"]
         reasons = replacement_reasons(instance, ami, spec.bootstrap)
@@ -146,6 +163,16 @@ def plan_instance(
                 "require IMDSv2, hop limit 1",
                 lambda ctx, i=instance_id: ctx.clients.ec2.modify_instance_metadata_options(
                     InstanceId=i, **METADATA
+                ),
+            )
+        groups = sorted(g["GroupId"] for g in instance.get("SecurityGroups", []))
+        if group_id is not None and groups != [group_id]:
+            yield Step(
+                "update",
+                f"EC2 instance {instance_id}",
+                f"security groups {', '.join(groups) or 'none'} -> {group_id} ({group.name})",
+                lambda ctx, i=instance_id: ctx.clients.ec2.modify_instance_attribute(
+                    InstanceId=i, Groups=[group_id]
                 ),
             )
         if instance["InstanceType"] != spec.instance_type:

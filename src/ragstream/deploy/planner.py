@@ -128,6 +128,17 @@ def plan_role(clients: AwsClients, role: Role, tags: list[dict[str, str]]) -> It
         )
         listed = iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]
         attached = {p["PolicyArn"] for p in listed}
+        # Any other inline policy (say `*:*` added by hand) is drift: only ours may exist.
+        for other in sorted(iam.list_role_policies(RoleName=role.name)["PolicyNames"]):
+            if other != role.policy_name:
+                yield Step(
+                    "delete",
+                    f"inline policy {other}",
+                    f"from {name} (not in the plan)",
+                    lambda ctx, other=other: ctx.clients.iam.delete_role_policy(
+                        RoleName=role.name, PolicyName=other
+                    ),
+                )
     if inline is None or normalized(inline["PolicyDocument"]) != normalized(role.policy):
         yield Step(
             "create" if inline is None else "update",
