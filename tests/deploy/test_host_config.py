@@ -55,8 +55,8 @@ def test_a_settings_change_reaches_the_running_host(account):
     assert applied.exit_code == 0, applied.output
     stored = json.loads(ssm.get_parameter(Name=PARAMETER)["Parameter"]["Value"])
     assert stored["domain"] == "rag.example.org" and stored["hosted_zone_id"] == "Z123"
-    sent = [c["Parameters"] for c in ssm.list_commands()["Commands"]]
-    assert any("ragstream-host reconfigure" in json.dumps(p) for p in sent), sent
+    sent = [(c["DocumentName"], c["Parameters"]) for c in ssm.list_commands()["Commands"]]
+    assert sent == [("rs-test-host-agent", {"action": ["reconfigure"], "ref": [""]})]
     assert plan_lines(account.run("plan", **flags)) == []
     assert [i["InstanceId"] for i in live(ec2)] == [instance["InstanceId"]]  # not replaced
 

@@ -92,7 +92,7 @@ def test_github_deploy_policy_is_scoped_to_repo_and_stack_tag():
     send = [s for s in statements(policy) if s["Action"] == "ssm:SendCommand"]
     assert {s["Resource"] for s in send} == {
         "arn:aws:ec2:eu-west-3:210987654321:instance/*",
-        "arn:aws:ssm:eu-west-3::document/AWS-RunShellScript",
+        "arn:aws:ssm:eu-west-3:210987654321:document/shop-host-agent",
     }
     on_instances = next(s for s in send if "instance/" in s["Resource"])
     assert on_instances["Condition"] == {

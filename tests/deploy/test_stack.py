@@ -35,6 +35,8 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
         "+ create instance profile rs-test-instance",
         "+ add role rs-test-instance: to instance profile rs-test-instance",
         "+ create host config /ragstream/rs-test/host-config: the deployed settings",
+        "+ create SSM document rs-test-host-agent: runs only "
+        "`ragstream-host release|rollback|status|reconfigure`",
         "+ create security group rs-test-web: in the default VPC",
         "+ authorize ingress tcp/80 from 0.0.0.0/0: on security group rs-test-web",
         f"+ create EC2 instance rs-test: t3.small, {account.ami}, gp3 encrypted 16 GB root, "
@@ -45,7 +47,7 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
 
     applied = account.run("apply")
     assert applied.exit_code == 0, applied.output
-    assert "done: 9 change(s)" in applied.output
+    assert "done: 10 change(s)" in applied.output
     again = account.run("plan")
     assert plan_lines(again) == []
     assert "nothing to do" in again.output

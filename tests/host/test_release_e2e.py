@@ -7,6 +7,7 @@ document renders from the parameters moto received, with the real zipapp, here.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from ragstream.cli import cli
+from ragstream.deploy.document import document, document_name
 from ragstream.host.config import HostConfig
 from tests.host.conftest import MOTO_ECR_PASSWORD, Site
 from tests.host.ssm_local import run_commands_locally
@@ -61,6 +63,13 @@ class Stack:
             TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
         )
         self.instance_id = launched["Instances"][0]["InstanceId"]
+        # what `apply` makes: the stack's own SSM document (only the agent's actions)
+        aws.client("ssm").create_document(
+            Name=document_name(site.config.stack),
+            Content=json.dumps(document()),
+            DocumentType="Command",
+            DocumentFormat="JSON",
+        )
 
     def run(self, *args: str) -> Any:
         host, repository = self.site.config.image_repository.split("/", 1)
@@ -95,6 +104,8 @@ def test_latest_moves_only_to_what_passed_health(stack: Stack, monkeypatch) -> N
     assert registry_digest(site, "latest") == good2 == registry_digest(site, "good-2")
     assert site.get() == (200, "good-2")
     assert runs[-1]["params"]["InstanceIds"] == [stack.instance_id]
+    assert runs[-1]["params"]["DocumentName"] == document_name(site.config.stack)
+    assert runs[-1]["params"]["Parameters"] == {"action": ["release"], "ref": ["good-2"]}
 
     failed = stack.run("release", "--tag", "bad")
     assert failed.exit_code == 1
@@ -107,6 +118,33 @@ def test_latest_moves_only_to_what_passed_health(stack: Stack, monkeypatch) -> N
     booted = site.agent("start", config=fresh)
     assert booted.returncode == 0, booted.stderr
     assert site.get() == (200, "good-2")
+
+
+def test_rollback_to_any_kept_good_release(stack: Stack, monkeypatch) -> None:
+    site = stack.site
+    run_commands_locally(monkeypatch, site)
+    assert site.agent("release", "--tag", "good-2").returncode == 0
+    good = {r["tag"]: r["digest"] for r in _good(site)}
+    assert list(good) == ["good-2", "good-1"]  # newest first, the failed `bad` not among them
+
+    back = stack.run("rollback", "--to", "good-1")
+    assert back.exit_code == 0, back.output
+    assert site.get() == (200, "good-1")
+    assert f"latest -> {good['good-1']}" in back.output
+
+    by_digest = stack.run("rollback", "--to", good["good-2"])
+    assert by_digest.exit_code == 0, by_digest.output
+    assert site.get() == (200, "good-2")
+
+    refused = stack.run("rollback", "--to", "bad")
+    assert refused.exit_code == 1
+    assert "bad is not among the last good releases kept here (good-2, good-1)" in refused.output
+    assert site.get() == (200, "good-2")
+
+
+def _good(site: Site) -> list[dict[str, str]]:
+    state = json.loads((Path(site.config.state_dir) / "release.json").read_text())
+    return list(state["good"])
 
 
 def test_the_agent_takes_deployed_settings_at_each_release(site: Site, aws: Any) -> None:

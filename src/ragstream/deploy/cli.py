@@ -195,7 +195,7 @@ def status(deployer: Any) -> None:
         click.echo(line)
 
 
-def _run_host(deployer: Any, command: str, what: str) -> list[Any]:
+def _run_host(deployer: Any, command: Any, what: str) -> list[Any]:
     from ragstream.deploy.release import run_on_stack
 
     failed = []
@@ -239,12 +239,13 @@ def release(deployer: Any, tag: str | None) -> None:
 
 
 @deploy.command()
+@click.option("--to", metavar="TAG|DIGEST", help="one of the last keep_images good releases")
 @with_deployer
-def rollback(deployer: Any) -> None:
-    """Ask the host to go back to the previous image."""
+def rollback(deployer: Any, to: str | None) -> None:
+    """Ask the host to go back to the previous image (or --to an older good one)."""
     from ragstream.deploy.release import rollback_command
 
-    _promote_latest(deployer, _run_host(deployer, rollback_command(), "rollback"))
+    _promote_latest(deployer, _run_host(deployer, rollback_command(to), "rollback"))
 
 
 @deploy.command()
@@ -299,11 +300,13 @@ def push(deployer: Any, tag: str | None) -> None:
 @with_deployer
 def github_oidc(deployer: Any, repo: str, branch: str) -> None:
     """Create the GitHub OIDC provider and a deploy role for one repo+branch; print its ARN."""
-    from ragstream.deploy.oidc import setup_github_oidc
+    from ragstream.deploy.oidc import setup_github_oidc, trust_conditions
 
     arn = setup_github_oidc(deployer, repo, branch)
     s = deployer.settings
     click.echo(f"role ARN: {arn}")
+    conditions = trust_conditions(repo, branch)
+    click.echo("trust: " + " ".join(f"{k.rsplit(':', 1)[1]}={v}" for k, v in conditions.items()))
     click.echo(f"set these variables in {repo} (Settings > Secrets and variables > Actions):")
     for name, value in (
         ("AWS_ROLE_ARN", arn),

@@ -12,6 +12,7 @@ from typing import Any
 
 from ragstream.deploy import compute
 from ragstream.deploy.aws import AwsClients
+from ragstream.deploy.document import plan_document
 from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.hostconfig import plan_host_config
 from ragstream.deploy.lookup import LIVE_STATES, find_instances, find_security_group, get_or_none
@@ -225,6 +226,7 @@ def plan_stack(
         *plan_repository(clients, stack.repository, stack),
         *plan_role(clients, stack.role, tags),
         *plan_host_config(clients, host_config, tags),
+        *plan_document(clients, stack.name, tags),
         *compute.plan_security_group(clients, stack),
         *compute.plan_instance(clients, stack, user_data),
         *compute.plan_elastic_ip(clients, stack),

@@ -88,7 +88,8 @@ class Arns:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account}:instance/*"
 
     def ssm_document(self, name: str) -> str:
-        return f"arn:{self.partition}:ssm:{self.region}::document/{name}"
+        """A document of this account (AWS-owned ones have no account in their ARN)."""
+        return f"arn:{self.partition}:ssm:{self.region}:{self.account}:document/{name}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.compute import release_address
+from ragstream.deploy.document import document_name
 from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import (
     LIVE_STATES,
@@ -62,6 +63,22 @@ def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool
             ),
         )
     yield from _plan_delete_role(clients, names.role, names.instance_profile)
+    document = document_name(settings.stack)
+    if get_or_none(lambda: clients.ssm.get_document(Name=document), "InvalidDocument"):
+        yield Step(
+            "delete",
+            f"SSM document {document}",
+            "",
+            lambda ctx: ctx.clients.ssm.delete_document(Name=document),
+        )
+    parameter = names.host_config_parameter
+    if get_or_none(lambda: clients.ssm.get_parameter(Name=parameter), "ParameterNotFound"):
+        yield Step(
+            "delete",
+            f"host config {parameter}",
+            "",
+            lambda ctx: ctx.clients.ssm.delete_parameter(Name=parameter),
+        )
     if everything:
         for volume in find_data_volumes(clients, settings.stack):
             yield Step(

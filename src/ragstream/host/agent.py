@@ -1,6 +1,7 @@
 """`ragstream-host`: the agent on the EC2 instance.
 
-    ragstream-host [--config PATH] start | release --tag T | rollback | dns | status [--json]
+    ragstream-host [--config PATH] start | release --tag T | rollback [--to REF] | dns
+                                   | status [--json]
                                    | mount-data | reconfigure
 
 start, release, rollback and reconfigure first take the deployed settings from SSM
@@ -62,14 +63,19 @@ def release_tag(config: HostConfig, tag: str) -> None:
     print(f"released {tag} {done.digest}", flush=True)
 
 
-def rollback(config: HostConfig) -> None:
-    previous = State.load(config.state_dir).previous
-    if previous is None:
+def rollback(config: HostConfig, to: str | None) -> None:
+    """Back to the previous release, or `to` (a tag or digest) among the last good ones."""
+    state = State.load(config.state_dir)
+    target = state.find_good(to) if to else state.previous
+    if target is None and to:
+        kept = ", ".join(r.tag for r in state.good) or "none"
+        raise HostError(f"{to} is not among the last good releases kept here ({kept})")
+    if target is None:
         raise HostError("no previous release recorded: nothing to roll back to")
     done = release.deploy(
-        config, ref=previous.digest or previous.tag, tag=previous.tag, action="rollback"
+        config, ref=target.digest or target.tag, tag=target.tag, action="rollback"
     )
-    print(f"rolled back to {previous.tag} {done.digest}", flush=True)
+    print(f"rolled back to {target.tag} {done.digest}", flush=True)
 
 
 def dns(config: HostConfig) -> None:
@@ -99,6 +105,7 @@ def status(config: HostConfig) -> dict:
     report: dict = {
         "current": None,
         "previous": state.previous.__dict__ if state.previous else None,
+        "good": [r.tag for r in state.good],
         "last": state.last,
     }
     if state.current:
@@ -117,11 +124,15 @@ def status(config: HostConfig) -> dict:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragstream-host", description="The RAGstream host agent.")
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help="host.json to read")
+    # How the SSM document passes its checked `ref` parameter: the release tag, or the
+    # rollback target (empty: none).
+    parser.add_argument("--ref", default="", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("start", help="(re)start the recorded release (or image_tag)")
     release_parser = commands.add_parser("release", help="blue/green to a new tag")
-    release_parser.add_argument("--tag", required=True)
-    commands.add_parser("rollback", help="return to the previous release")
+    release_parser.add_argument("--tag")
+    rollback_parser = commands.add_parser("rollback", help="to the previous or a kept release")
+    rollback_parser.add_argument("--to", help="tag or digest of one of the last good releases")
     commands.add_parser("dns", help="point the domain's A record at this instance")
     commands.add_parser("reconfigure", help="take new deployed settings: dns, then start")
     status_parser = commands.add_parser("status", help="what runs, is it healthy")
@@ -148,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "start":
             start(config)
         elif args.command == "release":
-            release_tag(config, args.tag)
+            if not (args.tag or args.ref):
+                raise HostError("release needs --tag TAG")
+            release_tag(config, args.tag or args.ref)
         elif args.command == "rollback":
-            rollback(config)
+            rollback(config, args.to or args.ref or None)
         elif args.command == "dns":
             dns(config)
         elif args.command == "reconfigure":  # after `deploy apply` changed the settings

@@ -119,6 +119,7 @@ def deploy(config: HostConfig, ref: str, tag: str, action: str) -> Release:
         if action != "start":  # a restart of the same release keeps the history
             state.previous = state.current
         state.current = release
+        state.went_live(release, config.keep_releases)
         state.last = _outcome(action, tag, started)
         state.save(config.state_dir)
         return release
