@@ -49,7 +49,7 @@ def sync_config(config: HostConfig, path: Path) -> HostConfig:
 
 
 def start(config: HostConfig) -> None:
-    current = State.load(config.state_dir).current
+    current = release.reconcile(config, State.load(config.state_dir)).current
     tag = current.tag if current else config.image_tag
     # The digest, when known, so a moved tag (e.g. "latest") cannot change what a reboot runs.
     ref = (current.digest or current.tag) if current else config.image_tag
@@ -101,7 +101,7 @@ def dns(config: HostConfig) -> None:
 
 
 def status(config: HostConfig) -> dict:
-    state = State.load(config.state_dir)
+    state = release.reconcile(config, State.load(config.state_dir))
     report: dict = {
         "current": None,
         "previous": state.previous.__dict__ if state.previous else None,
