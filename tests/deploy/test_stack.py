@@ -45,9 +45,12 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
     ec2 = account.aws.client("ec2")
     assert instances(ec2) == [], "plan must not create anything"
 
+    assert account.run("plan", "--detailed-exitcode").exit_code == 2  # changes pending
+
     applied = account.run("apply")
     assert applied.exit_code == 0, applied.output
     assert "done: 10 change(s)" in applied.output
+    assert account.run("plan", "--detailed-exitcode").exit_code == 0
     again = account.run("plan")
     assert plan_lines(again) == []
     assert "nothing to do" in again.output
@@ -106,6 +109,7 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
         ),
     )
 
+    assert account.run("plan", "--detailed-exitcode").exit_code == 2  # drift
     assert plan_lines(account.run("plan")) == [
         "+ update inline policy ragstream-instance: of IAM role rs-test-instance",
         "+ authorize ingress tcp/80 from 0.0.0.0/0: on security group rs-test-web",

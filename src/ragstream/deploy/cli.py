@@ -96,11 +96,17 @@ def whoami(deployer: Any) -> None:
 
 
 @deploy.command()
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="exit 2 when there are changes or drift, 0 when there are none (like Terraform)",
+)
 @with_deployer
-def plan(deployer: Any) -> None:
+def plan(deployer: Any, detailed_exitcode: bool) -> None:
     """Show what `apply` would change (describe calls only)."""
     click.echo(f"plan for stack {deployer.settings.stack} in {deployer.settings.region}:")
-    deployer.plan()
+    if deployer.plan() and detailed_exitcode:
+        sys.exit(2)
 
 
 @deploy.command()
@@ -138,6 +144,8 @@ def destroy(deployer: Any, everything: bool, confirm: str | None) -> None:
     if typed != stack:
         raise click.ClickException(f"{typed!r} is not {stack!r}: nothing was deleted")
     deployer.destroy(steps, everything)
+    if everything:
+        click.echo(deployer.oidc_note())
 
 
 @deploy.command()
@@ -187,12 +195,16 @@ def secret_check(deployer: Any, name: str | None) -> None:
 @deploy.command()
 @with_deployer
 def status(deployer: Any) -> None:
-    """Instance state, public IP, DNS vs IP, the running image, health of the URL."""
+    """Instance state, public IP, DNS vs IP, the running image, health of the URL.
+
+    Exits 1 when something is wrong (each problem is listed)."""
     from ragstream.deploy.status import gather
 
     report = gather(deployer.clients, deployer.settings)
     for line in report.lines():
         click.echo(line)
+    if report.problems:  # scripts and monitors can tell "up" from "something is wrong"
+        sys.exit(1)
 
 
 def _run_host(deployer: Any, command: Any, what: str) -> list[Any]:

@@ -94,7 +94,12 @@ def gather(
     if host:
         status.url = f"https://{host}" if settings.domain else f"http://{host}"
         status.health = check_health(status.url, timeout)
+        if not status.health.startswith("ok"):
+            status.problems.append(f"{status.url} is {status.health}")
     if ask_host:
         results = run_on_stack(clients, settings.stack, status_command(), timeout=120)
         status.host = "\n".join(r.stdout or r.stderr or r.status for r in results)
+        status.problems += [
+            f"the host agent on {r.instance_id}: {r.status}" for r in results if not r.ok
+        ]
     return status

@@ -80,6 +80,7 @@ def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool
             lambda ctx: ctx.clients.ssm.delete_parameter(Name=parameter),
         )
     if everything:
+        yield from _plan_delete_record(clients, settings)
         for volume in find_data_volumes(clients, settings.stack):
             yield Step(
                 "delete",
@@ -93,6 +94,28 @@ def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool
             )
         yield from _plan_delete_role(clients, names.ci_role, None)
         yield from _plan_delete_everything(clients, settings)
+
+
+def _plan_delete_record(clients: AwsClients, settings: DeploySettings) -> Iterator[Step]:
+    """The A record the host wrote at boot (Route 53 needs the exact record to delete it)."""
+    if not (settings.domain and settings.hosted_zone_id):
+        return
+    zone, name = settings.hosted_zone_id, settings.domain.rstrip(".") + "."
+    records = clients.route53.list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, StartRecordType="A", MaxItems="1"
+    )["ResourceRecordSets"]
+    for record in records:
+        if record["Name"] == name and record["Type"] == "A":
+            values = ", ".join(r["Value"] for r in record.get("ResourceRecords", []))
+            yield Step(
+                "delete",
+                f"DNS A record {name}",
+                values,
+                lambda ctx, r=record: ctx.clients.route53.change_resource_record_sets(
+                    HostedZoneId=zone,
+                    ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": r}]},
+                ),
+            )
 
 
 def _plan_delete_role(clients: AwsClients, role: str, profile: str | None) -> Iterator[Step]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ragstream.host import docker, imds, release
 from ragstream.host.aws import Aws
 from ragstream.host.config import DEFAULT_PATH, HostConfig
-from ragstream.host.errors import HostError
+from ragstream.host.errors import HostError, NotYetError
 from ragstream.host.files import write_atomic
 from ragstream.host.release import log
 from ragstream.host.state import State
@@ -53,7 +53,14 @@ def start(config: HostConfig) -> None:
     tag = current.tag if current else config.image_tag
     # The digest, when known, so a moved tag (e.g. "latest") cannot change what a reboot runs.
     ref = (current.digest or current.tag) if current else config.image_tag
-    done = release.deploy(config, ref=ref, tag=tag, action="start")
+    try:
+        done = release.deploy(config, ref=ref, tag=tag, action="start")
+    except NotYetError as exc:
+        if current:  # something ran here before: its image or key vanishing is an error
+            raise
+        # A first boot before `secret set` or the first release: one line, no restarts.
+        log(f"waiting: {exc}; the first `ragstream deploy release` starts the app")
+        return
     log(f"serving {tag} ({done.digest or 'no digest'}) from slot {done.slot}")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ragstream.host.errors import HostError
+from ragstream.host.errors import HostError, NotYetError
 
 
 def _reason(exc: Exception) -> str:
@@ -47,7 +47,7 @@ class Aws:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ParameterNotFound":
-                raise HostError(
+                raise NotYetError(
                     f"SSM parameter {name} not found: create it (SecureString) "
                     "or fix ssm_parameter in host.json"
                 ) from None

@@ -66,3 +66,24 @@ def test_release_on_a_full_state_disk(site: Site, full_state_dir: Path) -> None:
     assert site.agent("release", "--tag", "good-1", config=config).returncode == 0
     fixed = json.loads((full_state_dir / "release.json").read_text())
     assert fixed["current"]["tag"] == "good-1" and fixed["previous"]["tag"] == "good-2"
+
+
+@pytest.mark.parametrize("missing", ["no image yet", "no key yet"])
+def test_first_boot_before_push_or_secret_waits_quietly(
+    site: Site, tmp_path: Path, missing: str
+) -> None:
+    # a new instance: no state, no Caddyfile pointing anywhere yet, no containers
+    changes = {
+        "state_dir": str(tmp_path / "fresh-state"),
+        "caddyfile": str(tmp_path / "Caddyfile"),
+        "container_name": site.config.container_name + "-new",
+    }
+    if missing == "no image yet":
+        changes["image_tag"] = "never-pushed"
+    else:
+        changes["ssm_parameter"] = "/rs-host/not-set-yet"
+    result = site.agent("start", config=replace(site.config, **changes))
+    assert result.returncode == 0, result.stderr  # no failed unit, no 5 restarts
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert "waiting: " in line and "the first `ragstream deploy release` starts the app" in line
+    assert "error" not in result.stderr
