@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ragstream.deploy.aws import AwsClients
-from ragstream.deploy.release import AGENT
+from ragstream.host.config import AGENT_PATH
 from tests.host.conftest import Site
 
 
@@ -55,7 +55,7 @@ def run_commands_locally(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[di
 
         def execute(parsed: dict[str, Any], **_: Any) -> None:
             params = sent.pop()
-            script = "\n".join(lines_of(client, params)).replace(AGENT, agent)
+            script = "\n".join(lines_of(client, params)).replace(AGENT_PATH, agent)
             done = subprocess.run(
                 ["bash", "-c", script], capture_output=True, text=True, env=site.env, timeout=600
             )

@@ -15,8 +15,8 @@ from typing import Any
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import get_or_none
+from ragstream.host.config import AGENT_PATH
 
-AGENT = "/usr/local/bin/ragstream-host"  # where the host's user data installs the agent
 ACTIONS = ("release", "rollback", "status", "reconfigure")
 # A Docker tag, a digest, or nothing (rollback/status/reconfigure need no ref).
 REF_PATTERN = r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[0-9a-f]{64})?$"
@@ -40,7 +40,7 @@ def document(timeout: int = 900) -> dict[str, Any]:
                 "name": "agent",
                 "inputs": {
                     "timeoutSeconds": str(timeout),
-                    "runCommand": [AGENT + ' --ref "{{ ref }}" {{ action }}'],
+                    "runCommand": [AGENT_PATH + ' --ref "{{ ref }}" {{ action }}'],
                 },
             }
         ],

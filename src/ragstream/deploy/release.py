@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ragstream.deploy.aws import AwsClients, error_code
-from ragstream.deploy.document import AGENT, document_name
+from ragstream.deploy.document import document_name
 from ragstream.deploy.lookup import find_instances
 from ragstream.errors import ConfigError, DeployError
+from ragstream.host.config import AGENT_PATH
 
 SHELL = "AWS-RunShellScript"
 PENDING = {"Pending", "InProgress", "Delayed"}
@@ -57,7 +58,7 @@ class AgentCall:
     ref: str = ""
 
     def __str__(self) -> str:
-        return shlex.join([AGENT, self.action, *([self.ref] if self.ref else [])])
+        return shlex.join([AGENT_PATH, self.action, *([self.ref] if self.ref else [])])
 
 
 def release_command(tag: str) -> AgentCall:
