@@ -20,6 +20,7 @@ it: a user's chat survives a release only if its WebSocket does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -90,7 +91,10 @@ class Sessions:
     def __init__(self, url: str, count: int) -> None:
         from websockets.sync.client import connect  # streamlit's dependency, in the venv
 
-        self.sockets = [connect(url, open_timeout=10) for _ in range(count)]
+        self._open = contextlib.ExitStack()
+        self.sockets = [
+            self._open.enter_context(connect(url, open_timeout=10)) for _ in range(count)
+        ]
         for ws in self.sockets:
             ws.send("before")
             ws.recv(timeout=5)
@@ -104,8 +108,7 @@ class Sessions:
                 alive += 1
             except Exception:  # closed by the proxy or the old container: not kept
                 pass
-            finally:
-                ws.close()
+        self._open.close()
         return alive
 
 
