@@ -26,6 +26,9 @@ COMMANDS = {
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",
     "deploy": "ragstream.deploy.cli:deploy",
+    "api": "ragstream.api.cli:api",
+    "mcp": "ragstream.api.cli:mcp",
+    "token": "ragstream.api.cli:token",
 }
 
 

@@ -1,0 +1,139 @@
+"""create_app(): the three doors (REST, /v1, /mcp) as one self-contained ASGI app.
+
+    app = create_app(lambda: Workspace.open(settings), TokenStore(path), allow_open=True)
+
+The Workspace is made (and warmed) in the app's lifespan, closed at shutdown; a host
+that mounts this app (e.g. the `ragstream serve` gateway) must forward lifespan events
+to it and route the paths in PREFIXES here. Auth (api/auth.py) wraps everything, so a
+mounted app brings its own bearer tokens and never trusts a page cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+from fastapi import FastAPI
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.concurrency import run_in_threadpool
+
+from ragstream.api import errors, openai_compat, rest
+from ragstream.api.auth import ASGIApp, BearerAuth, FailureLimiter, Scope, send_json
+from ragstream.api.errors import ApiError, error_body
+from ragstream.api.mcp_server import build_mcp
+from ragstream.api.service import Service
+from ragstream.api.tokens import TokenStore
+from ragstream.workspace import Workspace
+
+PREFIXES = ("/api/", "/v1/", "/mcp")  # what a host app routes to this one
+MCP_PATH = "/mcp"
+JSON_PATHS = frozenset({"/api/v1/search", "/api/v1/ask", "/v1/chat/completions"})
+FORM_TYPE = b"application/x-www-form-urlencoded"
+REQUEST_FILES = 5  # a request body may hold this many maximal files (413 beyond)
+
+
+def create_app(
+    workspace_factory: Callable[[], Workspace],
+    tokens: TokenStore,
+    *,
+    allow_open: bool = False,
+    limiter: FailureLimiter | None = None,
+    warm_up: bool = True,
+) -> ASGIApp:
+    """The API as an ASGI app. `allow_open`: serve without tokens while none exist
+    (only for a loopback bind; see auth.check_bind)."""
+    state: dict[str, Service] = {}
+
+    def service() -> Service:
+        if "service" not in state:
+            raise ApiError(503, "the workspace is still loading; retry shortly")
+        return state["service"]
+
+    mcp = build_mcp(service)
+    # DNS-rebinding checks live in BearerAuth for every door; the SDK's would refuse
+    # any non-loopback Host even behind a valid token.
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = Service(await run_in_threadpool(workspace_factory))
+        if warm_up:
+            await run_in_threadpool(svc.warm_up)
+        state["service"] = app.state.service = svc
+        try:
+            async with mcp.session_manager.run():
+                yield
+        finally:
+            state.pop("service", None)
+            svc.close()
+
+    api = FastAPI(
+        title="RAGstream API",
+        version=version("ragstream"),
+        description="Ask your documents: REST (/api/v1), OpenAI-compatible (/v1) and MCP (/mcp).",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        strict_content_type=False,  # `curl -d '{...}'` sends JSON as a form type
+    )
+    errors.install(api)
+    api.include_router(rest.router)
+    api.include_router(openai_compat.router)
+    return BearerAuth(Doors(api, mcp_app, service), tokens, allow_open=allow_open, limiter=limiter)
+
+
+class Doors:
+    """Route /mcp to the MCP transport, everything else (lifespan too) to FastAPI;
+    refuse request bodies over the upload limit before reading them (413)."""
+
+    def __init__(self, api: FastAPI, mcp_app: Any, service: Callable[[], Service]) -> None:
+        self.api = api
+        self.mcp_app = mcp_app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            too_big = self._too_big(scope)
+            if too_big:
+                await send_json(send, 413, error_body(413, "too_large", too_big), {})
+                return
+            path = scope["path"]
+            if path in JSON_PATHS:
+                scope = json_by_default(scope)
+            if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
+                await self.mcp_app(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+    def _too_big(self, scope: Scope) -> str | None:
+        length = dict(scope["headers"]).get(b"content-length")
+        if not length or not length.isdigit():
+            return None
+        try:
+            max_mb = self.service().settings.max_file_mb
+        except ApiError:
+            return None
+        limit = max_mb * 1e6 * REQUEST_FILES + 1e6
+        if int(length) <= limit:
+            return None
+        return (
+            f"request body of {int(length) / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB limit "
+            f"({REQUEST_FILES} files of RAGSTREAM_MAX_FILE_MB): upload in several requests"
+        )
+
+
+def json_by_default(scope: Scope) -> Scope:
+    """`curl -d '{...}'` labels JSON as a form: these endpoints take only JSON, so read it
+    as JSON (a body that is not JSON still gets a 422 naming the problem)."""
+    headers = scope["headers"]
+    if not any(k == b"content-type" and v.startswith(FORM_TYPE) for k, v in headers):
+        return scope
+    fixed = [(k, v) for k, v in headers if k != b"content-type"]
+    return {**scope, "headers": [*fixed, (b"content-type", b"application/json")]}
