@@ -106,7 +106,7 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
         """A cited answer from the documents: [n] markers refer to `citations`."""
 
         def work(s: Service) -> Answer:
-            done, _ = collect(s.ask(question, (), k=k, path_glob=path, offline=offline))
+            done, _ = collect(s.ask(question, (), k=k, path_glob=path, offline=offline or None))
             return Answer(
                 answer=done.answer,
                 citations=[

@@ -66,14 +66,18 @@ class AskRequest(Strict):
     mode: Mode | None = None
     path: str | None = Field(None, max_length=500)
     offline: bool | None = Field(
-        None, description="true: extractive answer even when an LLM is configured."
+        None,
+        description="true: extractive answer even when an LLM is configured; "
+        "false or absent: the LLM when one is configured, else extractive.",
     )
     stream: bool = Field(
         False, description="true (or Accept: text/event-stream): Server-Sent Events."
     )
 
     def options(self) -> dict[str, Any]:
-        return {"k": self.k, "mode": self.mode, "path_glob": self.path, "offline": self.offline}
+        # offline=false never forces an LLM the server has not got (that would be a 503)
+        offline = True if self.offline else None
+        return {"k": self.k, "mode": self.mode, "path_glob": self.path, "offline": offline}
 
 
 class SourceOut(BaseModel):
