@@ -1,23 +1,28 @@
 """create_app(): the three doors (REST, /v1, /mcp) as one self-contained ASGI app.
 
-    app = create_app(lambda: Workspace.open(settings), TokenStore(path), allow_open=True)
+    api = create_app(lambda: Workspace.open(settings), TokenStore(path), allow_open=True)
+    uvicorn.run(api, ...)                     # standalone: `ragstream api`
+    mount(gateway, api)                       # or inside another Starlette app, same port
 
-The Workspace is made (and warmed) in the app's lifespan, closed at shutdown; a host
-that mounts this app (e.g. the `ragstream serve` gateway) must forward lifespan events
-to it and route the paths in PREFIXES here. Auth (api/auth.py) wraps everything, so a
-mounted app brings its own bearer tokens and never trusts a page cookie.
+The Workspace is made (and warmed) in the app's lifespan and closed at shutdown. A host
+app that serves it on its own port routes PREFIXES here (`api.routes()`, which keep the
+full path) and enters `api.lifespan()` in its own lifespan; `mount()` does both. Auth
+(api/auth.py) wraps everything, so a mounted API brings its own bearer tokens and
+never trusts the host's session cookie.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 from typing import Any
 
 from fastapi import FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match
 
 from ragstream.api import errors, openai_compat, rest
 from ragstream.api.auth import ASGIApp, BearerAuth, FailureLimiter, Scope, send_json
@@ -27,7 +32,7 @@ from ragstream.api.service import Service
 from ragstream.api.tokens import TokenStore
 from ragstream.workspace import Workspace
 
-PREFIXES = ("/api/", "/v1/", "/mcp")  # what a host app routes to this one
+PREFIXES = ("/api/", "/v1/", "/mcp")  # what a host app routes to this one (/mcp: exact or /mcp/...)
 MCP_PATH = "/mcp"
 JSON_PATHS = frozenset({"/api/v1/search", "/api/v1/ask", "/v1/chat/completions"})
 FORM_TYPE = b"application/x-www-form-urlencoded"
@@ -41,7 +46,7 @@ def create_app(
     allow_open: bool = False,
     limiter: FailureLimiter | None = None,
     warm_up: bool = True,
-) -> ASGIApp:
+) -> ApiApp:
     """The API as an ASGI app. `allow_open`: serve without tokens while none exist
     (only for a loopback bind; see auth.check_bind)."""
     state: dict[str, Service] = {}
@@ -86,7 +91,60 @@ def create_app(
     errors.install(api)
     api.include_router(rest.router)
     api.include_router(openai_compat.router)
-    return BearerAuth(Doors(api, mcp_app, service), tokens, allow_open=allow_open, limiter=limiter)
+    auth = BearerAuth(Doors(api, mcp_app, service), tokens, allow_open=allow_open, limiter=limiter)
+    return ApiApp(auth, api)
+
+
+class ApiApp:
+    """The API as an ASGI callable, plus what a host app needs to serve it."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.fastapi = api
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    def lifespan(self) -> AbstractAsyncContextManager[Any]:
+        """Open the workspace and the MCP session manager; close them on exit."""
+        return self.fastapi.router.lifespan_context(self.fastapi)
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes for a host Starlette app (e.g. `extra_routes` of the web gateway)."""
+        return [PrefixRoute(PREFIXES, self)]
+
+
+class PrefixRoute(BaseRoute):
+    """Send every path under `prefixes` to `app` with the scope untouched (a Mount
+    would move the prefix into root_path, and the API routes on full paths)."""
+
+    def __init__(self, prefixes: tuple[str, ...], app: ASGIApp) -> None:
+        self.prefixes = prefixes
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefixes):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NotImplementedError("the API routes by prefix")
+
+
+def mount(host: Starlette, api: ApiApp) -> None:
+    """Serve `api` inside `host`: its routes first, its lifespan inside the host's."""
+    host.router.routes[0:0] = api.routes()
+    inner = host.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with api.lifespan(), inner(app) as state:
+            yield state
+
+    host.router.lifespan_context = lifespan
 
 
 class Doors:
