@@ -49,10 +49,14 @@ class ApiServer:
     process: subprocess.Popen[str]
 
     def client(
-        self, token: str | None = None, headers: Mapping[str, str] | None = None
+        self,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 120,
     ) -> httpx2.Client:
         sent = {"authorization": f"Bearer {token}"} if token else {}
-        return httpx2.Client(base_url=self.url, headers={**sent, **(headers or {})}, timeout=60)
+        merged = {**sent, **(headers or {})}
+        return httpx2.Client(base_url=self.url, headers=merged, timeout=timeout)
 
     def token(self, name: str = "test", scope: str = "write") -> str:
         secret, _ = TokenStore(tokens_file(self.workspace)).create(name, scope)

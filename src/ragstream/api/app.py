@@ -163,6 +163,7 @@ class Doors:
                 await send_json(send, 413, error_body(413, "too_large", too_big), {})
                 return
             path = scope["path"]
+            receive = self._capped(receive)
             if path in JSON_PATHS:
                 scope = json_by_default(scope)
             if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
@@ -170,16 +171,36 @@ class Doors:
                 return
         await self.api(scope, receive, send)
 
+    def _limit(self) -> float | None:
+        try:
+            return self.service().settings.max_file_mb * 1e6 * REQUEST_FILES + 1e6
+        except ApiError:
+            return None
+
+    def _capped(self, receive: Any) -> Any:
+        """A body sent without Content-Length (chunked) is cut off at the same limit:
+        the handler reading it gets a 413 instead of filling the disk."""
+        limit = self._limit()
+        if limit is None:
+            return receive
+        seen = 0
+
+        async def capped() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ApiError(413, f"request body over the {limit / 1e6:.0f} MB limit")
+            return message
+
+        return capped
+
     def _too_big(self, scope: Scope) -> str | None:
         length = dict(scope["headers"]).get(b"content-length")
         if not length or not length.isdigit():
             return None
-        try:
-            max_mb = self.service().settings.max_file_mb
-        except ApiError:
-            return None
-        limit = max_mb * 1e6 * REQUEST_FILES + 1e6
-        if int(length) <= limit:
+        limit = self._limit()
+        if limit is None or int(length) <= limit:
             return None
         return (
             f"request body of {int(length) / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB limit "

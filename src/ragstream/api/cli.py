@@ -53,7 +53,9 @@ def api(host: str, port: int, **options: Any) -> None:
     settings = _settings(options)
     tokens = _tokens(settings)
     check_bind(host, tokens)
-    app = create_app(lambda: Workspace(settings), tokens, allow_open=is_loopback(host))
+    # A page password means this server is guarded: the API then needs tokens too.
+    allow_open = is_loopback(host) and not settings.password
+    app = create_app(lambda: Workspace(settings), tokens, allow_open=allow_open)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"RAGstream API on http://{shown}:{port} (schema: /api/v1/openapi.json)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
