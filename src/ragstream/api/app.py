@@ -173,7 +173,7 @@ class Doors:
 
     def _limit(self) -> float | None:
         try:
-            return self.service().settings.max_file_mb * 1e6 * REQUEST_FILES + 1e6
+            return self.service().settings.max_file_bytes * REQUEST_FILES + 1e6
         except ApiError:
             return None
 

@@ -19,6 +19,7 @@ from ragstream.config import Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Event
 from ragstream.generate.llm import llm_configured
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES
 from ragstream.models import Chunk, DocumentRecord, Hit
 from ragstream.workspace import Workspace
 
@@ -37,11 +38,11 @@ class UploadResult:
     status_code: int = 200
 
 
-def refusal_status(name: str, size: int, max_file_mb: float) -> int:
+def refusal_status(name: str, size: int, max_bytes: int) -> int:
     """415 for a type we do not read, 413 over the size limit, else 400."""
-    if PurePath(name).suffix.lower() not in uploads.ALLOWED_SUFFIXES:
+    if PurePath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         return 415
-    return 413 if size > max_file_mb * 1e6 else 400
+    return 413 if size > max_bytes else 400
 
 
 class Service:
@@ -88,9 +89,9 @@ class Service:
         saved: dict[str, str] = {}  # saved path -> name as sent
         for name, data in files:
             try:
-                path = uploads.save_upload(target, name, data, settings.max_file_mb)
+                path = uploads.save_upload(target, name, data, settings.max_file_bytes)
             except RagstreamError as exc:
-                code = refusal_status(name, len(data), settings.max_file_mb)
+                code = refusal_status(name, len(data), settings.max_file_bytes)
                 reason = str(exc).split(": ", 1)[-1]
                 results.append(UploadResult(name, "failed", reason, status_code=code))
                 continue
@@ -99,11 +100,11 @@ class Service:
             return results
         with self.write_lock:
             report = self.workspace.ingest([Path(p) for p in saved])
-        base = settings.workspace.resolve().parent
         for row in report.files:
-            name = saved.get(str((base / row.path).resolve()), PurePath(row.path).name)
+            source = self.workspace.source_path(row.path)
+            name = saved.get(str(source.resolve()), PurePath(row.path).name)
             if row.status == "failed":
-                uploads.discard_upload(settings, row.path)
+                uploads.discard_upload(settings, source)
             code = 400 if row.status == "failed" else 200
             results.append(UploadResult(name, row.status, row.reason, row.n_chunks, row.path, code))
         return results
@@ -112,7 +113,7 @@ class Service:
         with self.write_lock:
             removed = self.workspace.remove(path)
         if removed:
-            uploads.discard_upload(self.settings, path)
+            uploads.discard_upload(self.settings, self.workspace.source_path(path))
         return removed
 
     def close(self) -> None:
