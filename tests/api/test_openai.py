@@ -11,7 +11,7 @@ import pytest
 
 from tests.api.conftest import ApiServer
 from tests.app.serve_helpers import free_port
-from tests.generate.sse_server import ChatServer, Reply
+from tests.generate.sse_server import ChatServer, Reply, chunk_event
 
 pytestmark = pytest.mark.slow
 QUESTION = "How do I roll back a release?"
@@ -116,6 +116,36 @@ def test_unreachable_llm_is_503(api_factory: Callable[..., ApiServer]) -> None:
         )
     assert caught.value.status_code == 503
     assert "sk-secret-value" not in str(caught.value.body)
+    with server.client(server.token("rest")) as http:
+        for stream in (False, True):  # the stream starts only once the LLM answered
+            r = http.post("/api/v1/ask", json={"question": QUESTION, "stream": stream})
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "llm_unavailable"
+            assert "sk-secret-value" not in r.text
+
+
+def test_llm_failing_mid_answer_ends_streams_with_an_error(
+    online: ApiServer, chat_server: ChatServer
+) -> None:
+    good = json.dumps(chunk_event("gpt-4o-mini", {"content": "Run the rollback command. "}))
+    broken = Reply(raw=[good, '{"id": "x", "choices": [{"delta": ', "[DONE]"])
+    chat_server.script(broken)
+    stream = client(online).chat.completions.create(
+        model="ragstream", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
+    seen = []
+    with pytest.raises(openai.APIError, match="malformed"):
+        for chunk in stream:
+            seen.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+    assert "Run the rollback command." in "".join(seen)
+
+    chat_server.script(broken)
+    with (
+        online.client(online.token("sse")) as http,
+        http.stream("POST", "/api/v1/ask", json={"question": QUESTION, "stream": True}) as r,
+    ):
+        kinds = [line[7:] for line in r.iter_lines() if line.startswith("event: ")]
+    assert kinds[0] == "sources" and "delta" in kinds and kinds[-1] == "error"
 
 
 def test_bad_requests_are_openai_style_errors(offline: ApiServer) -> None:

@@ -169,6 +169,7 @@ def test_upload_pdf_docx_and_bad_files_reports_each(
     with server.client(token) as http:
         response = http.post("/api/v1/documents", files=files)
         assert response.status_code == 200, response.text
+        assert [r["name"] for r in response.json()["files"]] == [f[1][0] for f in files]
         rows = {r["name"]: r for r in response.json()["files"]}
         assert rows["runbook copy.pdf"]["status"] == "ingested"
         assert rows["policy-copy.docx"]["status"] == "ingested"

@@ -82,32 +82,33 @@ class Service:
 
     # --- writes ----------------------------------------------------------------------
     def upload(self, files: Sequence[tuple[str, bytes]]) -> list[UploadResult]:
-        """Save every acceptable file, ingest them together, one result per file."""
+        """Save every acceptable file, ingest them together; one result per file, in the
+        order sent."""
         settings = self.settings
         target = uploads.uploads_dir(settings)
-        results: list[UploadResult] = []
-        saved: dict[str, str] = {}  # saved path -> name as sent
-        for name, data in files:
+        results: list[tuple[int, UploadResult]] = []
+        saved: dict[str, tuple[int, str]] = {}  # saved path -> (position, name as sent)
+        for position, (name, data) in enumerate(files):
             try:
                 path = uploads.save_upload(target, name, data, settings.max_file_bytes)
             except RagstreamError as exc:
                 code = refusal_status(name, len(data), settings.max_file_bytes)
                 reason = str(exc).split(": ", 1)[-1]
-                results.append(UploadResult(name, "failed", reason, status_code=code))
+                results.append((position, UploadResult(name, "failed", reason, status_code=code)))
                 continue
-            saved[str(path.resolve())] = name
-        if not saved:
-            return results
-        with self.write_lock:
-            report = self.workspace.ingest([Path(p) for p in saved])
-        for row in report.files:
-            source = self.workspace.source_path(row.path)
-            name = saved.get(str(source.resolve()), PurePath(row.path).name)
-            if row.status == "failed":
-                uploads.discard_upload(settings, source)
-            code = 400 if row.status == "failed" else 200
-            results.append(UploadResult(name, row.status, row.reason, row.n_chunks, row.path, code))
-        return results
+            saved[str(path.resolve())] = (position, name)
+        if saved:
+            with self.write_lock:
+                report = self.workspace.ingest([Path(p) for p in saved])
+            for row in report.files:
+                source = self.workspace.source_path(row.path)
+                position, name = saved.get(str(source.resolve()), (len(files), row.path))
+                if row.status == "failed":
+                    uploads.discard_upload(settings, source)
+                code = 400 if row.status == "failed" else 200
+                result = UploadResult(name, row.status, row.reason, row.n_chunks, row.path, code)
+                results.append((position, result))
+        return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
     def remove(self, path: str) -> bool:
         with self.write_lock:
