@@ -18,7 +18,7 @@ def test_token_is_shown_once_and_stored_only_as_a_hash(tmp_path: Path) -> None:
     store = TokenStore(tokens_file(tmp_path))
     secret, record = store.create("ci-bot")
     assert secret.startswith(f"rst_{record.id}_") and len(secret) > 40
-    raw = sqlite3.connect(tokens_file(tmp_path)).execute("SELECT * FROM tokens").fetchall()
+    raw = sqlite3.connect(tokens_file(tmp_path)).execute("SELECT * FROM api_tokens").fetchall()
     assert secret not in repr(raw)
     assert hashlib.sha256(secret.encode()).hexdigest() in repr(raw)
     found = store.verify(secret)
@@ -101,3 +101,26 @@ def test_limiter_blocks_after_max_failures_then_forgets(monkeypatch: pytest.Monk
     assert limiter.retry_after("5.6.7.8") is None
     now[0] += 61
     assert limiter.retry_after("1.2.3.4") is None
+
+
+@pytest.mark.postgres
+def test_tokens_in_postgresql_follow_the_index(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ragstream.api.tokens import PostgresTokenStore, open_tokens
+    from ragstream.config import load_settings
+
+    settings = load_settings({"workspace": tmp_path / "ws", "database_url": postgres_url}, env={})
+    store = open_tokens(settings)
+    assert isinstance(store, PostgresTokenStore) and not store.has_active()
+    secret, record = store.create("scale-out")
+    other = PostgresTokenStore(postgres_url)  # a second app server sees the same tokens
+    found = other.verify(secret)
+    assert found is not None and found.id == record.id
+    assert other.verify(secret[:-2] + "zz") is None
+    main(["token", "revoke", record.id, "--database-url", postgres_url, "-w", str(tmp_path)])
+    assert "revoked" in capsys.readouterr().out
+    assert other.verify(secret) is None and not other.has_active()
+    assert not tokens_file(tmp_path / "ws").exists()  # nothing written beside a workspace
+    store.close()
+    other.close()

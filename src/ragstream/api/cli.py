@@ -22,9 +22,9 @@ def _settings(options: dict[str, Any]) -> Settings:
 
 
 def _tokens(settings: Settings) -> Any:
-    from ragstream.api.tokens import TokenStore, tokens_file
+    from ragstream.api.tokens import open_tokens
 
-    return TokenStore(tokens_file(settings.workspace))
+    return open_tokens(settings)
 
 
 def llm_options(func: Any) -> Any:
