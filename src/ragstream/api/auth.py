@@ -24,7 +24,7 @@ from typing import Any
 
 from ragstream.api.errors import error_body
 from ragstream.api.tokens import TokenStore
-from ragstream.errors import ConfigError
+from ragstream.errors import ConfigError, RagstreamError
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -113,7 +113,10 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        try:
+            refusal = self._refusal(scope)
+        except RagstreamError as exc:  # the token store is unreachable: say so, no 500
+            refusal = 503, "store_unavailable", str(exc), {}
         if refusal is None:
             await self.app(scope, receive, send)
             return
