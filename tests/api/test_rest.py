@@ -285,3 +285,26 @@ def test_failed_tokens_are_rate_limited(api_factory: Callable[..., ApiServer]) -
         blocked = http.get("/api/v1/documents")
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     assert error_of(blocked)["code"] == "rate_limited"
+
+
+def test_two_uploads_at_once_both_land(server: ApiServer, token: str) -> None:
+    statuses: dict[str, object] = {}
+
+    def upload(name: str) -> None:
+        body = "\n\n".join(f"{name} section {i}: notes about {name}." for i in range(40))
+        try:
+            with server.client(token, timeout=600) as http:
+                r = http.post("/api/v1/documents", files={"file": (name, body.encode())})
+                statuses[name] = r.json()["files"][0]["status"] if r.status_code == 200 else r.text
+        except Exception as exc:  # reported by the assertion below
+            statuses[name] = repr(exc)
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in ("alpha.md", "beta.md")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == {"alpha.md": "ingested", "beta.md": "ingested"}
+    with server.client(token) as http:
+        listed = {d["path"] for d in http.get("/api/v1/documents").json()["documents"]}
+    assert {".ragstream/uploads/alpha.md", ".ragstream/uploads/beta.md"} <= listed
