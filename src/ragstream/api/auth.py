@@ -10,6 +10,8 @@
 
 Failed tokens are rate-limited per client address: after `max_failures` within
 `window` seconds that address gets 429 with Retry-After until the window has passed.
+Behind the host's Caddy the address is the real client's: uvicorn takes it from
+X-Forwarded-For when the peer is loopback (its default `forwarded_allow_ips`).
 """
 
 from __future__ import annotations

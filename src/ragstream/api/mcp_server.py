@@ -98,6 +98,7 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
     async def ask(
         question: Annotated[str, Field(min_length=1, max_length=4000)],
         k: Annotated[int | None, Field(ge=1, le=100)] = None,
+        mode: Literal["hybrid", "bm25", "dense"] | None = None,
         path: Annotated[str | None, Field(max_length=500)] = None,
         offline: Annotated[
             bool | None, Field(description="true: extractive even when an LLM is configured")
@@ -106,7 +107,8 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
         """A cited answer from the documents: [n] markers refer to `citations`."""
 
         def work(s: Service) -> Answer:
-            done, _ = collect(s.ask(question, (), k=k, path_glob=path, offline=offline or None))
+            options = {"k": k, "mode": mode, "path_glob": path, "offline": offline or None}
+            done, _ = collect(s.ask(question, (), **options))
             return Answer(
                 answer=done.answer,
                 citations=[
