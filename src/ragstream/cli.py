@@ -33,6 +33,8 @@ COMMANDS = {
     "api": "ragstream.api.cli:api",
     "mcp": "ragstream.api.cli:mcp",
     "token": "ragstream.api.cli:token",
+    "source": "ragstream.commands.sources:source",
+    "watch": "ragstream.commands.sources:watch",
 }
 
 
