@@ -26,10 +26,25 @@ from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
 router = APIRouter(prefix="/api/v1")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text}
-    for code, text in {401: "No or bad token", 403: "Not allowed", 422: "Invalid body"}.items()
+ERROR_TEXTS = {
+    400: "Bad input",
+    401: "No, wrong or revoked token",
+    403: "Read-only token, or a non-loopback Host in open mode",
+    404: "No such document",
+    413: "Too large",
+    415: "Unsupported type",
+    422: "Invalid body (names the field)",
+    429: "Too many failed tokens",
+    503: "LLM or store unreachable",
 }
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for these statuses, all with the one error body."""
+    return {c: {"description": ERROR_TEXTS[c], "model": s.ErrorResponse} for c in codes}
+
+
+ERRORS = errors(401, 403, 422, 429, 503)
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -73,7 +88,7 @@ def list_documents(request: Request) -> s.DocumentList:
     "/documents",
     response_model=s.UploadResponse,
     openapi_extra=UPLOAD_BODY,
-    responses={**ERRORS, 400: {}, 413: {}, 415: {}},
+    responses=errors(400, 401, 403, 413, 415, 422, 429, 503),
     tags=["documents"],
 )
 async def upload(request: Request) -> s.UploadResponse:
@@ -113,7 +128,10 @@ async def upload(request: Request) -> s.UploadResponse:
 
 
 @router.delete(
-    "/documents/{path:path}", response_model=s.Deleted, responses=ERRORS, tags=["documents"]
+    "/documents/{path:path}",
+    response_model=s.Deleted,
+    responses={**ERRORS, **errors(404)},
+    tags=["documents"],
 )
 def delete_document(path: str, request: Request) -> s.Deleted:
     """Remove a document (by its key, as listed) from the index, and its uploaded copy."""
@@ -131,11 +149,7 @@ def search(body: s.SearchRequest, request: Request) -> s.SearchResponse:
 @router.post(
     "/ask",
     response_model=s.AskResponse,
-    responses={
-        **ERRORS,
-        503: {"description": "The LLM is unreachable"},
-        200: {"content": {"text/event-stream": {}}},
-    },
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
     tags=["answer"],
 )
 async def ask(body: s.AskRequest, request: Request) -> Any:

@@ -182,3 +182,12 @@ class Deleted(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description='Machine-readable, e.g. "unauthorized", "too_large".')
+    message: str = Field(description="One line naming the field or file and what to do.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
