@@ -97,6 +97,7 @@ def test_search_returns_ranked_passages_with_filters(server: ApiServer, token: s
         ({"query": ""}, "query"),
         ({"query": "x", "k": 0}, "k"),
         ({"query": "x", "k": "many"}, "k"),
+        ({"query": "x", "k": "5"}, "k"),  # strict: no guessing at types
         ({"query": "x", "mode": "magic"}, "mode"),
         ({"query": "x", "colour": "red"}, "colour"),
         ({}, "query"),
@@ -121,7 +122,17 @@ def test_not_json_is_422_and_unknown_path_404(server: ApiServer, token: str) -> 
 
 def test_ask_json_answers_offline_with_citations(server: ApiServer, token: str) -> None:
     with server.client(token) as http:
-        body = http.post("/api/v1/ask", json={"question": "How do I roll back a release?"}).json()
+        body = http.post(
+            "/api/v1/ask",
+            json={
+                "question": "How do I roll back a release?",
+                "history": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "Hello."},
+                ],
+                "offline": False,  # "use the LLM if there is one": there is none here
+            },
+        ).json()
     assert body["offline"] is True
     assert "rollback" in body["answer"]
     assert body["citations"] and all(f"[{c['n']}]" in body["answer"] for c in body["citations"])

@@ -27,12 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ragstream.api.errors import ApiError, library_error
-from ragstream.api.rest import collect, service_of
+from ragstream.api.rest import collect, errors, service_of
 from ragstream.api.service import start_answer
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], responses=errors(400, 401, 404, 422, 429, 503))
 MODEL_ID = "ragstream"
 SNIPPET_CHARS = 300
 FOOTER = "\n\nSources:\n"

@@ -30,7 +30,7 @@ ERROR_TEXTS = {
     400: "Bad input",
     401: "No, wrong or revoked token",
     403: "Read-only token, or a non-loopback Host in open mode",
-    404: "No such document",
+    404: "No such document (or model)",
     413: "Too large",
     415: "Unsupported type",
     422: "Invalid body (names the field)",
@@ -44,7 +44,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"description": ERROR_TEXTS[c], "model": s.ErrorResponse} for c in codes}
 
 
-ERRORS = errors(401, 403, 422, 429, 503)
+ERRORS = errors(400, 401, 403, 422, 429, 503)  # 400: a body that is not even text
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -88,7 +88,7 @@ def list_documents(request: Request) -> s.DocumentList:
     "/documents",
     response_model=s.UploadResponse,
     openapi_extra=UPLOAD_BODY,
-    responses=errors(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=errors(400, 401, 403, 413, 415, 422, 429, 503),  # 415 also: only unreadable types
     tags=["documents"],
 )
 async def upload(request: Request) -> s.UploadResponse:

@@ -14,7 +14,8 @@ MAX_K = 100
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields and wrong types (`"stream": 0`, `"k": "5"`) are a 422, not a guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SearchRequest(Strict):
