@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ragstream.commands.options import open_workspace, workspace_options
 from ragstream.ingest.report import FileStatus, IngestProgress, IngestReport
-from ragstream.models import Hit
+from ragstream.models import Hit, locator
 
 STATUS_STYLE: dict[FileStatus, str] = {
     "ingested": "green",
@@ -165,9 +165,11 @@ def _report_dict(report: IngestReport) -> dict[str, Any]:
 
 def _where(hit: Hit) -> str:
     c = hit.chunk
-    if c.page is not None:
-        return f"{c.path} p.{c.page}"
-    return f'{c.path} § "{c.title}"' if c.title else c.path
+    lines = (
+        (c.line_start, c.line_end) if c.line_start is not None and c.line_end is not None else None
+    )
+    where = locator(c.path, c.page, c.title, lines)
+    return f"{c.path} {where}" if where else c.path
 
 
 def _hit_dict(hit: Hit) -> dict[str, Any]:
@@ -179,6 +181,8 @@ def _hit_dict(hit: Hit) -> dict[str, Any]:
         "title": c.title,
         "start": c.start,
         "end": c.end,
+        "line_start": c.line_start,
+        "line_end": c.line_end,
         "score": hit.score,
         "ranks": hit.ranks,
         "text": c.text,

@@ -30,7 +30,10 @@ from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
 from ragstream.index.store import Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+CHUNK_COLUMNS = (
+    'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens, '
+    "line_start, line_end"
+)
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
@@ -362,7 +365,8 @@ class PostgresStore:
             with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
-                                    c.section_index, c.start, c.end, c.n_tokens, vector))  # fmt: skip
+                                    c.section_index, c.start, c.end, c.n_tokens,
+                                    c.line_start, c.line_end, vector))  # fmt: skip
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, text TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, title TEXT, section_index INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
-    vector BLOB NOT NULL);
+    vector BLOB NOT NULL, line_start INTEGER, line_end INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
@@ -46,7 +46,12 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+CHUNK_COLUMNS = (
+    'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens, '
+    "line_start, line_end"
+)
+# Columns added after the first release: (name, type), added to older index files on open.
+ADDED_COLUMNS = (("line_start", "INTEGER"), ("line_end", "INTEGER"))
 # Words that match nearly every chunk: they add little to BM25 but make FTS5 scan everything.
 COMMON_WORDS = (
     "a an and are as at be by can do does for from how i if in is it me my of on or should"
@@ -107,6 +112,7 @@ class SqliteStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.create_function("path_glob", 2, _glob_match, deterministic=True)
             self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+            self._add_missing_columns()
             # Dense search reads through its own connection, so in hybrid mode it never
             # waits for a keyword search running on another thread (WAL: readers overlap).
             self._dense_conn = sqlite3.connect(
@@ -114,6 +120,13 @@ class SqliteStore:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot open the index ({exc})") from None
+
+    def _add_missing_columns(self) -> None:
+        """Bring an index file made by an older version up to the current columns."""
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+        for name, kind in ADDED_COLUMNS:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {name} {kind}")
 
     # --- transactions -------------------------------------------------------------
     @contextmanager
@@ -172,14 +185,14 @@ class SqliteStore:
         vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
-             c.end, c.n_tokens, vectors[i].tobytes())
+             c.end, c.n_tokens, c.line_start, c.line_end, vectors[i].tobytes())
             for i, c in enumerate(chunks)
         ]  # fmt: skip
         try:
             with self._write() as conn:
                 conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
                 conn.executemany(
-                    f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
                 conn.execute(
