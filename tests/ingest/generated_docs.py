@@ -118,16 +118,26 @@ _GENERATED_CONTENT = re.compile(
 )
 
 
+_MARKS = re.compile(r"[¶◆↩§]")  # permalink and back-link marks
+
+
 def boilerplate_lines(sections: Sequence[Section], source: str) -> list[str]:
-    """Indexed lines whose words do not occur, in order, in the source the page was
-    generated from (section numbers the generator adds are not counted against it, nor
-    Doxygen's labels and declarations: see _GENERATED_CONTENT)."""
+    """Indexed lines that are chrome: lines whose words do not occur, in order, in the
+    source the page was generated from (section numbers the generator adds are not
+    counted against it, nor Doxygen's labels and declarations: see _GENERATED_CONTENT);
+    lines carrying permalink marks; and table-of-contents lines, i.e. a heading's words
+    again on a line that is not a heading."""
     known = f" {_words(source)} "
+    headings = {_words(_NUMBERING.sub("", s.text.split("\n")[0])) for s in sections}
     bad = []
     for section in sections:
-        for line in section.text.split("\n"):
+        for index, line in enumerate(section.text.split("\n")):
             words = _words(_NUMBERING.sub("", line))
-            if words and f" {words} " not in known and not _GENERATED_CONTENT.match(line):
+            if not words:
+                continue
+            foreign = f" {words} " not in known and not _GENERATED_CONTENT.match(line)
+            toc = index > 0 and words in headings
+            if foreign or toc or _MARKS.search(line):
                 bad.append(line)
     return bad
 
