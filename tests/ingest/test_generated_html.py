@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import load
 from ragstream.models import Section
 from tests.ingest import generated_docs as g
+from tests.ingest.test_loaders import load
 
 # A sentence of each source that must survive, and a heading that must be a title.
 KEPT = {

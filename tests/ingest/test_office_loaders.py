@@ -15,10 +15,10 @@ import pytest
 from pptx.util import Inches
 
 from ragstream.ingest.chunker import chunk_sections
-from ragstream.ingest.loaders import load, load_document
+from ragstream.ingest.loaders import load_document
 from ragstream.ingest.loaders.rows import cell_text, column_name
 from ragstream.models import locator
-from tests.ingest.test_loaders import reason, write
+from tests.ingest.test_loaders import load, reason, write
 
 
 class WordTokenizer:
