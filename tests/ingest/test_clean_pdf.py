@@ -58,6 +58,8 @@ def test_toc_and_index_pages() -> None:
     assert is_toc_or_index_page(toc) and is_toc_or_index_page(index) and is_toc_or_index_page(issue)
     assert not is_toc_or_index_page(BODY)
     assert not is_toc_or_index_page(["Revenue by year", "2021 was a good year with 12", "x"])
+    table = ["Revenue by region", *(f"Region {r} 1200 1350 1500 1650" for r in "ABCDEFGH")]
+    assert not is_toc_or_index_page(table)
 
 
 def test_wrapped_lines_and_hyphenation_are_joined_and_paragraphs_kept() -> None:

@@ -94,7 +94,8 @@ def is_toc_or_index_page(lines: Sequence[str]) -> bool:
     if len(filled) < 5:
         return False
     leaders = sum(1 for line in filled if _DOT_LEADER.search(line))
-    entries = sum(1 for line in filled if _INDEX_ENTRY.match(line))
+    # a table row ("North 1200 1300") ends in numbers too, but never just one per column
+    entries = sum(1 for line in filled if _INDEX_ENTRY.match(line) and not _is_table_row(line))
     titled = any(_TOC_TITLE.match(line) for line in filled[:3])
     return leaders >= 0.3 * len(filled) or entries >= (0.4 if titled else 0.7) * len(filled)
 
