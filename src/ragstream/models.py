@@ -39,6 +39,13 @@ class Chunk:
     line_start: int | None = None  # first and last source line (or row), inclusive
     line_end: int | None = None
 
+    @property
+    def lines(self) -> tuple[int, int] | None:
+        """(line_start, line_end) when the format has lines, for `locator`."""
+        if self.line_start is None or self.line_end is None:
+            return None
+        return self.line_start, self.line_end
+
 
 # Files whose "lines" are table rows, and whose "pages" are slides, for citation labels.
 ROW_SUFFIXES = (".csv", ".tsv", ".xlsx")

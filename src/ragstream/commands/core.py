@@ -166,10 +166,7 @@ def _report_dict(report: IngestReport) -> dict[str, Any]:
 
 def _where(hit: Hit) -> str:
     c = hit.chunk
-    lines = (
-        (c.line_start, c.line_end) if c.line_start is not None and c.line_end is not None else None
-    )
-    where = locator(c.path, c.page, c.title, lines)
+    where = locator(c.path, c.page, c.title, c.lines)
     return f"{c.path} {where}" if where else c.path
 
 

@@ -40,13 +40,8 @@ class Source:
     @classmethod
     def from_hit(cls, n: int, hit: Hit, text: str | None = None) -> Source:
         c = hit.chunk
-        lines = (
-            (c.line_start, c.line_end)
-            if c.line_start is not None and c.line_end is not None
-            else None
-        )
         body = c.text if text is None else text
-        return cls(n, c.path, c.page, c.title, body, hit.score, c.id, lines)
+        return cls(n, c.path, c.page, c.title, body, hit.score, c.id, c.lines)
 
 
 @dataclass(frozen=True)
