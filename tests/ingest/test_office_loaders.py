@@ -214,6 +214,20 @@ def test_html_only_mail_is_read_as_text(tmp_path: Path) -> None:
     assert mail.text.endswith("\n\nThe move starts at six.")
 
 
+def test_mail_with_broken_headers_and_an_unknown_charset_still_loads(tmp_path: Path) -> None:
+    raw = (
+        b"Subject: =?x-unknown?q?caf=E9?=\nFrom: <<<not an address\nTo: ,,,\n"
+        b"Content-Type: text/plain; charset=x-unknown\n\nBody caf\xe9.\n"
+    )
+    [mail] = load(write(tmp_path, "odd.eml", raw))
+    assert mail.text.endswith("Body café.")
+
+
+def test_a_header_only_csv_is_its_header(tmp_path: Path) -> None:
+    [section] = load(write(tmp_path, "h.csv", "Region,Revenue\n"))
+    assert (section.text, section.line) == ("Region | Revenue", 1)
+
+
 def test_a_file_that_is_not_mail(tmp_path: Path) -> None:
     assert reason(write(tmp_path, "x.eml", b"\x00\x01\x02")).startswith(
         "not an e-mail message (no From"

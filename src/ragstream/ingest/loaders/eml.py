@@ -14,7 +14,7 @@ from email.message import EmailMessage, MIMEPart
 from pathlib import Path
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders.common import LoadResult, decode_legacy, tidy
+from ragstream.ingest.loaders.common import LoadResult, decode_legacy, one_line, tidy
 from ragstream.models import Section
 
 MAX_ATTACHMENTS = 50
@@ -22,6 +22,17 @@ _HEADERS = ("From", "To", "Cc", "Date")
 
 
 def load_eml(data: bytes) -> LoadResult:
+    try:
+        return _load(data)
+    except LoaderError:
+        raise
+    except Exception as exc:  # the email package raises header and payload errors alike
+        raise LoaderError(
+            f"not a readable e-mail ({type(exc).__name__}: {one_line(exc)})"
+        ) from None
+
+
+def _load(data: bytes) -> LoadResult:
     message = email.message_from_bytes(data, policy=email.policy.default)
     known = ("Subject", "From", *_HEADERS)
     if not isinstance(message, EmailMessage) or not any(message[name] for name in known):

@@ -51,7 +51,7 @@ def row_sections(
     header: list[str] | None = None
     sections: list[Section] = []
     lines: list[str] = []
-    first = last = 0
+    first = last = header_row = 0
     count = 0
 
     def close() -> None:
@@ -69,6 +69,7 @@ def row_sections(
             continue
         if header is None:
             header = [t or column_name(i) for i, t in enumerate(texts)]
+            header_row = number
             continue
         line = " | ".join(
             f"{header[i] if i < len(header) else column_name(i)}: {t}"
@@ -85,5 +86,5 @@ def row_sections(
         last = number
     close()
     if not sections and header is not None:  # a header row alone is still text
-        sections.append(Section(text=" | ".join(header), title=title, line=None))
+        sections.append(Section(text=" | ".join(header), title=title, line=header_row))
     return sections, False
