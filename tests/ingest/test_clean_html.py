@@ -121,3 +121,20 @@ def test_100k_nested_elements_are_cleaned_in_bounded_time() -> None:
     [section] = load_html(page.encode()).sections
     assert section.text == "deep text"
     assert time.perf_counter() - started < 60  # ~5 s here: linear, no recursion
+
+
+def test_texinfo_6_7_copiable_anchor_and_nav_titles_with_commas() -> None:
+    page = """<body><div class="header"><p>Next: <a href="a.html">Arrays, Unions, and
+    Enumerations</a>, Previous: <a href="s.html">Structures</a>, Up: <a href="t.html">Types</a>
+    &nbsp; [<a href="i.html">Index</a>]</p></div><hr>
+    <dl><dt id="x"><span class="category">Data type: </span><span><strong>ffi_type</strong>
+    <a href='#x' class='copiable-anchor'> &para;</a></span></dt><dd><p>Describes a type.</p>
+    </dd></dl></body>"""
+    assert text_of(page) == "Data type: ffi_type\n\nDescribes a type."
+
+
+def test_docbook_navigation_tables_are_chrome() -> None:
+    page = """<body><table class="navigation" summary="Navigation header"><tr><td>
+    <a href="p.html">Prev</a></td><th><a href="i.html">API documentation</a></th></tr></table>
+    <p>Implements extensions.</p><div class="navfooter">Next: functions</div></body>"""
+    assert text_of(page) == "Implements extensions."
