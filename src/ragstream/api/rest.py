@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from ragstream.api import schemas as s
+from ragstream.app.uploads import ACCEPTED
 from ragstream.api.errors import ApiError, error_body, library_error
 from ragstream.api.service import MAX_FILES_PER_UPLOAD, Service, start_answer
 from ragstream.errors import RagstreamError
@@ -56,7 +57,7 @@ UPLOAD_BODY = {
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "One or more documents (PDF, DOCX, MD, TXT, HTML).",
+                            "description": f"One or more documents: {ACCEPTED}.",
                         }
                     },
                     "required": ["file"],
