@@ -20,9 +20,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from ragstream.api import schemas as s
-from ragstream.app.uploads import ACCEPTED
 from ragstream.api.errors import ApiError, error_body, library_error
 from ragstream.api.service import MAX_FILES_PER_UPLOAD, Service, start_answer
+from ragstream.app.uploads import ACCEPTED
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
