@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from ragstream.host.config import HostConfig  # noqa: E402
 from ragstream.host.package import build_zipapp  # noqa: E402
-from tests.host.conftest import MOTO_ECR_PASSWORD, TESTAPP, start_caddy  # noqa: E402
+from tests.host.site import MOTO_ECR_PASSWORD, TESTAPP, start_caddy  # noqa: E402
 from tests.support.docker import (  # noqa: E402
     _engine_answers,
     _start_dockerd,

@@ -5,24 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.deploy.helpers import DOCKERFILE, git
 from tests.support.docker import docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
-
-DOCKERFILE = "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}\nRUN echo hello > /hello.txt\n"
-
-
-def git(repo: Path, *args: str) -> str:
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def registry_get(registry, path: str, method: str = "GET"):

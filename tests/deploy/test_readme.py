@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from ragstream.deploy.settings import load_deploy_settings
-from tests.deploy.test_image import DOCKERFILE, git
+from tests.deploy.helpers import DOCKERFILE, git
 from tests.support.docker import docker
 
 pytestmark = [pytest.mark.aws, pytest.mark.docker, pytest.mark.slow]

@@ -22,21 +22,9 @@ from ragstream.deploy.release import (
 )
 from ragstream.deploy.settings import DeploySettings
 from ragstream.errors import ConfigError
+from tests.deploy.helpers import launch
 
 COMMAND_ID = "0b5f6a51-6c52-4d2b-9d3e-2f1a7c9e8d10"
-
-
-def launch(aws, ami: str, stack: str) -> str:
-    ec2 = aws.client("ec2")
-    tags = [{"Key": "ragstream:stack", "Value": stack}]
-    found = ec2.run_instances(
-        ImageId=ami,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.small",
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )
-    return found["Instances"][0]["InstanceId"]
 
 
 @pytest.mark.aws

@@ -9,7 +9,7 @@ import pytest
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.status import check_health, gather
-from tests.deploy.test_release import launch
+from tests.deploy.helpers import launch
 
 
 class Health(http.server.BaseHTTPRequestHandler):

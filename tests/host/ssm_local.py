@@ -19,7 +19,7 @@ import pytest
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.host.config import AGENT_PATH
-from tests.host.conftest import Site
+from tests.host.site import Site
 
 
 def render(document: dict[str, Any], parameters: dict[str, list[str]]) -> list[str]:

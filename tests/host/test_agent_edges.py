@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.host.conftest import Site
+from tests.host.site import Site
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from ragstream.cli import cli
 from ragstream.deploy.document import document, document_name
 from ragstream.host.config import HostConfig
-from tests.host.conftest import MOTO_ECR_PASSWORD, Site
+from tests.host.site import MOTO_ECR_PASSWORD, Site
 from tests.host.ssm_local import run_commands_locally
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
