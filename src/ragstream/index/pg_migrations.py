@@ -14,7 +14,10 @@ term's frequency and the chunk's length) and `term_stats` (document frequencies)
 BM25 reads the query terms' postings from a covering index (an index-only scan)
 instead of re-parsing the tsvector of every chunk that matches.
 
-Migration 5 (3 and 4 are taken on other branches; each touches only its own tables, so
+Migration 3 adds each chunk's source line range (`line_start`, `line_end`, inclusive;
+NULL where the format has no lines), for citations like `ssh.1.txt L120-145`.
+
+Migration 5 (4 is taken on another branch; each touches only its own tables, so
 they apply in any order) adds `ingest_jobs`, the ingest queue the workers claim from
 (ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 """
@@ -93,6 +96,12 @@ INSERT INTO postings (term, chunk_id, tf, dl)
     SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
     FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u;
 INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
+""",
+    ),
+    (
+        3,
+        """
+ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
 """,
     ),
     (

@@ -58,7 +58,7 @@ class EcsDeployer(Deployer):
     def destroy_steps(self, everything: bool) -> list[Step]:
         return list(plan_ecs_destroy(self.clients, self.stack(), everything))
 
-    def destroy(self, steps: list[Step]) -> int:
+    def destroy(self, steps: list[Step], everything: bool = False) -> int:
         return Executor(self.echo).execute(steps, Context(self.clients))
 
     # --- release, rollback, status ------------------------------------------------------
