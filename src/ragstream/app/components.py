@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ragstream.app import passages, uploads
+from ragstream.app import passages, queued, uploads
 from ragstream.app.state import Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
@@ -30,6 +30,7 @@ STATUS_ICONS = {
     "skipped": ":material/skip_next:",
     "failed": ":material/error:",
     "removed": ":material/delete:",
+    "queued": ":material/schedule:",
 }
 
 
@@ -94,6 +95,8 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
 
 def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[FileResult]:
     """Save each acceptable file, ingest them with a progress bar, report per file."""
+    if queued.queues_uploads(workspace):  # a fleet: the ingest workers embed, not this page
+        return queued.enqueue_uploads(workspace, list(files))
     settings = workspace.settings
     target = uploads.uploads_dir(settings)
     rows: list[FileResult] = []
