@@ -8,10 +8,12 @@ none), so the circuit breaker is checked on the create_service request itself.""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
+from ragstream.deploy.ecs import cli as ecs_cli
 from ragstream.deploy.ecs.resources import METRIC_NAMESPACE
 from tests.deploy.ecs.conftest import EcsAccount
 
@@ -232,7 +234,9 @@ def test_every_policy_is_least_privilege(ecs_account: EcsAccount) -> None:
         assert trust["Statement"][0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
 
 
-def test_release_rollback_status(ecs_account: EcsAccount) -> None:
+def test_release_rollback_status_logs(
+    ecs_account: EcsAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
     applied(ecs_account)
     deployer = ecs_account.deployer()
     released = deployer.release("v2")
@@ -247,6 +251,12 @@ def test_release_rollback_status(ecs_account: EcsAccount) -> None:
     status = deployer.status()
     assert status["services"]["rs-ecs-web"]["revision"] == 2
     assert status["url"] == "https://docs.example.org"
+    logs = ecs_account.aws.client("logs")
+    logs.create_log_stream(logGroupName="/ragstream/rs-ecs", logStreamName="rs-ecs-web/web/t1")
+    logs.put_log_events(logGroupName="/ragstream/rs-ecs", logStreamName="rs-ecs-web/web/t1",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "You can now view your Streamlit app"}])  # fmt: skip
+    ecs_cli.logs(deployer, tail=10)
+    assert "rs-ecs-web/web/t1: You can now view your Streamlit app" in capsys.readouterr().out
     back = deployer.rollback()
     assert all(arn.endswith(":1") for arn in back.values())
     assert deployer.status()["services"]["rs-ecs-worker"]["image"].endswith(":latest")
