@@ -4,6 +4,8 @@ ingest would give them."""
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,4 +48,31 @@ def test_page_uploads_are_queued_then_indexed_by_a_worker(
         stats = worker.run(until_empty=True)
     assert (stats.done, stats.failed) == (1, 0)
     assert list(indexed_exactly_once(postgres_url)) == ["ws/uploads/Notes 1.md"]
+    ws.close()
+
+
+def test_a_source_sync_queues_changed_documents_for_the_workers(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_bytes(document(2, 300))
+    (docs / "b.txt").write_bytes(document(3, 300))
+    for f in docs.iterdir():  # settled files (a sync leaves files still being written)
+        os.utime(f, (time.time() - 600, time.time() - 600))
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    ws.sources.add(str(docs))
+    [first] = ws.sources.sync()
+    assert {f.path: f.status for f in first.report.files} == {
+        "docs/a.md": "queued", "docs/b.txt": "queued"}  # fmt: skip
+    assert ws.documents() == []
+    with JobQueue(postgres_url) as queue:
+        Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs, poll=0.05).run(
+            until_empty=True
+        )
+        [second] = ws.sources.sync()  # nothing changed: nothing queued
+        assert {f.status for f in second.report.files} == {"unchanged"}
+        assert queue.counts()["done"] == 2 and queue.depth() == 0
+    assert sorted(indexed_exactly_once(postgres_url)) == ["docs/a.md", "docs/b.txt"]
     ws.close()

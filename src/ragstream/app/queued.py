@@ -4,13 +4,13 @@ no replica holds a file another replica or a worker needs."""
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 from ragstream.app import uploads
 from ragstream.errors import RagstreamError
 from ragstream.ingest.pipeline import display_path
 from ragstream.ingest.report import FileResult
+from ragstream.queue.blobs import blob_location
 from ragstream.workspace import Workspace
 
 
@@ -18,10 +18,6 @@ class Upload(Protocol):
     name: str
 
     def getvalue(self) -> bytes: ...
-
-
-def blob_location() -> str:
-    return os.environ.get("RAGSTREAM_BLOBS", "")
 
 
 def queues_uploads(workspace: Workspace) -> bool:

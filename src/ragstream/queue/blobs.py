@@ -28,6 +28,15 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+BLOBS_ENV = "RAGSTREAM_BLOBS"
+
+
+def blob_location() -> str:
+    """The blob store the environment names ("" for none): set, with a database URL,
+    it turns uploads and syncs into jobs for the ingest workers."""
+    return os.environ.get(BLOBS_ENV, "")
+
+
 def blob_key(data: bytes, suffix: str) -> str:
     return f"sha256/{hashlib.sha256(data).hexdigest()}{suffix.lower()}"
 
