@@ -7,6 +7,7 @@ none), so the circuit breaker is checked on the create_service request itself.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -293,3 +294,20 @@ def test_destroy_keeps_the_database_and_bucket_unless_all(ecs_account: EcsAccoun
     finals = [s for s in snapshots if s["DBSnapshotIdentifier"].startswith("rs-ecs-db-final-")]
     assert len(finals) == 1 and finals[0]["SnapshotType"] == "manual"
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_changed_setting_registers_a_revision_and_rolls_it_out(ecs_account: EcsAccount) -> None:
+    applied(ecs_account)
+    ecs_account.ecs = dataclasses.replace(ecs_account.ecs, worker_cpu=4096, worker_memory=8192,
+                                          worker_max=8)  # fmt: skip
+    plan = ecs_account.plan()
+    assert "  + register task definition rs-ecs-worker: revision for cpu, memory" in plan
+    assert "  + update ECS service rs-ecs-worker: roll out the new revision" in plan
+    assert "  + register autoscaling rs-ecs-worker: 1-8 tasks" in plan
+    assert not any("rs-ecs-web" in line for line in plan)
+    ecs_account.deployer().apply()
+    assert ecs_account.plan() == []
+    svc = ecs_account.aws.client("ecs").describe_services(
+        cluster="rs-ecs", services=["rs-ecs-worker"]
+    )
+    assert svc["services"][0]["taskDefinition"].endswith("rs-ecs-worker:2")
