@@ -46,6 +46,7 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0  # a web login lasts this long, then the page asks again
 
     def __post_init__(self) -> None:
         if self.retrieval_mode not in RETRIEVAL_MODES:
@@ -59,6 +60,8 @@ class Settings:
             )
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
+        if self.session_hours <= 0:
+            raise ConfigError(f"session_hours must be above 0 (got {self.session_hours:g})")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` applied, converted like any other source of settings."""

@@ -115,7 +115,16 @@ def test_password_gate_blocks_an_unauthenticated_chat(browser_context, tmp_path:
         page.get_by_text("Wrong password.").wait_for()
         assert page.get_by_test_id("stChatInput").count() == 0
 
+        assert page.url.startswith(f"{url}/login")  # the gateway's page, not Streamlit's
         password.fill("open sesame")
         page.get_by_role("button", name="Enter").click()
         page.get_by_test_id("stChatInput").wait_for()
+        chat = page.get_by_test_id("stChatInputTextArea")
+        chat.fill("Anything in there?")
+        chat.press("Enter")
+        page.get_by_test_id("stChatMessage").nth(1).wait_for()  # the websocket works
+        page.get_by_text("Log out").click()
+        page.wait_for_url(f"{url}/login*")
+        page.goto(url)
+        page.get_by_label("Password", exact=True).wait_for()  # the session is over
         page.close()

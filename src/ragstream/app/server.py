@@ -58,11 +58,21 @@ class _QuietWarmUp(logging.Filter):
         return record.threadName != WARM_UP_THREAD
 
 
+class _QuietPrivatePort(logging.Filter):
+    """Streamlit logs the private port it binds behind the gateway: not an address to
+    open, so it stays out of the output (`ragstream serve` prints the public one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Uvicorn server started")
+
+
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
     context_logger = "streamlit.runtime.scriptrunner_utils.script_run_context"
     logging.getLogger(context_logger).addFilter(_QuietWarmUp())
+    server_logger = "streamlit.web.server.starlette.starlette_server"
+    logging.getLogger(server_logger).addFilter(_QuietPrivatePort())
     url = health_url(sys.argv[1:])
     threading.Thread(target=warm_up, args=(url,), name=WARM_UP_THREAD, daemon=True).start()
     sys.argv = ["streamlit", "run", str(SCRIPT), *sys.argv[1:]]
