@@ -111,6 +111,20 @@ def test_with_a_password_the_page_draws_only_for_a_visitor_the_gateway_let_in(
     assert any("/logout" in str(m.value) for m in at.sidebar.markdown)
 
 
+def test_same_name_upload_from_another_tab_keeps_both_and_same_bytes_are_unchanged(
+    env: Path,
+) -> None:
+    tab_a = upload(page(), "notes.md", b"# Notes\n\nThe boiler is serviced in March.\n")
+    tab_b = upload(page(), "notes.md", b"# Notes\n\nThe roof is inspected in May.\n")
+    assert "notes (2).md" in texts(tab_b) and "kept beside it" in texts(tab_b)
+    names = sorted(row[0] for row in documents(tab_b))
+    assert names == ["notes (2).md", "notes.md"]
+    assert (env / "uploads" / "notes.md").read_text().endswith("March.\n")  # A's survives
+    again = upload(page(), "notes.md", b"# Notes\n\nThe roof is inspected in May.\n")
+    assert "notes (2).md** unchanged" in texts(again)
+    assert len(documents(again)) == 2 and "ingested" in texts(tab_a)
+
+
 def test_upload_of_another_type_or_over_the_limit_is_refused_and_nothing_written(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

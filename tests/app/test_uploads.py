@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,38 @@ def test_refused_upload_writes_nothing(tmp_path: Path) -> None:
     assert not target.exists() or list(target.iterdir()) == []
 
 
-def test_save_is_atomic_and_replaces_a_previous_version(tmp_path: Path) -> None:
-    first = save_upload(tmp_path, "doc.md", b"# one", 1)
-    second = save_upload(tmp_path, "doc.md", b"# two", 1)
-    assert first == second == tmp_path / "doc.md"
-    assert second.read_bytes() == b"# two"
-    assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]  # no temp file left behind
+def test_same_name_keeps_both_and_same_bytes_are_the_same_file(tmp_path: Path) -> None:
+    first = save_upload(tmp_path, "notes.md", b"# one", 1)
+    second = save_upload(tmp_path, "notes.md", b"# two", 1)
+    third = save_upload(tmp_path, "notes.md", b"# three", 1)
+    assert first == tmp_path / "notes.md" and first.read_bytes() == b"# one"  # never lost
+    assert second == tmp_path / "notes (2).md" and second.read_bytes() == b"# two"
+    assert third == tmp_path / "notes (3).md"
+    assert save_upload(tmp_path, "notes.md", b"# two", 1) == second  # known bytes: that file
+    assert save_upload(tmp_path, "notes.md", b"# one", 1) == first
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["notes (2).md", "notes (3).md", "notes.md"]  # no temp file left behind
+
+
+def test_two_tabs_uploading_one_name_at_once_both_keep_their_file(tmp_path: Path) -> None:
+    contents = [f"# tab {n}".encode() for n in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda data: save_upload(tmp_path, "notes.md", data, 1), contents))
+    assert len(set(paths)) == 8
+    assert sorted(p.read_bytes() for p in paths) == sorted(contents)
+
+
+def test_without_hard_links_the_name_is_still_claimed_exclusively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_args: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr("ragstream.app.uploads.os.link", no_links)
+    first = save_upload(tmp_path, "a.txt", b"one", 1)
+    second = save_upload(tmp_path, "a.txt", b"two", 1)
+    assert (first.read_bytes(), second.read_bytes()) == (b"one", b"two")
+    assert second.name == "a (2).txt"
 
 
 def test_failed_write_leaves_no_partial_file(
@@ -62,7 +89,8 @@ def test_failed_write_leaves_no_partial_file(
     def fail(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("ragstream.app.uploads.os.replace", fail)
+    monkeypatch.setattr("ragstream.app.uploads.os.link", fail)
+    monkeypatch.setattr("ragstream.app.uploads.os.open", fail)
     with pytest.raises(OSError):
         save_upload(tmp_path, "doc.txt", b"hello", 1)
     assert list(tmp_path.iterdir()) == []

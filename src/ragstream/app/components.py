@@ -10,6 +10,7 @@ import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -105,11 +106,13 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
     target = uploads.uploads_dir(settings)
     rows: list[UploadResult] = []
     saved = []
+    renamed: dict[str, str] = {}  # saved name -> the name it was uploaded as
     for file in files:
         try:
-            saved.append(
-                uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_mb)
-            )
+            path = uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_mb)
+            saved.append(path)
+            if path.name != uploads.safe_name(file.name):
+                renamed[path.name] = uploads.safe_name(file.name)
         except RagstreamError as exc:
             rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
     if not saved:
@@ -130,7 +133,11 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
     for result in report.files:
         if result.status == "failed":
             uploads.discard_upload(settings, result.path)
-        rows.append(UploadResult(result.path, result.status, result.reason, result.n_chunks))
+        reason = result.reason
+        original = renamed.get(Path(result.path).name)
+        if original and result.status == "ingested":
+            reason = f"another {original} exists, so this one is kept beside it"
+        rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
     return rows
 
 
