@@ -10,6 +10,7 @@ import pytest
 from ragstream.app.uploads import (
     check_upload,
     discard_upload,
+    limit_note,
     safe_name,
     save_upload,
     uploads_dir,
@@ -36,14 +37,31 @@ def test_over_the_limit_is_refused_with_the_setting_to_change() -> None:
     with pytest.raises(
         LoaderError, match=r"big.pdf: 2.0 MB is over the 1.0 MB limit .*MAX_FILE_MB"
     ):
-        check_upload("big.pdf", 2_000_000, 1)
-    check_upload("ok.PDF", 1_000_000, 1)  # at the limit and upper-case suffix: accepted
+        check_upload("big.pdf", 2 * 1024 * 1024, 1)
+    check_upload("ok.PDF", 1024 * 1024, 1)  # at the limit and upper-case suffix: accepted
+
+
+def test_the_upload_limit_counts_as_ingest_and_streamlit_do(tmp_path: Path) -> None:
+    # One definition: the app, the loaders (ingest) and Streamlit's maxUploadSize all
+    # count 1 MB = 1024² bytes, so a file the page accepts is never refused by ingest.
+    from ragstream.app.cli import streamlit_command
+    from ragstream.ingest.loaders import MB, read_checked
+
+    edge = tmp_path / "edge.txt"
+    edge.write_bytes(b"x" * (MB // 100))
+    check_upload("edge.txt", MB // 100, 0.01)  # the page accepts it...
+    assert read_checked(edge, int(0.01 * MB))  # ...and so does ingest, at the same limit
+    with pytest.raises(LoaderError):
+        check_upload("edge.txt", MB // 100 + 1, 0.01)
+    flags = dict(a.removeprefix("--").split("=", 1) for a in streamlit_command(1, "x", 50)[3:])
+    assert flags["server.maxUploadSize"] == "50"  # Streamlit multiplies by 1024 * 1024
+    assert "50.0 MB per file" in limit_note(50) and "RAGSTREAM_MAX_FILE_MB" in limit_note(50)
 
 
 def test_refused_upload_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "uploads"
     with pytest.raises(LoaderError):
-        save_upload(target, "big.txt", b"x" * 2_000_001, 2)
+        save_upload(target, "big.txt", b"x" * (2 * 1024 * 1024 + 1), 2)
     with pytest.raises(LoaderError):
         save_upload(target, "x.exe", b"MZ", 2)
     assert not target.exists() or list(target.iterdir()) == []

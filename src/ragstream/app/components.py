@@ -77,9 +77,12 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
     files = st.sidebar.file_uploader(
         "Add documents",
         accept_multiple_files=True,
-        help=f"PDF, DOCX, Markdown, text or HTML; at most {settings.max_file_mb:g} MB each.",
+        help="PDF, DOCX, Markdown, text or HTML.",
         key="uploader",
     )
+    # On screen, not on hover: Streamlit's own refusal of a file over its (equal,
+    # rounded-up) limit only shows as a tooltip.
+    st.sidebar.caption(uploads.limit_note(settings.max_file_mb))
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
     if new:
         state.last_report = ingest_uploads(workspace, new)

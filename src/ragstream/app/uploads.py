@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 
 from ragstream.config import Settings
 from ragstream.errors import LoaderError
+from ragstream.ingest.loaders import MB
 
 ALLOWED_SUFFIXES = (".pdf", ".docx", ".md", ".markdown", ".txt", ".html", ".htm")
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
@@ -40,7 +41,7 @@ def check_upload(name: str, size: int, max_file_mb: float) -> None:
     if suffix not in ALLOWED_SUFFIXES:
         allowed = ", ".join(s.lstrip(".").upper() for s in ALLOWED_SUFFIXES)
         raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {allowed}")
-    limit = max_file_mb * 1e6
+    limit = max_file_mb * MB  # the one definition: ingest and Streamlit count MiB too
     if size > limit:
         raise LoaderError(
             f"{name}: {human_size(size)} is over the {human_size(limit)} limit "
@@ -51,7 +52,16 @@ def check_upload(name: str, size: int, max_file_mb: float) -> None:
 
 
 def human_size(n_bytes: float) -> str:
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:.1f} kB"
+    """Sizes as the limit is set: MB = 1024² bytes, kB = 1024 bytes."""
+    return f"{n_bytes / MB:.1f} MB" if n_bytes >= MB / 10 else f"{n_bytes / 1024:.1f} kB"
+
+
+def limit_note(max_file_mb: float) -> str:
+    """The limit as the page states it up front, with the setting that changes it."""
+    return (
+        f"Up to {human_size(max_file_mb * MB)} per file; larger files are refused "
+        "(RAGSTREAM_MAX_FILE_MB sets the limit)."
+    )
 
 
 def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> Path:
