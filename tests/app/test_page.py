@@ -167,7 +167,7 @@ def test_upload_ingests_then_chat_answers_with_a_citation_that_opens_the_passage
     citation.click().run()
     passage = at.get("html")[0].value
     assert "<mark>The API key is rotated every 90 days by the operator on duty.</mark>" in passage
-    assert "runbook.md" in texts(at)
+    assert "**[1] runbook.md**" in texts(at) and "ws/uploads" not in texts(at)
 
 
 def test_follow_up_uses_the_history_and_new_chat_clears_it(env: Path) -> None:
@@ -197,6 +197,7 @@ def test_remove_document(env: Path) -> None:
     at = upload(at, "runbook.md", DOC.encode())
     rows = documents(at)
     assert [row[0] for row in rows] == ["runbook.md"] and int(rows[0][2]) >= 1
+    assert at.sidebar.selectbox[0].options == ["runbook.md"]  # the name the table shows
     at.sidebar.selectbox[0].select("ws/uploads/runbook.md").run()
     next(b for b in at.sidebar.button if b.label == "Remove").click().run()
     assert "Documents (0)" in [e.label for e in at.sidebar.expander]

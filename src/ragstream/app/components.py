@@ -91,7 +91,7 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
         icon = STATUS_ICONS.get(row.status, "")
         reason = f": {row.reason}" if row.reason else ""
         chunks = f" ({row.n_chunks} chunks)" if row.status == "ingested" else ""
-        line = f"{icon} **{passages.source_label(row.path, None)}** {row.status}{chunks}{reason}"
+        line = f"{icon} **{passages.document_name(row.path)}** {row.status}{chunks}{reason}"
         (st.sidebar.error if row.status == "failed" else st.sidebar.caption)(line)
 
 
@@ -123,7 +123,7 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
     bar = st.sidebar.progress(0.0, text="Ingesting…")
 
     def progress(p: IngestProgress) -> None:
-        name = passages.source_label(p.path, None) if p.path else ""
+        name = passages.document_name(p.path) if p.path else ""
         bar.progress(min(p.done / max(p.total, 1), 1.0), text=f"{p.stage} {name}".strip())
 
     try:
@@ -153,7 +153,7 @@ def documents_panel(workspace: Workspace) -> None:
             return
         rows = [
             {
-                "Document": passages.source_label(doc.path, None),
+                "Document": passages.document_name(doc.path),
                 "Pages": doc.n_pages if doc.n_pages else "–",
                 "Chunks": doc.n_chunks,
                 "Ingested": dt.datetime.fromtimestamp(doc.ingested_at).strftime("%m-%d %H:%M"),
@@ -164,6 +164,7 @@ def documents_panel(workspace: Workspace) -> None:
         choice = st.selectbox(
             "Remove a document",
             [doc.path for doc in documents],
+            format_func=passages.document_name,
             index=None,
             placeholder="Choose one to remove…",
         )
@@ -179,7 +180,10 @@ def documents_panel(workspace: Workspace) -> None:
 # Like st.table: compact, numbers right-aligned, sideways scrolling in the narrow sidebar.
 TABLE_STYLE = """<style>
 .ragstream-table { overflow-x: auto; }
-.ragstream-table table { border-collapse: collapse; font-size: 0.875rem; }
+.ragstream-table table { border-collapse: collapse; font-size: 0.875rem; width: 100%; }
+/* Long names wrap, so Chunks and Ingested stay in view in the narrow sidebar. */
+.ragstream-table td:first-child { overflow-wrap: anywhere; word-break: break-word; }
+.ragstream-table td:not(:first-child) { white-space: nowrap; }
 .ragstream-table th, .ragstream-table td {
   padding: 0.25rem 0.375rem; border: 1px solid rgba(128, 128, 128, 0.25);
   text-align: left; vertical-align: top;
@@ -213,7 +217,7 @@ def remove_document(workspace: Workspace, path: str | None) -> None:
         with ingest_lock(str(workspace.settings.workspace)):
             workspace.remove(path)
         uploads.discard_upload(workspace.settings, path)
-        st.toast(f"Removed {passages.source_label(path, None)}")
+        st.toast(f"Removed {passages.document_name(path)}")
     except RagstreamError as exc:
         st.error(str(exc))
 
@@ -222,16 +226,20 @@ def remove_document(workspace: Workspace, path: str | None) -> None:
 def citation_buttons(message: Message, index: int, state: Session) -> None:
     if not message.citations:
         return
-    columns = st.columns(min(len(message.citations), 4))
-    for i, source in enumerate(message.citations):
-        label = f"[{source.n}] {passages.source_label(source.path, source.page, source.title)}"
-        columns[i % len(columns)].button(
-            label,
-            key=f"cite-{index}-{source.n}",
-            help=source.label,
-            on_click=select_source,
-            args=(state, index, source.n),
-        )
+    labels = passages.citation_labels(
+        [(s.n, s.path, s.page, s.title, s.text) for s in message.citations]
+    )
+    # A row that wraps, each button as wide as its label: nothing is cut to "git-reba…".
+    with st.container(horizontal=True, gap="small"):
+        for source, label in zip(message.citations, labels, strict=True):
+            st.button(
+                label,
+                key=f"cite-{index}-{source.n}",
+                help=source.label,
+                on_click=select_source,
+                args=(state, index, source.n),
+                width="content",
+            )
 
 
 def select_source(state: Session, index: int, n: int) -> None:
@@ -274,7 +282,7 @@ def sources_panel(state: Session) -> None:
 
 
 def show_passage(source: Source, answer: str) -> None:
-    st.markdown(f"**[{source.n}] {source.path}**")
+    st.markdown(f"**[{source.n}] {passages.document_name(source.path)}**")
     where = [f"page {source.page}"] if source.page is not None else []
     if source.title:
         where.append(f"§ {source.title}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}")
@@ -58,14 +60,43 @@ STOPWORDS = frozenset(
 MIN_OVERLAP = 0.6  # share of a sentence's content words found in the answer
 
 
+def document_name(path: str) -> str:
+    """The one name a document goes by on the page (table, sources, remove, citations):
+    its file name; the workspace-relative key is an internal detail."""
+    return PurePosixPath(path).name or path
+
+
 def source_label(path: str, page: int | None, title: str | None = None) -> str:
     """`report.pdf p.3` or `notes.md § Setup`: short enough for a button."""
-    name = PurePosixPath(path).name or path
+    name = document_name(path)
     if page is not None:
         return f"{name} p.{page}"
     if title:
         return f"{name} § {title}"
     return name
+
+
+def citation_labels(cited: Sequence[tuple[int, str, int | None, str | None, str]]) -> list[str]:
+    """Button labels for (n, path, page, title, text) citations that tell them apart:
+    `[1] guide.md § Setup`; where two would read the same, each adds its opening words."""
+    bases = [source_label(path, page, title) for _n, path, page, title, _text in cited]
+    counts = Counter(bases)
+    labels = []
+    for (n, _path, _page, _title, text), base in zip(cited, bases, strict=True):
+        label = f"[{n}] {base}"
+        if counts[base] > 1:
+            label += f" · “{opening(text)}”"
+        labels.append(label)
+    return labels
+
+
+def opening(text: str, max_chars: int = 28) -> str:
+    """The first words of a passage, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat[:max_chars].rsplit(" ", 1)[0] or flat[:max_chars]
+    return cut.rstrip(",;:.") + "…"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
