@@ -128,3 +128,74 @@ def test_password_gate_blocks_an_unauthenticated_chat(browser_context, tmp_path:
         page.goto(url)
         page.get_by_label("Password", exact=True).wait_for()  # the session is over
         page.close()
+
+
+def idle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the script run finished (Streamlit's running indicator is gone)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+
+
+def in_viewport(page, locator) -> bool:  # type: ignore[no-untyped-def]
+    box = locator.bounding_box()
+    height = page.viewport_size["height"]
+    return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 50) <= height
+
+
+def test_citation_clicked_deep_in_a_long_chat_shows_the_passage_in_view(  # type: ignore[no-untyped-def]
+    browser_context, tmp_path: Path
+) -> None:
+    doc = tmp_path / "runbook.md"
+    facts = [
+        f"## Step {n}\n\nThe step {n} check runs {n * 3} minutes after the deploy.\n"
+        for n in range(1, 11)
+    ]
+    doc.write_text("# Runbook\n\n" + "\n".join(facts))
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(doc))
+        page.get_by_text(re.compile(r"runbook\.md.*ingested")).wait_for()
+        chat = page.get_by_test_id("stChatInputTextArea")
+        for n in range(1, 11):
+            chat.fill(f"When does the step {n} check run?")
+            chat.press("Enter")
+            page.get_by_test_id("stChatMessage").nth(2 * n - 1).wait_for()
+            idle(page)
+        last = page.get_by_test_id("stChatMessage").nth(19)
+        last.scroll_into_view_if_needed()
+        citation = last.get_by_role("button", name=re.compile(r"^\[1\] runbook\.md"))
+        citation.click()
+        passage = page.locator(".ragstream-passage")
+        passage.wait_for()
+        page.wait_for_timeout(300)  # the rerun settles
+        assert "step 10 check" in passage.inner_text()
+        assert in_viewport(page, passage), passage.bounding_box()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "long-chat-citation.png"))
+        page.close()
+
+
+def test_same_name_upload_from_two_tabs_keeps_both(browser_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = tmp_path / "a" / "notes.md"
+    second = tmp_path / "b" / "notes.md"
+    for path, text in (
+        (first, "The boiler is serviced in March."),
+        (second, "The roof is inspected in May."),
+    ):
+        path.parent.mkdir()
+        path.write_text(f"# Notes\n\n{text}\n")
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):
+        tab_a, tab_b = browser_context.new_page(), browser_context.new_page()
+        for tab, path in ((tab_a, first), (tab_b, second)):
+            tab.goto(url)
+            tab.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+        tab_a.get_by_text(re.compile(r"notes.*\.md.*ingested")).wait_for()
+        tab_b.get_by_text(re.compile(r"notes.*\.md.*ingested")).wait_for()
+        tab_a.reload()
+        table = tab_a.get_by_test_id("stSidebar").locator("table")
+        table.locator("tr", has_text="notes (2).md").wait_for()
+        table.locator("tr", has_text=re.compile(r"^\s*notes\.md")).wait_for()
+        saved = sorted(p.read_text() for p in (tmp_path / "ws" / "uploads").glob("notes*.md"))
+        assert saved == sorted(p.read_text() for p in (first, second))  # neither lost
+        tab_a.close()
+        tab_b.close()

@@ -33,6 +33,18 @@ STATUS_ICONS = {
 }
 
 
+SOURCES_KEY = "ragstream-sources"
+# The Sources panel stays in view while the chat scrolls, so a citation clicked under
+# the tenth answer shows its passage on screen, not 1,500 px above. Streamlit wraps a
+# keyed container in a same-height stLayoutWrapper: that wrapper is what must stick.
+PAGE_STYLE = f"""<style>
+[data-testid="stLayoutWrapper"]:has(> .st-key-{SOURCES_KEY}) {{
+  position: sticky; top: 4rem; align-self: flex-start;
+}}
+.st-key-{SOURCES_KEY} {{ max-height: calc(100vh - 6rem); overflow-y: auto; }}
+</style>"""
+
+
 @dataclass(frozen=True)
 class ChatOptions:
     top_k: int

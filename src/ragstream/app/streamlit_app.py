@@ -22,6 +22,7 @@ log = logging.getLogger("ragstream.app")
 
 def main() -> None:
     st.set_page_config(page_title="RAGstream", page_icon=":material/library_books:", layout="wide")
+    st.html(components.PAGE_STYLE)
     try:
         settings = load_settings()
     except RagstreamError as exc:
@@ -49,7 +50,7 @@ def main() -> None:
         asked = question.strip() if question else ""
         if asked:
             chat.answer(asked, workspace, options, state)
-    with sources_column:
+    with sources_column, st.container(key=components.SOURCES_KEY):
         components.sources_panel(state)
     try:
         components.upload_panel(workspace, state)
