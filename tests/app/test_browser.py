@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,38 @@ def test_same_name_upload_from_two_tabs_keeps_both(browser_context, tmp_path: Pa
         assert saved == sorted(p.read_text() for p in (first, second))  # neither lost
         tab_a.close()
         tab_b.close()
+
+
+def uploaded_bytes(metrics: str) -> int:
+    """What Streamlit holds in uploaded files, from its /_stcore/metrics text."""
+    found = re.search(r'cache_type="UploadedFileManager"[^}]*\}\s+(\d+)', metrics)
+    return int(found.group(1)) if found else 0
+
+
+def test_logout_frees_the_sessions_uploaded_bytes(browser_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import httpx2
+
+    blob = tmp_path / "blob.bin"  # refused by the app (type), but Streamlit holds its bytes
+    blob.write_bytes(b"\1" * (8 * 1024 * 1024))
+    env = {"RAGSTREAM_PASSWORD": "open sesame"}
+    with serving(tmp_path / "ws", env=env, cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_label("Password", exact=True).fill("open sesame")
+        page.get_by_role("button", name="Enter").click()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(blob))
+        page.get_by_text(re.compile(r"blob\.bin.*not supported")).wait_for()
+        held = uploaded_bytes(page.request.get(f"{url}/_stcore/metrics").text())
+        assert held >= 8 * 1024 * 1024
+        page.get_by_text("Log out").click()
+        page.wait_for_url(f"{url}/login*")
+        page.close()
+
+        with httpx2.Client(base_url=url) as admin:
+            admin.post("/login", data={"password": "open sesame", "next": "/"})
+            deadline = time.monotonic() + 90  # reconnect window (30 s) + janitor tick
+            while (
+                uploaded_bytes(admin.get("/_stcore/metrics").text) and time.monotonic() < deadline
+            ):
+                time.sleep(2)
+            assert uploaded_bytes(admin.get("/_stcore/metrics").text) == 0
