@@ -235,3 +235,31 @@ def test_logout_frees_the_sessions_uploaded_bytes(browser_context, tmp_path: Pat
             ):
                 time.sleep(2)
             assert uploaded_bytes(admin.get("/_stcore/metrics").text) == 0
+
+
+def test_a_question_asked_during_an_ingest_does_not_interrupt_it(
+    browser_context, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "manual.md"
+    sections = [
+        f"## Part {n}\n\n" + f"Part {n} explains the valve number {n} and its pressure. " * 60
+        for n in range(1, 120)
+    ]
+    big.write_text(
+        "# Manual\n\nThe emergency exit is at the north stair.\n\n" + "\n\n".join(sections)
+    )
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_text("Ask your documents", exact=True).wait_for()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(big))
+        bar = page.get_by_test_id("stSidebar").get_by_test_id("stProgress")
+        bar.wait_for()
+        chat = page.get_by_test_id("stChatInputTextArea")
+        chat.fill("Where is the emergency exit?")
+        chat.press("Enter")
+        page.get_by_test_id("stChatMessage").nth(1).wait_for()  # answered meanwhile
+        page.get_by_text(re.compile(r"manual\.md.*ingested \(\d+ chunks\)")).wait_for()
+        row = page.get_by_test_id("stSidebar").locator("table tr", has_text="manual.md")
+        assert int(row.locator("td").nth(2).inner_text()) > 50
+        page.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from ragstream.app import passages, uploads
-from ragstream.app.state import Message, Session, ingest_lock, new_chat
+from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
@@ -97,8 +98,12 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
     st.sidebar.caption(uploads.limit_note(settings.max_file_mb))
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
     if new:
-        state.last_report = ingest_uploads(workspace, new)
         state.handled_uploads.update(f.file_id for f in new)
+        state.ingest = start_ingest(workspace, new)
+    if state.ingest is not None:
+        watch_ingest(state.ingest)
+        state.last_report = state.ingest.rows
+        state.ingest = None
     for row in state.last_report:
         icon = STATUS_ICONS.get(row.status, "")
         reason = f": {row.reason}" if row.reason else ""
@@ -115,11 +120,15 @@ class UploadResult:
     n_chunks: int = 0
 
 
-def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[UploadResult]:
-    """Save each acceptable file, ingest them with a progress bar, report per file."""
+def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
+    """Save each acceptable file now, then ingest them in a thread of their own.
+
+    The thread is not the script's: a question asked meanwhile reruns the script (which
+    stops whatever the script was doing) but the ingest runs on to its end.
+    """
     settings = workspace.settings
     target = uploads.uploads_dir(settings)
-    rows: list[UploadResult] = []
+    job = IngestJob()
     saved = []
     renamed: dict[str, str] = {}  # saved name -> the name it was uploaded as
     for file in files:
@@ -129,22 +138,36 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
             if path.name != uploads.safe_name(file.name):
                 renamed[path.name] = uploads.safe_name(file.name)
         except RagstreamError as exc:
-            rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
+            job.rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
     if not saved:
-        return rows
-    bar = st.sidebar.progress(0.0, text="Ingesting…")
+        job.done.set()
+        return job
+    thread = threading.Thread(
+        target=_ingest, args=(workspace, saved, renamed, job), name="ragstream-ingest", daemon=True
+    )
+    thread.start()
+    return job
+
+
+def _ingest(
+    workspace: Workspace, saved: list[Path], renamed: dict[str, str], job: IngestJob
+) -> None:
+    """The ingest thread: no st.* here (no script context), only the job's fields."""
+    settings = workspace.settings
 
     def progress(p: IngestProgress) -> None:
         name = passages.document_name(p.path) if p.path else ""
-        bar.progress(min(p.done / max(p.total, 1), 1.0), text=f"{p.stage} {name}".strip())
+        job.fraction = min(p.done / max(p.total, 1), 1.0)
+        job.text = f"{p.stage} {name}".strip()
 
     try:
         with ingest_lock(str(settings.workspace)):
             report = workspace.ingest(saved, progress=progress)
-    except RagstreamError as exc:
-        bar.empty()
-        return [*rows, *(UploadResult(p.name, "failed", str(exc)) for p in saved)]
-    bar.empty()
+    except Exception as exc:  # reported in the page, like any failed file
+        reason = str(exc) if isinstance(exc, RagstreamError) else f"unexpected error: {exc}"
+        job.rows.extend(UploadResult(p.name, "failed", reason) for p in saved)
+        job.done.set()
+        return
     for result in report.files:
         if result.status == "failed":
             uploads.discard_upload(settings, result.path)
@@ -152,8 +175,19 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
         original = renamed.get(Path(result.path).name)
         if original and result.status == "ingested":
             reason = f"another {original} exists, so this one is kept beside it"
-        rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
-    return rows
+        job.rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
+    job.done.set()
+
+
+def watch_ingest(job: IngestJob) -> None:
+    """Show the job's progress until it is done (a rerun may stop the watching, never
+    the job: the next run watches on)."""
+    if job.done.is_set():
+        return
+    bar = st.sidebar.progress(job.fraction, text=job.text or "Ingesting…")
+    while not job.done.wait(0.2):
+        bar.progress(job.fraction, text=job.text or "Ingesting…")
+    bar.empty()
 
 
 def documents_panel(workspace: Workspace) -> None:

@@ -30,11 +30,22 @@ class Message:
 
 
 @dataclass
+class IngestJob:
+    """An ingest running in its own thread; the page only reads it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    fraction: float = 0.0
+    text: str = ""
+    rows: list[Any] = field(default_factory=list)  # UploadResult rows, final once done
+
+
+@dataclass
 class Session:
     messages: list[Message] = field(default_factory=list)
     selected: tuple[int, int] | None = None  # (message index, source number [n])
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
     last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
+    ingest: IngestJob | None = None  # the upload being ingested, if any
 
 
 def session() -> Session:
