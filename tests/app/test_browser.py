@@ -263,3 +263,28 @@ def test_a_question_asked_during_an_ingest_does_not_interrupt_it(
         row = page.get_by_test_id("stSidebar").locator("table tr", has_text="manual.md")
         assert int(row.locator("td").nth(2).inner_text()) > 50
         page.close()
+
+
+def test_a_saved_chat_survives_a_server_restart(browser_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "faq.md"
+    doc.write_text("# FAQ\n\nThe canteen serves lunch from noon until two.\n")
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(doc))
+        page.get_by_text(re.compile(r"faq\.md.*ingested")).wait_for()
+        chat = page.get_by_test_id("stChatInputTextArea")
+        chat.fill("When is lunch served?")
+        chat.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="noon").wait_for()
+        idle(page)
+        page.close()
+    with serving(tmp_path / "ws", cwd=tmp_path) as (url, _process):  # a new server process
+        page = browser_context.new_page()
+        page.goto(url)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text(re.compile(r"Conversations \(1\)")).click()
+        sidebar.get_by_role("button", name="When is lunch served?").click()
+        page.get_by_test_id("stChatMessage").filter(has_text="noon").wait_for()
+        page.get_by_role("button", name=re.compile(r"\[1\] faq\.md")).wait_for()
+        page.close()

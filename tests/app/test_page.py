@@ -204,6 +204,26 @@ def test_remove_document(env: Path) -> None:
     assert not (env / "uploads" / "runbook.md").exists()
 
 
+def test_a_chat_is_saved_reopened_in_a_new_session_exported_and_deleted(env: Path) -> None:
+    at = upload(page(), "runbook.md", DOC.encode())
+    at = ask(at, "How often is the API key rotated?")
+    assert "Conversations (1)" in [e.label for e in at.sidebar.expander]
+    assert len(list((env / "chats" / "default").glob("*.json"))) == 1
+
+    again = page()  # a reload: a new browser session, an empty chat
+    assert len(again.chat_message) == 0
+    chat_button = next(b for b in again.sidebar.button if b.label.startswith("How often"))
+    again = chat_button.click().run()
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert "90 days" in again.chat_message[1].markdown[0].value
+    export = again.sidebar.get("download_button")[0]
+    assert "Export this chat" in export.proto.label
+    delete = next(b for b in again.sidebar.button if b.help == "Delete this chat")
+    again = delete.click().run()
+    assert "Conversations (0)" in [e.label for e in again.sidebar.expander]
+    assert len(again.chat_message) == 0  # the open chat was the deleted one
+
+
 @pytest.fixture(scope="module")
 def llm_server() -> Iterator[ChatServer]:
     server = start_server()

@@ -27,6 +27,17 @@ def gateway_user() -> str | None:
         return None
 
 
+def current_user() -> str | None:
+    """Whose chats these are: the OIDC e-mail, else the gateway's user, else None (open)."""
+    if oidc_configured():
+        try:
+            email = st.user.get("email") or st.user.get("sub")
+        except Exception:  # AppTest or an old Streamlit without st.user details
+            email = None
+        return str(email) if email else "oidc user"
+    return gateway_user()
+
+
 def require_access(password: str | None) -> None:
     """Stop the script unless the visitor came in through the gateway's login."""
     if oidc_configured():

@@ -142,17 +142,38 @@ def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
     if not saved:
         job.done.set()
         return job
+    lock = ingest_lock(str(settings.workspace))  # a cached resource: fetched in the script
     thread = threading.Thread(
-        target=_ingest, args=(workspace, saved, renamed, job), name="ragstream-ingest", daemon=True
+        target=_ingest,
+        args=(workspace, saved, renamed, job, lock),
+        name="ragstream-ingest",
+        daemon=True,
     )
     thread.start()
     return job
 
 
 def _ingest(
-    workspace: Workspace, saved: list[Path], renamed: dict[str, str], job: IngestJob
+    workspace: Workspace,
+    saved: list[Path],
+    renamed: dict[str, str],
+    job: IngestJob,
+    lock: threading.Lock,
 ) -> None:
     """The ingest thread: no st.* here (no script context), only the job's fields."""
+    try:
+        job.rows.extend(_ingest_rows(workspace, saved, renamed, job, lock))
+    finally:
+        job.done.set()  # whatever happened, the page stops waiting
+
+
+def _ingest_rows(
+    workspace: Workspace,
+    saved: list[Path],
+    renamed: dict[str, str],
+    job: IngestJob,
+    lock: threading.Lock,
+) -> list[UploadResult]:
     settings = workspace.settings
 
     def progress(p: IngestProgress) -> None:
@@ -161,13 +182,12 @@ def _ingest(
         job.text = f"{p.stage} {name}".strip()
 
     try:
-        with ingest_lock(str(settings.workspace)):
+        with lock:
             report = workspace.ingest(saved, progress=progress)
     except Exception as exc:  # reported in the page, like any failed file
         reason = str(exc) if isinstance(exc, RagstreamError) else f"unexpected error: {exc}"
-        job.rows.extend(UploadResult(p.name, "failed", reason) for p in saved)
-        job.done.set()
-        return
+        return [UploadResult(p.name, "failed", reason) for p in saved]
+    rows = []
     for result in report.files:
         if result.status == "failed":
             uploads.discard_upload(settings, result.path)
@@ -175,8 +195,8 @@ def _ingest(
         original = renamed.get(Path(result.path).name)
         if original and result.status == "ingested":
             reason = f"another {original} exists, so this one is kept beside it"
-        job.rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
-    job.done.set()
+        rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
+    return rows
 
 
 def watch_ingest(job: IngestJob) -> None:

@@ -8,6 +8,7 @@ handled uploads belong to one browser tab and live in `st.session_state`.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,10 @@ class Session:
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
     last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
     ingest: IngestJob | None = None  # the upload being ingested, if any
+    chat_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its saved file's name
+
+    def new_chat_id(self) -> None:
+        self.chat_id = uuid.uuid4().hex
 
 
 def session() -> Session:
@@ -57,8 +62,9 @@ def session() -> Session:
 
 def new_chat() -> None:
     state = session()
-    state.messages.clear()
+    state.messages = []  # a fresh list: the saved chat keeps the old one
     state.selected = None
+    state.new_chat_id()
 
 
 @st.cache_resource(show_spinner="Loading the index…")
