@@ -22,7 +22,7 @@ from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
 from ragstream.generate.llm import llm_configured
-from ragstream.workspace import IngestProgress, Workspace
+from ragstream.workspace import FileResult, IngestProgress, Workspace
 
 # Material icons: Streamlit ships the font, so they render without system emoji fonts.
 STATUS_ICONS = {
@@ -90,12 +90,12 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
     files = st.sidebar.file_uploader(
         "Add documents",
         accept_multiple_files=True,
-        help="PDF, DOCX, Markdown, text or HTML.",
+        help=f"{uploads.ACCEPTED}.",
         key="uploader",
     )
     # On screen, not on hover: Streamlit's own refusal of a file over its (equal,
     # rounded-up) limit only shows as a tooltip.
-    st.sidebar.caption(uploads.limit_note(settings.max_file_mb))
+    st.sidebar.caption(uploads.limit_note(settings.max_file_bytes))
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
     if new:
         state.handled_uploads.update(f.file_id for f in new)
@@ -112,14 +112,6 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
         (st.sidebar.error if row.status == "failed" else st.sidebar.caption)(line)
 
 
-@dataclass(frozen=True)
-class UploadResult:
-    path: str
-    status: str
-    reason: str = ""
-    n_chunks: int = 0
-
-
 def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
     """Save each acceptable file now, then ingest them in a thread of their own.
 
@@ -133,12 +125,12 @@ def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
     renamed: dict[str, str] = {}  # saved name -> the name it was uploaded as
     for file in files:
         try:
-            path = uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_mb)
+            path = uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_bytes)
             saved.append(path)
             if path.name != uploads.safe_name(file.name):
                 renamed[path.name] = uploads.safe_name(file.name)
         except RagstreamError as exc:
-            job.rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
+            job.rows.append(FileResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
     if not saved:
         job.done.set()
         return job
@@ -173,7 +165,7 @@ def _ingest_rows(
     renamed: dict[str, str],
     job: IngestJob,
     lock: threading.Lock,
-) -> list[UploadResult]:
+) -> list[FileResult]:
     settings = workspace.settings
 
     def progress(p: IngestProgress) -> None:
@@ -186,16 +178,16 @@ def _ingest_rows(
             report = workspace.ingest(saved, progress=progress)
     except Exception as exc:  # reported in the page, like any failed file
         reason = str(exc) if isinstance(exc, RagstreamError) else f"unexpected error: {exc}"
-        return [UploadResult(p.name, "failed", reason) for p in saved]
+        return [FileResult(p.name, "failed", reason) for p in saved]
     rows = []
     for result in report.files:
         if result.status == "failed":
-            uploads.discard_upload(settings, result.path)
+            uploads.discard_upload(settings, workspace.source_path(result.path))
         reason = result.reason
         original = renamed.get(Path(result.path).name)
         if original and result.status == "ingested":
             reason = f"another {original} exists, so this one is kept beside it"
-        rows.append(UploadResult(result.path, result.status, reason, result.n_chunks))
+        rows.append(FileResult(result.path, result.status, reason, result.n_chunks))
     return rows
 
 
@@ -282,7 +274,7 @@ def remove_document(workspace: Workspace, path: str | None) -> None:
     try:
         with ingest_lock(str(workspace.settings.workspace)):
             workspace.remove(path)
-        uploads.discard_upload(workspace.settings, path)
+        uploads.discard_upload(workspace.settings, workspace.source_path(path))
         st.toast(f"Removed {passages.document_name(path)}")
     except RagstreamError as exc:
         st.error(str(exc))

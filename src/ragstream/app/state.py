@@ -10,14 +10,13 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import streamlit as st
 
 from ragstream.config import Settings
 from ragstream.generate.events import Source
 from ragstream.generate.tokens import counter_for
-from ragstream.workspace import Workspace
+from ragstream.workspace import FileResult, Workspace
 
 
 @dataclass
@@ -37,7 +36,7 @@ class IngestJob:
     done: threading.Event = field(default_factory=threading.Event)
     fraction: float = 0.0
     text: str = ""
-    rows: list[Any] = field(default_factory=list)  # UploadResult rows, final once done
+    rows: list[FileResult] = field(default_factory=list)  # final once done
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Session:
     messages: list[Message] = field(default_factory=list)
     selected: tuple[int, int] | None = None  # (message index, source number [n])
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
-    last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
+    last_report: list[FileResult] = field(default_factory=list)  # the last upload's
     ingest: IngestJob | None = None  # the upload being ingested, if any
     chat_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its saved file's name
 

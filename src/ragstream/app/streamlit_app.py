@@ -16,8 +16,10 @@ from ragstream.app import auth, chat, chats_panel, components, conversations
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
 from ragstream.errors import RagstreamError
+from ragstream.redact import install_log_redaction, redact
 
 log = logging.getLogger("ragstream.app")
+install_log_redaction()  # the server log gets no secret either (idempotent per process)
 
 
 def main() -> None:
@@ -65,4 +67,4 @@ try:
     main()
 except Exception as exc:  # the last line of defence: a reason, never a traceback
     log.exception("unexpected error in the page")
-    st.error(f"Something went wrong: {exc}. The server log has the details.")
+    st.error(redact(f"Something went wrong: {exc}. The server log has the details."))

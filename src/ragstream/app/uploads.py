@@ -18,9 +18,9 @@ from pathlib import Path, PurePath
 
 from ragstream.config import Settings
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import MB
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, check_size, human_size
 
-ALLOWED_SUFFIXES = (".pdf", ".docx", ".md", ".markdown", ".txt", ".html", ".htm")
+ACCEPTED = ", ".join(sorted({s.lstrip(".").upper() for s in SUPPORTED_SUFFIXES}))
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
@@ -35,42 +35,33 @@ def safe_name(name: str) -> str:
     return cleaned or "upload"
 
 
-def check_upload(name: str, size: int, max_file_mb: float) -> None:
-    """Raise LoaderError (one line naming the file) if the upload must be refused."""
+def check_upload(name: str, size: int, max_bytes: int) -> None:
+    """Raise LoaderError (one line naming the file) if the upload must be refused: the
+    same type and size rules as ingest."""
     suffix = PurePath(name).suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        allowed = ", ".join(s.lstrip(".").upper() for s in ALLOWED_SUFFIXES)
-        raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {allowed}")
-    limit = max_file_mb * MB  # the one definition: ingest and Streamlit count MiB too
-    if size > limit:
-        raise LoaderError(
-            f"{name}: {human_size(size)} is over the {human_size(limit)} limit "
-            "(raise RAGSTREAM_MAX_FILE_MB to allow it)"
-        )
-    if size == 0:
-        raise LoaderError(f"{name}: the file is empty")
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {ACCEPTED}")
+    try:
+        check_size(size, max_bytes)
+    except LoaderError as exc:
+        raise LoaderError(f"{name}: {exc}") from None
 
 
-def human_size(n_bytes: float) -> str:
-    """Sizes as the limit is set: MB = 1024² bytes, kB = 1024 bytes."""
-    return f"{n_bytes / MB:.1f} MB" if n_bytes >= MB / 10 else f"{n_bytes / 1024:.1f} kB"
-
-
-def limit_note(max_file_mb: float) -> str:
+def limit_note(max_bytes: int) -> str:
     """The limit as the page states it up front, with the setting that changes it."""
     return (
-        f"Up to {human_size(max_file_mb * MB)} per file; larger files are refused "
+        f"Up to {human_size(max_bytes)} per file; larger files are refused "
         "(RAGSTREAM_MAX_FILE_MB sets the limit)."
     )
 
 
-def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> Path:
+def save_upload(directory: Path, name: str, data: bytes, max_bytes: int) -> Path:
     """Check, then write `data` under `directory` atomically; return where it is.
 
     The path is `<safe name>` if free or already holding these bytes, else the first
     `<stem> (n)<suffix>` that is.
     """
-    check_upload(name, len(data), max_file_mb)
+    check_upload(name, len(data), max_bytes)
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
     try:
@@ -116,15 +107,9 @@ def _claim(tmp: Path, target: Path) -> bool:
     return True
 
 
-def discard_upload(settings: Settings, document_key: str) -> None:
-    """Delete the uploaded copy of a removed document (files outside uploads/ stay).
-
-    Documents are keyed relative to the folder holding the workspace (see
-    ragstream.ingest.pipeline), so the key is resolved against that folder.
-    """
-    path = Path(document_key)
-    if not path.is_absolute():
-        path = settings.workspace.resolve().parent / path
+def discard_upload(settings: Settings, path: Path) -> None:
+    """Delete the uploaded copy of a removed document (`Workspace.source_path` of its
+    key); files outside uploads/ stay."""
     try:
         resolved = path.resolve()
         if resolved.parent == uploads_dir(settings).resolve() and resolved.is_file():

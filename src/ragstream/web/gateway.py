@@ -25,11 +25,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ragstream.auth import COOKIE_NAME, PasswordGate, SessionStore
+from ragstream.host.config import HEALTH_PATH
 from ragstream.web import login, oidc
 from ragstream.web.oidc import OidcConfig
 from ragstream.web.proxy import Upstream
 
-HEALTH_PATH = "/_stcore/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 OPEN = "open"  # the identity of a visitor when no auth is configured
 
