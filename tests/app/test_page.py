@@ -164,6 +164,7 @@ def test_upload_ingests_then_chat_answers_with_a_citation_that_opens_the_passage
     citation = next(b for b in assistant[0].button if b.label.startswith("[1] runbook.md"))
     assert "Offline mode" in assistant[0].caption[0].value
 
+    assert "--base-url" not in answer and "operator sets OPENAI_API_KEY" in answer  # page advice
     citation.click().run()
     passage = at.get("html")[0].value
     assert "<mark>The API key is rotated every 90 days by the operator on duty.</mark>" in passage
@@ -190,6 +191,13 @@ def test_prompt_only_shows_the_assembled_prompt_to_copy(env: Path) -> None:
     assert "How often is the API key rotated?" in prompt
     assert "[1] " in prompt and "every 90 days" in prompt
     assert not at.chat_message[1].button  # nothing was answered, so nothing cited
+
+
+def test_web_messages_give_advice_for_the_page_not_the_cli(env: Path) -> None:
+    at = ask(page(), "Is there anything about penguins?")  # nothing ingested yet
+    answer = at.chat_message[1].markdown[0].value
+    assert "Add documents" in answer and "ragstream ingest" not in answer
+    assert "operator" in at.sidebar.info[0].value and "--" not in at.sidebar.info[0].value
 
 
 def test_remove_document(env: Path) -> None:

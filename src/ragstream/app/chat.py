@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from ragstream.app import components
+from ragstream.app import advice, components
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
@@ -74,7 +74,7 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
                 message = finished(stream, streamed)
         except RagstreamError as exc:
             state.messages.pop()
-            st.error(str(exc))
+            st.error(advice.for_page(str(exc)))
             return False
         state.messages.append(message)
         index = len(state.messages) - 1
@@ -95,7 +95,7 @@ def finished(stream: AnswerStream, streamed: str) -> Message:
         return Message("assistant", streamed, sources=stream.sources)
     return Message(
         "assistant",
-        done.answer,
+        advice.for_page(done.answer),
         sources=stream.sources,
         citations=done.citations,
         note=note_for(done),
@@ -109,9 +109,9 @@ def show_streaming(stream: AnswerStream) -> str:
     with st.spinner("Searching your documents…"):
         deltas = stream.text()
         text = next(deltas, "")  # retrieval runs before the first text arrives
-    placeholder.markdown(text + "▌")
+    placeholder.markdown(advice.for_page(text) + "▌")
     for delta in deltas:
         text += delta
-        placeholder.markdown(text + "▌")
-    placeholder.markdown(text)
+        placeholder.markdown(advice.for_page(text) + "▌")
+    placeholder.markdown(advice.for_page(text))
     return text

@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ragstream.app import passages, uploads
+from ragstream.app import advice, passages, uploads
 from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
@@ -61,11 +61,7 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
         where = f" at {settings.openai_base_url}" if settings.openai_base_url else ""
         st.sidebar.success(f"LLM: {settings.model}{where}", icon=":material/smart_toy:")
     else:
-        st.sidebar.info(
-            "Offline mode: answers are extracted from your documents. "
-            "Set OPENAI_API_KEY (or OPENAI_API_KEY_FILE) to use an LLM.",
-            icon=":material/cloud_off:",
-        )
+        st.sidebar.info(advice.SIDEBAR_OFFLINE, icon=":material/cloud_off:")
     top_k = st.sidebar.slider(
         "Passages to retrieve (top-k)", 1, max(20, settings.top_k), settings.top_k
     )
