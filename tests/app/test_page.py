@@ -253,8 +253,11 @@ def test_llm_answer_streams_with_model_name_and_citations(
     assert not at.error, [e.value for e in at.error]
     answer = at.chat_message[1].markdown[0].value
     assert answer == "Every 90 days [1], by the operator."  # [7] points at nothing: dropped
-    assert "gpt-4o-mini" in at.chat_message[1].caption[0].value
+    note = at.chat_message[1].caption[0].value
+    assert note.startswith("gpt-4o-mini · hybrid retrieval · search ")
+    assert "first token" in note and "total" in note and "tokens" in note
     assert [b.label.split(" ")[0] for b in at.chat_message[1].button] == ["[1]"]
+    assert at.chat_message[1].code[0].value == answer  # the Copy popover: code with copy icon
 
 
 def test_unreachable_llm_is_an_error_line_not_a_traceback(

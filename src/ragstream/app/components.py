@@ -318,6 +318,10 @@ def message_footer(message: Message, index: int, state: Session) -> None:
     if message.note:
         st.caption(message.note)
     citation_buttons(message, index, state)
+    if message.role == "assistant" and not message.prompt:
+        # Streamlit's code block carries its own copy-to-clipboard button.
+        with st.popover("Copy", icon=":material/content_copy:"):
+            st.code(message.content, language="markdown", wrap_lines=True)
 
 
 def sources_panel(state: Session) -> None:
