@@ -96,7 +96,10 @@ def test_upload_pdf_ask_and_open_the_cited_passage(browser_context, tmp_path: Pa
         mark = page.locator(".ragstream-passage mark")
         mark.first.wait_for()
         assert "rotated every 90 days" in mark.first.inner_text()
-        assert page.get_by_text("page 2").is_visible()
+        assert page.get_by_text("page 2", exact=True).is_visible()
+        page_view = page.get_by_test_id("stImage").filter(has_text="cited sentences are marked")
+        page_view.wait_for()  # the PDF page itself, rendered with the quote marked
+        assert page_view.locator("img").bounding_box()["width"] > 200
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
         page.close()

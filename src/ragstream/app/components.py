@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ragstream.app import advice, passages, uploads
+from ragstream.app import advice, passages, uploads, viewer
 from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
@@ -289,7 +289,7 @@ def citation_buttons(message: Message, index: int, state: Session) -> None:
             st.button(
                 label,
                 key=f"cite-{index}-{source.n}",
-                help=source.label,
+                help=passages.source_label(source.path, source.page, source.title),
                 on_click=select_source,
                 args=(state, index, source.n),
                 width="content",
@@ -324,7 +324,7 @@ def message_footer(message: Message, index: int, state: Session) -> None:
             st.code(message.content, language="markdown", wrap_lines=True)
 
 
-def sources_panel(state: Session) -> None:
+def sources_panel(state: Session, workspace: Workspace) -> None:
     st.subheader("Sources")
     if state.selected is None:
         st.caption("Click a citation under an answer to read the passage it points to.")
@@ -336,16 +336,36 @@ def sources_panel(state: Session) -> None:
     source = next((s for s in message.sources if s.n == n), None)
     if source is None:
         return
-    show_passage(source, message.content)
+    show_passage(source, message.content, workspace.source_path(source.path))
 
 
-def show_passage(source: Source, answer: str) -> None:
+def show_passage(source: Source, answer: str, file: Path | None = None) -> None:
     st.markdown(f"**[{source.n}] {passages.document_name(source.path)}**")
     where = [f"page {source.page}"] if source.page is not None else []
     if source.title:
         where.append(f"§ {source.title}")
+    is_pdf = file is not None and file.suffix.lower() == ".pdf" and file.is_file()
+    if file is not None and not is_pdf and file.is_file():
+        lines = viewer.cited_lines(file, source.text)
+        if lines:
+            where.append(f"lines {lines[0]}–{lines[1]}")
     if where:
         st.caption(", ".join(where))
     spans = passages.matching_sentences(source.text, passages.supporting_text(answer, source.n))
     body = passages.highlighted_html(source.text, spans)
     st.html(f'<div class="ragstream-passage" style="white-space: pre-wrap">{body}</div>')
+    if is_pdf and file is not None and source.page is not None:
+        quotes = tuple(source.text[start:end] for start, end in spans)
+        with st.expander(f"Page {source.page} of {file.name}", expanded=True):
+            try:
+                png = page_image(str(file), file.stat().st_mtime, source.page, quotes)
+            except Exception as exc:  # a PDF that changed or broke since ingest
+                st.caption(f"The page could not be drawn: {exc}")
+            else:
+                st.image(png, caption="The cited sentences are marked.")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def page_image(path: str, mtime: float, page: int, quotes: tuple[str, ...]) -> bytes:
+    """Rendered once per (file version, page, quotes): mtime is in the key on purpose."""
+    return viewer.pdf_page_png(Path(path), page, quotes)

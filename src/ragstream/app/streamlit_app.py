@@ -54,7 +54,7 @@ def main() -> None:
         if asked and chat.answer(asked, workspace, options, state):
             conversations.save(chats_dir, state.chat_id, state.messages)
     with sources_column, st.container(key=components.SOURCES_KEY):
-        components.sources_panel(state)
+        components.sources_panel(state, workspace)
     try:
         components.upload_panel(workspace, state)
         components.documents_panel(workspace)
