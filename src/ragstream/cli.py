@@ -30,6 +30,8 @@ COMMANDS = {
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",
     "deploy": "ragstream.deploy.cli:deploy",
+    "source": "ragstream.commands.sources:source",
+    "watch": "ragstream.commands.sources:watch",
 }
 
 

@@ -8,6 +8,7 @@
     ├── StoreError                 the store failed (database locked, disk full, missing extension...)
     │   └── DamagedIndex           the index file is damaged: refuse to write, say how to recover
     ├── GenerationError            the LLM could not answer (key, server, timeout)
+    ├── SourceError                a source cannot be added, read or synced (names it)
     └── DeployError                an AWS or Docker step failed (translated, one line)
 
 Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
@@ -58,6 +59,10 @@ class DamagedIndex(StoreError):
 
 class GenerationError(RagstreamError):
     """The language model could not produce an answer."""
+
+
+class SourceError(RagstreamError):
+    """A source (folder, URL, S3 prefix) cannot be added, listed or synced."""
 
 
 class DeployError(RagstreamError):

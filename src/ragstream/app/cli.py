@@ -173,7 +173,13 @@ class _Gateway(uvicorn.Server):
     help="Interface to bind (0.0.0.0: all; 127.0.0.1: this machine only).",
 )
 @workspace_option
-def serve(port: int, address: str, workspace: Path | None) -> None:
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Keep the workspace's sources in sync while serving (see: ragstream watch).",
+)
+def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
     """Run the web app (login gateway + Streamlit) and print the address to open."""
     settings = load_settings({"workspace": workspace})  # a bad setting fails here, in one line
     settings.workspace.mkdir(parents=True, exist_ok=True)
@@ -186,6 +192,10 @@ def serve(port: int, address: str, workspace: Path | None) -> None:
             "(or RAGSTREAM_PASSWORD_FILE) or configure st.login in secrets.toml.",
             err=True,
         )
+    if watch:
+        from ragstream.commands.sources import start_background_watch
+
+        start_background_watch(settings)
     inner = private_port()
     child = subprocess.Popen(
         streamlit_command(inner, "127.0.0.1", settings.max_file_mb),

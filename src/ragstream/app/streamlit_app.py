@@ -13,6 +13,7 @@ import logging
 import streamlit as st
 
 from ragstream.app import auth, chat, chats_panel, components, conversations
+from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
 from ragstream.errors import RagstreamError
@@ -59,6 +60,7 @@ def main() -> None:
         components.upload_panel(workspace, state)
         components.documents_panel(workspace)
         chats_panel.chats_panel(chats_dir, state)
+        sources_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
 
