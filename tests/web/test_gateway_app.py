@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx2
 from starlette.requests import Request
@@ -77,3 +78,20 @@ def test_oidc_accepts_streamlits_signed_user_cookie_only_with_the_right_secret()
     for cookie in (bad, out, "garbage"):
         reply = call(app, "GET", "/_stcore/metrics", cookies={"_streamlit_user": cookie})
         assert reply.status_code == 401
+
+
+def test_oidc_is_read_from_streamlits_secrets_files_the_working_directorys_winning(
+    tmp_path: Path,
+) -> None:
+    from ragstream.web.oidc import load_oidc
+
+    user, here = tmp_path / "user.toml", tmp_path / "here.toml"
+    assert load_oidc([user, here]) is None  # no files: OIDC off
+    user.write_text('[auth]\ncookie_secret = "from-home"\nclient_id = "x"\n')
+    assert load_oidc([user, here]) == OidcConfig("from-home")
+    here.write_text('[auth]\ncookie_secret = "from-cwd"\n')
+    assert load_oidc([user, here]) == OidcConfig("from-cwd")
+    here.write_text("not [valid toml")
+    assert load_oidc([here]) is None
+    user.write_text("[other]\nx = 1\n")
+    assert load_oidc([user]) is None

@@ -32,16 +32,18 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
-import uvicorn
 
 from ragstream.auth import SessionStore
 from ragstream.commands.options import workspace_option
 from ragstream.config import load_settings
 from ragstream.host.config import HEALTH_PATH
-from ragstream.web.gateway import create_app
 from ragstream.web.oidc import load_oidc
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 SCRIPT = Path(__file__).with_name("streamlit_app.py")
 SESSION_TTL_S = 30
@@ -147,21 +149,29 @@ def is_loopback(address: str) -> bool:
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-class _Gateway(uvicorn.Server):
-    """uvicorn re-raises the stop signal after its shutdown (the process would die of
-    SIGTERM); we stop the child first and then exit 0, as a clean stop should."""
+def gateway_server(app: ASGIApp) -> Any:
+    """uvicorn's Server for the gateway, imported late (see `serve`).
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            self.should_exit = True
+    uvicorn re-raises the stop signal after its shutdown (the process would die of
+    SIGTERM); this one only stops, so `serve` can stop the child and exit 0.
+    """
+    import uvicorn
 
-        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+    class Gateway(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def stop(_signum: int, _frame: FrameType | None) -> None:
+                self.should_exit = True
+
+            previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    return Gateway(config)
 
 
 @click.command()
@@ -184,7 +194,7 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
     settings = load_settings({"workspace": workspace})  # a bad setting fails here, in one line
     settings.workspace.mkdir(parents=True, exist_ok=True)
     listener = bind_public(address, port)
-    oidc = load_oidc()
+    oidc = load_oidc()  # tomllib only: cheap
     if not settings.password and oidc is None and not is_loopback(address):
         click.echo(
             f"RAGstream: warning: no password set and {address} is reachable from other "
@@ -201,14 +211,16 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
         streamlit_command(inner, "127.0.0.1", settings.max_file_mb),
         env=child_environment(settings.workspace.resolve(), os.environ),
     )
+    # Imported once Streamlit is starting: the two processes load in parallel.
+    from ragstream.web.gateway import create_app
+
     app = create_app(
         f"http://127.0.0.1:{inner}",
         settings.password,
         oidc_config=oidc,
         sessions=SessionStore(hours=settings.session_hours),
     )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = _Gateway(config)
+    server = gateway_server(app)
 
     def watch_child() -> None:
         child.wait()  # Streamlit gone (crash or our stop): the gateway has nothing to serve

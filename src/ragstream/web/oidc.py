@@ -10,8 +10,10 @@ never sees the provider's tokens.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 # Streamlit's auth routes; they must be reachable before a visitor has a session.
 PUBLIC_PATHS = ("/auth/login", "/oauth2callback", "/auth/logout")
@@ -23,19 +25,30 @@ class OidcConfig:
     cookie_secret: str
 
 
-def load_oidc() -> OidcConfig | None:
-    """The [auth] section of Streamlit's secrets.toml, if any (None: OIDC is off)."""
-    from streamlit.runtime.secrets import secrets_singleton
+SECRETS_FILES = (Path("~/.streamlit/secrets.toml"), Path(".streamlit/secrets.toml"))
 
-    try:
-        if not secrets_singleton.load_if_toml_exists():
-            return None
-        section = secrets_singleton.get("auth")
-    except Exception:  # an unreadable secrets.toml: Streamlit reports it in the page
-        return None
-    if not section or not section.get("cookie_secret"):
-        return None
-    return OidcConfig(str(section["cookie_secret"]))
+
+def load_oidc(files: Sequence[Path] = SECRETS_FILES) -> OidcConfig | None:
+    """The [auth] section of Streamlit's secrets.toml, if any (None: OIDC is off).
+
+    Read as Streamlit reads it (the user's file, then the working directory's, the
+    latter winning), with tomllib: importing Streamlit here would slow `serve`'s start.
+    """
+    section: dict[str, object] = {}
+    for file in files:
+        path = file.expanduser()
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            continue
+        except (OSError, tomllib.TOMLDecodeError):  # Streamlit reports it in the page
+            continue
+        auth = data.get("auth")
+        if isinstance(auth, dict):
+            section.update(auth)
+    secret = section.get("cookie_secret")
+    return OidcConfig(str(secret)) if secret else None
 
 
 def signed_in_user(config: OidcConfig, cookies: Mapping[str, str]) -> str | None:
