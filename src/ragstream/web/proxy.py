@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from typing import Any
 
 import httpx2
 from starlette.background import BackgroundTask
@@ -46,6 +48,13 @@ def forward_headers(
     return headers
 
 
+def _target(scope: Mapping[str, Any]) -> str:
+    """The request's path and query exactly as the client sent them (not re-encoded)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"")
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
 class Upstream:
     """The Streamlit server at `base` (http://127.0.0.1:PORT)."""
 
@@ -64,7 +73,7 @@ class Upstream:
     async def http(self, request: Request, user: str | None) -> Response:
         headers = forward_headers(list(request.headers.items()), user)
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = _target(request.scope)
         upstream_request = self.client.build_request(
             request.method,
             target,
@@ -86,7 +95,7 @@ class Upstream:
 
     async def websocket(self, websocket: WebSocket, user: str | None, ended: asyncio.Event) -> None:
         """Relay frames both ways until either side closes or `ended` is set (logout)."""
-        path = websocket.url.path + (f"?{websocket.url.query}" if websocket.url.query else "")
+        path = _target(websocket.scope)
         headers = [
             (k, v)
             for k, v in forward_headers(list(websocket.headers.items()), user)
