@@ -161,8 +161,17 @@ def test_citation_clicked_deep_in_a_long_chat_shows_the_passage_in_view(  # type
         page.get_by_text(re.compile(r"runbook\.md.*ingested")).wait_for()
         chat = page.get_by_test_id("stChatInputTextArea")
         for n in range(1, 11):
-            chat.fill(f"When does the step {n} check run?")
-            chat.press("Enter")
+            question = f"When does the step {n} check run?"
+            for _attempt in range(3):  # a keypress landing mid-rerun can be dropped: retype
+                chat.fill(question)
+                chat.press("Enter")
+                try:
+                    page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for(
+                        timeout=20_000
+                    )
+                    break
+                except pw.TimeoutError:
+                    continue
             page.get_by_test_id("stChatMessage").nth(2 * n - 1).wait_for()
             idle(page)
         last = page.get_by_test_id("stChatMessage").nth(19)
