@@ -11,13 +11,14 @@ from ragstream.app.state import Message
 from ragstream.generate.events import Source
 
 SOURCE = Source(1, "ws/uploads/handbook.pdf", 2, None, "Keys rotate every\n90 days.", 0.9, "c1")
+LINES = Source(2, "ws/uploads/notes.txt", None, None, "Rotate keys.", 0.5, "c2", lines=(3, 4))
 CHAT = [
     Message("user", "How often are keys rotated?"),
     Message(
         "assistant",
         "Every 90 days [1].",
-        sources=(SOURCE,),
-        citations=(SOURCE,),
+        sources=(SOURCE, LINES),
+        citations=(SOURCE, LINES),
         note="Offline mode · 12 ms",
     ),
 ]
@@ -27,6 +28,7 @@ def test_a_saved_chat_comes_back_as_it_was(tmp_path: Path) -> None:
     directory = conversations.user_dir(tmp_path, None)
     conversations.save(directory, "a" * 32, CHAT)
     assert conversations.load(directory, "a" * 32) == CHAT
+    assert hash(conversations.load(directory, "a" * 32)[1].sources[1]) == hash(LINES)
     [info] = conversations.list_chats(directory)
     assert info.id == "a" * 32 and info.title == "How often are keys rotated?"
     assert [p.name for p in directory.iterdir()] == ["a" * 32 + ".json"]  # no temp left

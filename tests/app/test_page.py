@@ -169,7 +169,7 @@ def test_upload_ingests_then_chat_answers_with_a_citation_that_opens_the_passage
     passage = at.get("html")[0].value
     assert "<mark>The API key is rotated every 90 days by the operator on duty.</mark>" in passage
     assert "**[1] runbook.md**" in texts(at) and "ws/uploads" not in texts(at)
-    assert re.search(r"lines \d+–\d+", texts(at))  # where in the text file it sits
+    assert re.search(r"L\d+-\d+", texts(at))  # where in the text file it sits
 
 
 def test_follow_up_uses_the_history_and_new_chat_clears_it(env: Path) -> None:

@@ -10,6 +10,7 @@ from ragstream.app.passages import (
     source_label,
     supporting_text,
 )
+from ragstream.generate.events import Source
 from ragstream.text import sentence_spans
 
 PASSAGE = (
@@ -72,11 +73,16 @@ def test_highlighted_html_escapes_document_text_and_marks_spans() -> None:
 
 
 def test_citation_labels_tell_apart_what_would_read_the_same() -> None:
+    def source(n: int, path: str, page: int | None, title: str | None, text: str) -> Source:
+        return Source(n, path, page, title, text, 1.0, f"c{n}")
+
     cited = [
-        (1, "ws/uploads/git-rebase.md", None, None, "Interactive rebase lets you edit commits."),
-        (2, "ws/uploads/git-rebase.md", None, None, "Use --onto to move a branch elsewhere."),
-        (3, "ws/uploads/git-rebase.md", None, "Abort", "git rebase --abort"),
-        (4, "docs/handbook.pdf", 2, None, "Key rotation."),
+        source(
+            1, "ws/uploads/git-rebase.md", None, None, "Interactive rebase lets you edit commits."
+        ),
+        source(2, "ws/uploads/git-rebase.md", None, None, "Use --onto to move a branch elsewhere."),
+        source(3, "ws/uploads/git-rebase.md", None, "Abort", "git rebase --abort"),
+        source(4, "docs/handbook.pdf", 2, None, "Key rotation."),
     ]
     assert citation_labels(cited) == [
         "[1] git-rebase.md · “Interactive rebase lets you…”",

@@ -22,6 +22,7 @@ from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
 from ragstream.generate.llm import llm_configured
+from ragstream.models import locator
 from ragstream.workspace import FileResult, IngestProgress, Workspace
 
 # Material icons: Streamlit ships the font, so they render without system emoji fonts.
@@ -280,16 +281,14 @@ def remove_document(workspace: Workspace, path: str | None) -> None:
 def citation_buttons(message: Message, index: int, state: Session) -> None:
     if not message.citations:
         return
-    labels = passages.citation_labels(
-        [(s.n, s.path, s.page, s.title, s.text) for s in message.citations]
-    )
+    labels = passages.citation_labels(message.citations)
     # A row that wraps, each button as wide as its label: nothing is cut to "git-reba…".
     with st.container(horizontal=True, gap="small"):
         for source, label in zip(message.citations, labels, strict=True):
             st.button(
                 label,
                 key=f"cite-{index}-{source.n}",
-                help=passages.source_label(source.path, source.page, source.title),
+                help=passages.source_label(source.path, source.page, source.title, source.lines),
                 on_click=select_source,
                 args=(state, index, source.n),
                 width="content",
@@ -342,13 +341,17 @@ def sources_panel(state: Session, workspace: Workspace) -> None:
 def show_passage(source: Source, answer: str, file: Path | None = None) -> None:
     st.markdown(f"**[{source.n}] {passages.document_name(source.path)}**")
     where = [f"page {source.page}"] if source.page is not None else []
+    if source.lines is not None:  # the passage's first and last line in the file
+        where = [locator(source.path, source.page, None, source.lines)]
     if source.title:
         where.append(f"§ {source.title}")
     is_pdf = file is not None and file.suffix.lower() == ".pdf" and file.is_file()
-    if file is not None and not is_pdf and file.is_file():
-        lines = viewer.cited_lines(file, source.text)
-        if lines:
-            where.append(f"lines {lines[0]}–{lines[1]}")
+    if source.lines is None and file is not None and not is_pdf and file.is_file():
+        # Loaders that keep lines (text) gave them at ingest; for the others (Markdown,
+        # HTML sections) find the passage in the file.
+        found = viewer.cited_lines(file, source.text)
+        if found:
+            where.append(locator(source.path, None, None, found))
     if where:
         st.caption(", ".join(where))
     spans = passages.matching_sentences(source.text, passages.supporting_text(answer, source.n))

@@ -72,7 +72,11 @@ def save(directory: Path, chat_id: str, messages: list[Message]) -> None:
 
 def _message(raw: dict[str, Any]) -> Message:
     def sources(key: str) -> tuple[Source, ...]:
-        return tuple(Source(**s) for s in raw.get(key, ()))
+        # JSON has no tuples: a line range comes back as a list.
+        return tuple(
+            Source(**{**s, "lines": tuple(s["lines"]) if s.get("lines") else None})
+            for s in raw.get(key, ())
+        )
 
     return Message(
         raw["role"],
@@ -118,7 +122,7 @@ def to_markdown(messages: list[Message]) -> str:
         if message.note:
             lines += [f"*{message.note}*", ""]
         for source in message.citations:
-            where = source_label(source.path, source.page, source.title)
+            where = source_label(source.path, source.page, source.title, source.lines)
             quote = " ".join(source.text.split())
             lines += [f"> [{source.n}] {where}: {quote}", ">"]
         if message.citations:

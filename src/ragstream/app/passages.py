@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from ragstream.generate.events import Source
+from ragstream.models import ROW_SUFFIXES, SLIDE_SUFFIXES, locator
 from ragstream.text import content_words, sentence_spans
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -25,9 +27,15 @@ def document_name(path: str) -> str:
     return PurePosixPath(path).name or path
 
 
-def source_label(path: str, page: int | None, title: str | None = None) -> str:
-    """`report.pdf p.3` or `notes.md § Setup`: short enough for a button."""
+def source_label(
+    path: str, page: int | None, title: str | None = None, lines: tuple[int, int] | None = None
+) -> str:
+    """`report.pdf p.3`, `ssh.1.txt L120-145` or `notes.md § Setup`: short enough for a
+    button."""
     name = document_name(path)
+    if lines is not None or path.lower().endswith(SLIDE_SUFFIXES):
+        title = title if path.lower().endswith(ROW_SUFFIXES) else None  # a sheet's name
+        return f"{name} {locator(path, page, title, lines)}".rstrip()
     if page is not None:
         return f"{name} p.{page}"
     if title:
@@ -35,16 +43,17 @@ def source_label(path: str, page: int | None, title: str | None = None) -> str:
     return name
 
 
-def citation_labels(cited: Sequence[tuple[int, str, int | None, str | None, str]]) -> list[str]:
-    """Button labels for (n, path, page, title, text) citations that tell them apart:
-    `[1] guide.md § Setup`; where two would read the same, each adds its opening words."""
-    bases = [source_label(path, page, title) for _n, path, page, title, _text in cited]
+def citation_labels(cited: Sequence[Source]) -> list[str]:
+    """Button labels for citations that tell them apart: `[1] guide.md § Setup`,
+    `[2] ssh.txt L120-145`; where two would still read the same, each adds its opening
+    words."""
+    bases = [source_label(s.path, s.page, s.title, s.lines) for s in cited]
     counts = Counter(bases)
     labels = []
-    for (n, _path, _page, _title, text), base in zip(cited, bases, strict=True):
-        label = f"[{n}] {base}"
+    for source, base in zip(cited, bases, strict=True):
+        label = f"[{source.n}] {base}"
         if counts[base] > 1:
-            label += f" · “{opening(text)}”"
+            label += f" · “{opening(source.text)}”"
         labels.append(label)
     return labels
 
