@@ -4,6 +4,7 @@ Every request is decided here, before Streamlit sees a byte of it:
 - /_stcore/health is public (the Docker and deploy health checks use it);
 - /login and /logout are ours; with OIDC, Streamlit's /auth/* and /oauth2callback too;
 - `extra_routes` (e.g. the HTTP API) come next and bring their own auth (bearer tokens);
+  `ragstream.api.app.mount(gateway, api)`, which puts its routes first, works as well;
 - anything else needs a session: a page request without one is sent to /login, any
   other request (websocket, upload, media, component, metrics...) gets 401 and its body
   is never read, so an unauthenticated upload cannot fill the server's memory.
