@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.api.conftest import ApiServer, clean_env, make_workspace
+from tests.api.server import ApiServer, clean_env, make_workspace
 from tests.app.serve_helpers import RAGSTREAM
 
 pytestmark = pytest.mark.slow

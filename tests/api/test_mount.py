@@ -23,7 +23,7 @@ from ragstream.api.app import create_app, mount
 from ragstream.api.tokens import TokenStore, tokens_file
 from ragstream.config import load_settings
 from ragstream.workspace import Workspace
-from tests.api.conftest import make_workspace
+from tests.api.server import make_workspace
 from tests.app.serve_helpers import free_port
 
 pytestmark = pytest.mark.slow

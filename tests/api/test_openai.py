@@ -9,7 +9,7 @@ from collections.abc import Callable
 import openai
 import pytest
 
-from tests.api.conftest import ApiServer
+from tests.api.server import ApiServer
 from tests.app.serve_helpers import free_port
 from tests.generate.sse_server import ChatServer, Reply, chunk_event
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import SAMPLES, ApiServer, clean_env, make_workspace
+from tests.api.server import SAMPLES, ApiServer, clean_env, make_workspace
 from tests.app.serve_helpers import RAGSTREAM, free_port
 
 pytestmark = pytest.mark.slow
