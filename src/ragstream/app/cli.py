@@ -36,14 +36,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ragstream.auth import SessionStore
+from ragstream.auth import SessionStore, is_loopback
 from ragstream.commands.options import workspace_option
 from ragstream.config import load_settings
 from ragstream.host.config import HEALTH_PATH
 from ragstream.web.oidc import load_oidc
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
     from starlette.types import ASGIApp
+
+    from ragstream.config import Settings
 
 SCRIPT = Path(__file__).with_name("streamlit_app.py")
 SESSION_TTL_S = 30
@@ -142,10 +145,6 @@ def private_port() -> int:
         return port
 
 
-def is_loopback(address: str) -> bool:
-    return address in ("127.0.0.1", "::1", "localhost") or address.startswith("127.")
-
-
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -174,6 +173,24 @@ def gateway_server(app: ASGIApp) -> Any:
     return Gateway(config)
 
 
+def mount_api(gateway: Starlette, settings: Settings, *, open_without_tokens: bool) -> None:
+    """The HTTP API (REST /api/v1, OpenAI-compatible /v1, MCP /mcp) on the page's port,
+    behind its own bearer tokens: never the page's cookie. Until a token exists it
+    answers 401, unless this is an unguarded loopback server (a developer's machine)."""
+    from ragstream.api.app import create_app as create_api
+    from ragstream.api.app import mount
+    from ragstream.api.tokens import open_tokens
+    from ragstream.workspace import Workspace
+
+    api = create_api(
+        lambda: Workspace(settings),
+        open_tokens(settings),
+        allow_open=open_without_tokens,
+        warm_up=False,  # the page's process warms its own; the API loads on first call
+    )
+    mount(gateway, api)
+
+
 @click.command()
 @click.option("--port", type=int, default=8501, show_default=True, help="Port to listen on.")
 @click.option(
@@ -195,7 +212,8 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
     settings.workspace.mkdir(parents=True, exist_ok=True)
     listener = bind_public(address, port)
     oidc = load_oidc()  # tomllib only: cheap
-    if not settings.password and oidc is None and not is_loopback(address):
+    guarded = bool(settings.password) or oidc is not None
+    if not guarded and not is_loopback(address):
         click.echo(
             f"RAGstream: warning: no password set and {address} is reachable from other "
             "machines: anyone there can read and upload; set RAGSTREAM_PASSWORD "
@@ -220,6 +238,7 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
         oidc_config=oidc,
         sessions=SessionStore(hours=settings.session_hours),
     )
+    mount_api(app, settings, open_without_tokens=guarded is False and is_loopback(address))
     server = gateway_server(app)
 
     def watch_child() -> None:

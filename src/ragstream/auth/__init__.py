@@ -5,6 +5,7 @@ One module for every door (the web gateway in front of Streamlit, and the HTTP A
 It imports nothing from the doors, so any of them may import it.
 """
 
+from ragstream.auth.network import is_loopback
 from ragstream.auth.passwords import FAILURE_DELAY_S, PasswordGate, password_matches
 from ragstream.auth.sessions import (
     COOKIE_NAME,
@@ -22,5 +23,6 @@ __all__ = [
     "PasswordGate",
     "Session",
     "SessionStore",
+    "is_loopback",
     "password_matches",
 ]
