@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ragstream.index.postgres import PostgresStore, glob_to_regex, mask_url
+from tests.index.access_contract import AccessContract
 from tests.index.store_contract import GLOBS, PATHS, StoreContract, StoreFactory
 
 
@@ -27,7 +28,7 @@ def store_factory(postgres_url: str) -> Iterator[StoreFactory]:
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, AccessContract):
     pass
 
 

@@ -13,6 +13,13 @@ Migration 2 adds an inverted index: `postings` (one row per chunk and term, with
 term's frequency and the chunk's length) and `term_stats` (document frequencies), so
 BM25 reads the query terms' postings from a covering index (an index-only scan)
 instead of re-parsing the tsvector of every chunk that matches.
+
+Migration 4 (3 is taken by line ranges on another branch; each migration touches its
+own columns and tables, so they apply in either order) puts every document and chunk
+in a collection (`default` for existing rows: a column with a constant default is
+added without rewriting the table, so vectors and postings are untouched and rankings
+stay the same) and adds the access tables: collections, members, users and an
+append-only audit log (a trigger refuses UPDATE and DELETE).
 """
 
 from __future__ import annotations
@@ -91,6 +98,29 @@ INSERT INTO postings (term, chunk_id, tf, dl)
 INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
 """,
     ),
+    (
+        4,
+        """
+ALTER TABLE documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
+ALTER TABLE chunks ADD COLUMN collection text NOT NULL DEFAULT 'default';
+CREATE INDEX chunks_collection ON chunks (collection);
+CREATE TABLE collections (name text PRIMARY KEY, created_at double precision NOT NULL);
+INSERT INTO collections VALUES ('default', extract(epoch FROM now()));
+CREATE TABLE members (collection text NOT NULL, principal text NOT NULL, role text NOT NULL,
+    PRIMARY KEY (collection, principal));
+CREATE INDEX members_principal ON members (principal);
+CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL,
+    admin boolean NOT NULL DEFAULT false, created_at double precision NOT NULL);
+CREATE TABLE audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at double precision NOT NULL, actor text NOT NULL, action text NOT NULL,
+    target text NOT NULL, detail text NOT NULL);
+CREATE FUNCTION ragstream_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION ragstream_audit_append_only();
+""",
+    ),
 )
 
-LATEST = MIGRATIONS[-1][0]
+VERSIONS = frozenset(version for version, _ in MIGRATIONS)
+LATEST = max(VERSIONS)

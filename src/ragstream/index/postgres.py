@@ -7,6 +7,8 @@ with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stor
 rank the same data the same way and fusion stays in one place (ragstream.retrieve).
 Each `replace_document` is one transaction holding an advisory lock on the path, so
 two processes ingesting the same file serialise instead of duplicating chunks.
+A collection filter is a WHERE in both searches (dense: with pgvector's iterative
+HNSW scan, as for path globs), so it applies before the top-k cut.
 Passwords never leave this module: every message and repr shows the URL masked
 (ragstream.redact, which also scrubs the password by value).
 """
@@ -31,7 +33,8 @@ except ModuleNotFoundError as _missing:
         f"a PostgreSQL database URL is set (RAGSTREAM_DATABASE_URL, --database-url or "
         f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
     ) from None
-from ragstream.index.pg_migrations import LATEST, MIGRATIONS
+from ragstream.index.access_tables import AccessTables, Step
+from ragstream.index.pg_migrations import LATEST, MIGRATIONS, VERSIONS
 from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.redact import mask_url, redact, register_url
@@ -135,11 +138,28 @@ def _as_array(vector: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+def _filters(
+    params: dict[str, Any],
+    path_glob: str | None,
+    collections: Sequence[str] | None,
+    prefix: str = "",
+) -> str:
+    """The WHERE conditions of a search's filters ("" for none), adding their params."""
+    where = []
+    if path_glob:
+        where.append(f"{prefix}path ~ %(glob)s")
+        params["glob"] = glob_to_regex(path_glob)
+    if collections is not None:
+        where.append(f"{prefix}collection = ANY(%(collections)s)")
+        params["collections"] = list(collections)
+    return " AND ".join(where)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class PostgresStore:
+class PostgresStore(AccessTables):
     """The Store protocol on a PostgreSQL database, safe across threads.
 
     One connection serves writes and dense search; keyword search has its own, so the
@@ -160,18 +180,18 @@ class PostgresStore:
         self._conn = self._open_connection(url)
         try:
             version = self.schema_version()
-            if version < LATEST:
+            if version > LATEST:
+                raise StoreError(
+                    f"{self.where}: the schema is at version {version}, newer than this "
+                    f"RAGstream knows ({LATEST}): upgrade RAGstream"
+                )
+            if self.pending_migrations():
                 if not migrate:
                     raise StoreError(
                         f"{self.where}: the schema is at version {version}, this RAGstream "
                         f"needs {LATEST}: run 'ragstream migrate'"
                     )
                 self.applied = self.migrate()
-            elif version > LATEST:
-                raise StoreError(
-                    f"{self.where}: the schema is at version {version}, newer than this "
-                    f"RAGstream knows ({LATEST}): upgrade RAGstream"
-                )
             register_vector(self._conn)
             self._keyword_conn = self._open_connection(url)
         except BaseException:
@@ -270,6 +290,14 @@ class PostgresStore:
             return 0
         rows = self._read("SELECT coalesce(max(version), 0) FROM schema_migrations")
         return int(rows[0][0])
+
+    def pending_migrations(self) -> list[int]:
+        """Known migrations not applied yet (by set, not by the highest number: branches
+        may add migrations that merge in either order)."""
+        if not self._read("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0]:
+            return sorted(VERSIONS)
+        done = {row[0] for row in self._read("SELECT version FROM schema_migrations")}
+        return sorted(VERSIONS - done)
 
     def migrate(self) -> list[int]:
         """Enable pgvector if needed and apply the missing migrations; returns their numbers."""
@@ -371,10 +399,12 @@ class PostgresStore:
             self._known_dim = int(dim) if dim is not None else None
         return self._known_dim
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self, collections: Sequence[str] | None = None) -> list[DocumentRecord]:
+        where = "" if collections is None else "WHERE collection = ANY(%(c)s)"
         rows = self._read(
-            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at "
-            "FROM documents ORDER BY path",
+            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at, collection "
+            f"FROM documents {where} ORDER BY path",
+            {"c": list(collections or ())},
             action="reading the manifest",
         )
         return [DocumentRecord(*row) for row in rows]
@@ -387,10 +417,12 @@ class PostgresStore:
         with self._transaction(f"storing {doc.path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
             removed, df_change = self._delete_chunks(cur, doc.path)
-            with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
+            columns = f"{CHUNK_COLUMNS}, embedding, collection"
+            with cur.copy(f"COPY chunks ({columns}) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
-                                    c.section_index, c.start, c.end, c.n_tokens, vector))  # fmt: skip
+                                    c.section_index, c.start, c.end, c.n_tokens, vector,
+                                    doc.collection))  # fmt: skip
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),
@@ -398,24 +430,66 @@ class PostgresStore:
             for term, df in cur.execute(ADD_POSTINGS_SQL, (doc.path,)):
                 df_change[term] = df_change.get(term, 0) + df
             cur.execute(
-                "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "INSERT INTO documents (path, sha256, size, mtime, n_chunks, n_pages, "
+                "ingested_at, collection) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
                 "size = excluded.size, mtime = excluded.mtime, n_chunks = excluded.n_chunks, "
-                "n_pages = excluded.n_pages, ingested_at = excluded.ingested_at",
+                "n_pages = excluded.n_pages, ingested_at = excluded.ingested_at, "
+                "collection = excluded.collection",
                 (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
-                 doc.ingested_at),
+                 doc.ingested_at, doc.collection),
             )  # fmt: skip
             assert added is not None
             self._add_stats(cur, added[0] - removed[0], added[1] - removed[1], df_change)
 
-    def remove_document(self, path: str) -> bool:
+    def remove_document(self, path: str, collections: Sequence[str] | None = None) -> bool:
+        """Remove `path` if it is in one of `collections` (None: any)."""
         with self._transaction(f"removing {path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
+            if collections is None:
+                cur.execute("DELETE FROM documents WHERE path = %s", (path,))
+            else:
+                cur.execute(
+                    "DELETE FROM documents WHERE path = %s AND collection = ANY(%s)",
+                    (path, list(collections)),
+                )
+            if cur.rowcount <= 0:
+                return False
             removed, df_change = self._delete_chunks(cur, path)
-            cur.execute("DELETE FROM documents WHERE path = %s", (path,))
-            found = cur.rowcount > 0
             self._add_stats(cur, -removed[0], -removed[1], df_change)
-            return found
+            return True
+
+    def delete_collection(self, name: str, actor: str = "local") -> int:
+        """Delete a collection with its documents, chunks, vectors and postings."""
+        self._check_changeable(name)
+        with self._transaction(f"deleting collection {name}") as cur:
+            paths = [row[0] for row in cur.execute(
+                "SELECT path FROM documents WHERE collection = %s ORDER BY path", (name,)
+            )]  # fmt: skip
+            chunks, tokens, df_change = 0, 0, dict[str, int]()
+            for path in paths:  # sorted: concurrent writers take path locks in one order
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
+                (n, t), change = self._delete_chunks(cur, path)
+                chunks, tokens = chunks + n, tokens + t
+                for term, df in change.items():
+                    df_change[term] = df_change.get(term, 0) + df
+            cur.execute("DELETE FROM documents WHERE collection = %s", (name,))
+            for sql, params in self._collection_dropped(name, actor, len(paths)):
+                cur.execute(sql.replace("?", "%s").encode(), params)
+            self._add_stats(cur, -chunks, -tokens, df_change)
+        return len(paths)
+
+    # --- the access tables (index/access_tables.py) ------------------------------------
+    def _access_read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:
+        return self._read(sql.replace("?", "%s"), params, action="reading access tables")
+
+    def _access_write(self, steps: Sequence[Step], action: str) -> list[int]:
+        with self._transaction(action) as cur:
+            counts = []
+            for sql, params in steps:
+                cur.execute(sql.replace("?", "%s").encode(), params)
+                counts.append(cur.rowcount)
+            return counts
 
     @staticmethod
     def _delete_chunks(
@@ -473,42 +547,49 @@ class PostgresStore:
     def count_chunks(self) -> int:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
 
-    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
+    def keyword_search(
+        self,
+        query: str,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+    ) -> Candidates:
         """FTS5's BM25 top k, on a connection of its own: the retriever runs it while the
         query is embedded and searched densely on the other one."""
         words = query_words(query)
-        if not words or k <= 0:
+        if not words or k <= 0 or (collections is not None and not collections):
             return []
         params: dict[str, Any] = {"words": words, "k": k}
-        path_filter = ""
-        if path_glob:
-            path_filter = "JOIN chunks c ON c.id = p.chunk_id WHERE c.path ~ %(glob)s"
-            params["glob"] = glob_to_regex(path_glob)
+        where = _filters(params, path_glob, collections, "c.")
+        path_filter = f"JOIN chunks c ON c.id = p.chunk_id WHERE {where}" if where else ""
         sql = BM25_SQL.format(path_filter=path_filter)
         rows = self._retrying(
             "keyword search", lambda conn: conn.execute(sql, params).fetchall(), keyword=True
         )
         return [(cid, float(score)) for cid, score in rows]
 
-    def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
-        if k <= 0:
+    def dense_search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+    ) -> Candidates:
+        if k <= 0 or (collections is not None and not collections):
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         dim = self._dim()
         if dim is not None and query.shape[0] != dim:
             raise StoreError(f"query vector has dimension {query.shape[0]}, the index {dim}")
         params: dict[str, Any] = {"q": query, "k": k}
-        where = ""
-        if path_glob:
-            where = "WHERE path ~ %(glob)s"
-            params["glob"] = glob_to_regex(path_glob)
+        where = _filters(params, path_glob, collections)
         sql = (
             "SELECT id, -(embedding <#> %(q)s) FROM chunks "
-            f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s"
+            f"{'WHERE ' + where if where else ''} ORDER BY embedding <=> %(q)s LIMIT %(k)s"
         )
 
         def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-            self._configure_hnsw(conn, min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(path_glob))
+            self._configure_hnsw(conn, min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(where))
             return conn.execute(sql, params).fetchall()
 
         rows = self._retrying("dense search", run)
