@@ -29,6 +29,9 @@ COMMANDS = {
     "serve": "ragstream.app.cli:serve",
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",
+    "collection": "ragstream.commands.access:collection",
+    "user": "ragstream.commands.access:user",
+    "audit": "ragstream.commands.access:audit",
     "deploy": "ragstream.deploy.cli:deploy",
 }
 

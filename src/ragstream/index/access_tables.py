@@ -224,8 +224,13 @@ class AccessTables:
         return (rows[0][0], bool(rows[0][1])) if rows else None
 
     # --- audit ------------------------------------------------------------------------
-    def append_audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
-        self._access_write([audit_step(actor, action, target, detail)], "writing the audit log")
+    def append_audit(
+        self, actor: str, action: str, targets: str | Sequence[str], detail: str = ""
+    ) -> None:
+        """One entry per target, in one transaction."""
+        names = [targets] if isinstance(targets, str) else list(targets)
+        steps = [audit_step(actor, action, target, detail) for target in names]
+        self._access_write(steps, "writing the audit log")
 
     def audit_log(self, limit: int = 100) -> list[AuditEntry]:
         """The newest `limit` entries, oldest first."""
