@@ -5,6 +5,7 @@ identical to the ones the same index gave before the upgrade (SQLite and Postgre
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,25 @@ def test_postgres_database_before_migration_4_is_upgraded_with_identical_ranking
     assert upgraded.applied == [4]
     _check_migrated(upgraded, before)
     upgraded.close()
+
+
+def test_copy_carries_collections_members_and_users(tmp_path: Path) -> None:
+    from ragstream.index.copy import copy_store
+
+    source, destination = SqliteStore(tmp_path / "a.sqlite"), SqliteStore(tmp_path / "b.sqlite")
+    _fill(source)
+    source.create_collection("hr")
+    record, chunks, vectors = make_doc("hr/pay.txt", ["salary table"], seed=3)
+    source.replace_document(replace(record, collection="hr"), chunks, vectors)
+    source.grant("hr", "group:hr", "owner")
+    source.add_user("alice", "scrypt$hash", admin=True)
+    copy_store(source, destination)
+    assert [(c.name, c.documents) for c in destination.collections()] == [
+        ("default", 30),
+        ("hr", 1),
+    ]
+    assert destination.members() == source.members()
+    assert destination.user_secret("alice") == ("scrypt$hash", True)
+    assert destination.keyword_search("salary", 5, collections=["hr"])
+    for store in (source, destination):
+        store.close()
