@@ -33,6 +33,8 @@ COMMANDS = {
     "user": "ragstream.commands.access:user",
     "audit": "ragstream.commands.access:audit",
     "deploy": "ragstream.deploy.cli:deploy",
+    "source": "ragstream.commands.sources:source",
+    "watch": "ragstream.commands.sources:watch",
 }
 
 

@@ -9,6 +9,7 @@
     │   └── DamagedIndex           the index file is damaged: refuse to write, say how to recover
     ├── AccessDenied               this user may not do that here (or it is not there)
     ├── GenerationError            the LLM could not answer (key, server, timeout)
+    ├── SourceError                a source cannot be added, read or synced (names it)
     └── DeployError                an AWS or Docker step failed (translated, one line)
 
 Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
@@ -64,6 +65,10 @@ class AccessDenied(RagstreamError):
 
 class GenerationError(RagstreamError):
     """The language model could not produce an answer."""
+
+
+class SourceError(RagstreamError):
+    """A source (folder, URL, S3 prefix) cannot be added, listed or synced."""
 
 
 class DeployError(RagstreamError):

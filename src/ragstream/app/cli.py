@@ -101,10 +101,20 @@ def wait_until_up(
     help="Interface to bind (0.0.0.0: all; 127.0.0.1: this machine only).",
 )
 @workspace_option
-def serve(port: int, address: str, workspace: Path | None) -> None:
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Keep the workspace's sources in sync while serving (see: ragstream watch).",
+)
+def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
     """Run the web app (Streamlit) and print the address to open."""
     settings = load_settings({"workspace": workspace})  # a bad setting fails here, in one line
     settings.workspace.mkdir(parents=True, exist_ok=True)
+    if watch:
+        from ragstream.commands.sources import start_background_watch
+
+        start_background_watch(settings)
     child = subprocess.Popen(
         streamlit_command(port, address, settings.max_file_mb),
         env=child_environment(settings.workspace.resolve(), os.environ),

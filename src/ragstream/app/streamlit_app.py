@@ -13,6 +13,7 @@ import logging
 import streamlit as st
 
 from ragstream.app import auth, chat, components
+from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
 from ragstream.errors import RagstreamError
@@ -56,6 +57,7 @@ def main() -> None:
     try:
         components.upload_panel(workspace, state)
         components.documents_panel(workspace)
+        sources_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
 

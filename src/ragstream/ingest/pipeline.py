@@ -38,6 +38,19 @@ EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding
 DEFAULT_COLLECTION = "default"
 
 
+@dataclass(frozen=True)
+class Blob:
+    """A document's bytes from somewhere other than a local path (a URL, an S3 object).
+
+    `key` is what the document is stored and cited under; `suffix` picks the loader.
+    """
+
+    key: str
+    suffix: str
+    data: bytes
+    mtime: float = 0.0
+
+
 @dataclass
 class _Pending:
     record: DocumentRecord
@@ -168,9 +181,50 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def ingest_blobs(self, blobs: Iterable[Blob]) -> IngestReport:
+        """Index documents given as bytes (consumed lazily: one blob in memory at a time)."""
+        started = time.perf_counter()
+        manifest = {doc.path: doc for doc in self.store.documents()}
+        for blob in blobs:
+            self._total += 1
+            known = manifest.get(blob.key)
+            if known is not None and not self._may_store(known):
+                self._result(FileResult(blob.key, "failed", ELSEWHERE))
+                continue
+            if known is not None and known.collection != self.collection:
+                known = None  # stored again under this collection (its vectors are reused)
+            self._handle_blob(blob, known)
+        self._flush()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
     # --- steps ----------------------------------------------------------------------
     def _may_store(self, known: DocumentRecord) -> bool:
         return known.collection == self.collection or self.may_take_from(known.collection)
+
+    def _handle_blob(self, blob: Blob, known: DocumentRecord | None) -> None:
+        self._tick(blob.key, "load")
+        if blob.suffix.lower() not in loaders.SUPPORTED_SUFFIXES:
+            self._result(FileResult(blob.key, "skipped", f"unsupported type {blob.suffix}"))
+            return
+        if len(blob.data) > self.max_bytes:
+            mb = len(blob.data) / loaders.MB
+            reason = f"{mb:.1f} MB, over the {self.max_bytes / loaders.MB:g} MB limit (max_file_mb)"
+            self._result(FileResult(blob.key, "failed", reason))
+            return
+        sha = hashlib.sha256(blob.data).hexdigest()
+        if known is not None and known.sha256 == sha:
+            self._result(FileResult(blob.key, "unchanged", n_chunks=known.n_chunks))
+            return
+        try:
+            if not blob.data:
+                raise LoaderError("empty document")
+            loaded = loaders.load_bytes(blob.suffix, blob.data)
+        except LoaderError as exc:
+            self._result(FileResult(blob.key, "failed", str(exc)))
+            return
+        record = _record(blob.key, sha, len(blob.data), blob.mtime, loaded.sections)
+        self._queue(record, loaded.sections, "; ".join(loaded.warnings))
 
     def _handle_file(self, path: Path, key: str, known: DocumentRecord | None) -> None:
         self._tick(key, "load")
