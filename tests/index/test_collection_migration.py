@@ -72,7 +72,8 @@ def test_sqlite_index_of_schema_1_is_upgraded_with_identical_rankings(tmp_path: 
     store.close()
     with sqlite3.connect(db) as conn:  # back to what schema 1 wrote
         conn.executescript(
-            "DROP INDEX chunks_collection; ALTER TABLE chunks DROP COLUMN collection; "
+            "DROP INDEX chunks_collection; DROP INDEX chunks_rowid_collection; "
+            "ALTER TABLE chunks DROP COLUMN collection; "
             "ALTER TABLE documents DROP COLUMN collection; DROP TABLE collections; "
             "DROP TABLE members; DROP TABLE users; DROP TABLE audit; PRAGMA user_version = 1;"
         )

@@ -57,6 +57,9 @@ END;
 SCHEMA_2 = """
 ALTER TABLE documents ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE chunks ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
+-- (rowid, collection): keyword search checks a match's collection with one seek in this
+-- small index, never reading the wide chunk row (its vector sits before the column)
+CREATE INDEX chunks_rowid_collection ON chunks(rowid, collection);
 CREATE INDEX chunks_collection ON chunks(collection);
 CREATE TABLE collections (name TEXT PRIMARY KEY, created_at REAL NOT NULL);
 INSERT INTO collections VALUES ('default', CAST(strftime('%s', 'now') AS REAL));
@@ -112,8 +115,14 @@ class _Matrix:
         self._masks: dict[str, np.ndarray] = {}
 
     def collection_mask(self, collections: Sequence[str]) -> np.ndarray:
-        wanted = [self._collection_code[c] for c in collections if c in self._collection_code]
-        return np.isin(self._collection_codes, np.asarray(wanted, dtype=np.int32))
+        """Rows in these collections; remembered per set until the matrix is reloaded."""
+        key = "\0collections:" + "\0".join(sorted(set(collections)))
+        if key not in self._masks:
+            wanted = [self._collection_code[c] for c in collections if c in self._collection_code]
+            if len(self._masks) >= 32:
+                self._masks.clear()
+            self._masks[key] = np.isin(self._collection_codes, np.asarray(wanted, np.int32))
+        return self._masks[key]
 
     def filter_mask(
         self, path_glob: str | None, collections: Sequence[str] | None
@@ -392,27 +401,26 @@ class SqliteStore(AccessTables):
         expression = fts_query(query)
         if not expression or k <= 0 or (collections is not None and not collections):
             return []
-        if path_glob or collections is not None:
-            where, params = ["chunks_fts MATCH ?"], [expression]
-            if path_glob:
-                where.append("path_glob(c.path, ?)")
-                params.append(path_glob)
-            if collections is not None:
-                where.append(in_list("c.collection", collections))
-                params.extend(collections)
-            rows = self._read(
-                "SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c "
-                f"ON c.rowid = chunks_fts.rowid WHERE {' AND '.join(where)} "
-                "ORDER BY bm25(chunks_fts) LIMIT ?",
-                (*params, k),
+        # Rank inside FTS5 (filters checked per match through small lookups), then fetch
+        # the ids of the top k only: ~2x faster than joining every match to its chunk.
+        where, params = ["chunks_fts MATCH ?"], [expression]
+        if path_glob:
+            where.append(
+                "path_glob((SELECT x.path FROM chunks x WHERE x.rowid = chunks_fts.rowid), ?)"
             )
-        else:  # rank inside FTS5 first, then fetch ids of the top k only: ~2x faster
-            rows = self._read(
-                "SELECT c.id, f.score FROM (SELECT rowid, -bm25(chunks_fts) AS score "
-                "FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) f "
-                "JOIN chunks c ON c.rowid = f.rowid ORDER BY f.score DESC",
-                (expression, k),
+            params.append(path_glob)
+        if collections is not None:
+            where.append(
+                "(SELECT x.collection FROM chunks x INDEXED BY chunks_rowid_collection "
+                f"WHERE x.rowid = chunks_fts.rowid) IN ({','.join('?' * len(collections))})"
             )
+            params.extend(collections)
+        rows = self._read(
+            "SELECT c.id, f.score FROM (SELECT rowid, -bm25(chunks_fts) AS score "
+            f"FROM chunks_fts WHERE {' AND '.join(where)} ORDER BY bm25(chunks_fts) LIMIT ?) f "
+            "JOIN chunks c ON c.rowid = f.rowid ORDER BY f.score DESC",
+            (*params, k),
+        )
         return [(cid, float(score)) for cid, score in rows]
 
     def dense_search(
