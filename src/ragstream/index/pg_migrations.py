@@ -103,7 +103,10 @@ INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
         """
 ALTER TABLE documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
 ALTER TABLE chunks ADD COLUMN collection text NOT NULL DEFAULT 'default';
-CREATE INDEX chunks_collection ON chunks (collection);
+-- (collection) -> ids: keyword search semi-joins postings to the allowed ids (an
+-- index-only scan); the manifest index sizes a filter before dense search picks a plan.
+CREATE INDEX chunks_collection ON chunks (collection) INCLUDE (id);
+CREATE INDEX documents_collection ON documents (collection) INCLUDE (n_chunks);
 CREATE TABLE collections (name text PRIMARY KEY, created_at double precision NOT NULL);
 INSERT INTO collections VALUES ('default', extract(epoch FROM now()));
 CREATE TABLE members (collection text NOT NULL, principal text NOT NULL, role text NOT NULL,
