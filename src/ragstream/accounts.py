@@ -78,6 +78,14 @@ class Accounts:
                 raise AccessDenied(f"no collection {missing[0]} (see: ragstream collection list)")
         return narrow(self.permitted(user, "read"), asked)
 
+    def scoped(self, user: Identity | None, scope: Sequence[str] | None) -> list[str] | None:
+        """What `user` may read within `scope` (e.g. an API token limited to some
+        collections), without an error for scope entries they lost since: None = all."""
+        permitted = self.permitted(user, "read")
+        if scope is None:
+            return permitted
+        return [c for c in dict.fromkeys(scope) if permitted is None or c in permitted]
+
     def require(self, user: Identity | None, action: Action, collection: str) -> None:
         if user is not None and not user.admin:
             require(user, action, collection, self.store.memberships_of(user.principals()))

@@ -112,6 +112,11 @@ class Workspace:
         """The documents `user` may read (in `collections`, None: all readable)."""
         return self.store.documents(self.accounts.readable(user, collections))
 
+    def document(self, path: str, *, user: Identity | None = None) -> DocumentRecord | None:
+        """The manifest row of `path` when `user` may read it; None when it does not exist
+        or is outside their collections (a download route checks this first)."""
+        return next((d for d in self.documents(user=user) if d.path == path), None)
+
     @property
     def accounts(self) -> Accounts:
         """Sign-in, collections, members, users and the audit log (ragstream.accounts)."""

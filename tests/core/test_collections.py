@@ -101,6 +101,11 @@ def test_documents_and_remove_by_guessed_path(ws: Workspace) -> None:
         "eng/deploy.txt", "eng/keys.txt", "eng/oncall.txt"
     }  # fmt: skip
     assert ws.documents(user=DAVE) == []
+    assert ws.document("hr/pay.txt", user=ALICE) is None  # e.g. a download route
+    assert ws.document("eng/keys.txt", user=ALICE) is not None
+    assert ws.document("hr/pay.txt", user=BOB) is not None
+    assert ws.accounts.scoped(ALICE, ["hr", "eng"]) == ["eng"]  # an API token's scope
+    assert ws.accounts.scoped(None, ["hr"]) == ["hr"] and ws.accounts.scoped(DAVE, None) == []
     assert ws.remove("hr/pay.txt", user=ALICE) is False  # a viewer, and not her collection
     assert ws.remove("eng/keys.txt", user=ALICE) is False  # a viewer may not remove
     assert ws.remove("eng/keys.txt", user=BOB) is False  # bob edits hr only
