@@ -33,6 +33,9 @@ COMMANDS = {
     "user": "ragstream.commands.access:user",
     "audit": "ragstream.commands.access:audit",
     "deploy": "ragstream.deploy.cli:deploy",
+    "api": "ragstream.api.cli:api",
+    "mcp": "ragstream.api.cli:mcp",
+    "token": "ragstream.api.cli:token",
     "source": "ragstream.commands.sources:source",
     "watch": "ragstream.commands.sources:watch",
 }

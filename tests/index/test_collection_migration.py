@@ -64,21 +64,21 @@ def _check_migrated(store: Store, before: list) -> None:
     assert len(store.dense_search(unit(1), 200, collections=["default"])) == 120
 
 
-def test_sqlite_index_of_schema_1_is_upgraded_with_identical_rankings(tmp_path: Path) -> None:
+def test_sqlite_index_of_schema_2_is_upgraded_with_identical_rankings(tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite"
     store = SqliteStore(db)
     _fill(store)
     before = _rankings(store)
     store.close()
-    with sqlite3.connect(db) as conn:  # back to what schema 1 wrote
+    with sqlite3.connect(db) as conn:  # back to what schema 2 (line ranges) wrote
         conn.executescript(
             "DROP INDEX chunks_collection; DROP INDEX chunks_rowid_collection; "
             "ALTER TABLE chunks DROP COLUMN collection; "
             "ALTER TABLE documents DROP COLUMN collection; DROP TABLE collections; "
-            "DROP TABLE members; DROP TABLE users; DROP TABLE audit; PRAGMA user_version = 1;"
+            "DROP TABLE members; DROP TABLE users; DROP TABLE audit; PRAGMA user_version = 2;"
         )
     upgraded = SqliteStore(db)
-    assert int(upgraded._read("PRAGMA user_version")[0][0]) == 2
+    assert int(upgraded._read("PRAGMA user_version")[0][0]) == 3
     _check_migrated(upgraded, before)
     upgraded.close()
 

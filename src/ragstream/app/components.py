@@ -20,6 +20,7 @@ from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
 from ragstream.generate.llm import llm_configured
+from ragstream.models import locator
 from ragstream.workspace import FileResult, IngestProgress, Workspace
 
 # Material icons: Streamlit ships the font, so they render without system emoji fonts.
@@ -206,7 +207,7 @@ def citation_buttons(message: Message, index: int, state: Session) -> None:
         return
     columns = st.columns(min(len(message.citations), 4))
     for i, source in enumerate(message.citations):
-        label = f"[{source.n}] {passages.source_label(source.path, source.page, source.title)}"
+        label = f"[{source.n}] {passages.source_label(source.path, source.page, source.title, source.lines)}"
         columns[i % len(columns)].button(
             label,
             key=f"cite-{index}-{source.n}",
@@ -258,6 +259,8 @@ def sources_panel(state: Session) -> None:
 def show_passage(source: Source, answer: str) -> None:
     st.markdown(f"**[{source.n}] {source.path}**")
     where = [f"page {source.page}"] if source.page is not None else []
+    if source.lines is not None:  # the passage's first and last line in the file
+        where = [locator(source.path, source.page, None, source.lines)]
     if source.title:
         where.append(f"§ {source.title}")
     if where:

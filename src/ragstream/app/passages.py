@@ -11,15 +11,22 @@ import html
 import re
 from pathlib import PurePosixPath
 
+from ragstream.models import ROW_SUFFIXES, SLIDE_SUFFIXES, locator
 from ragstream.text import content_words, sentence_spans
 
 _MARKER = re.compile(r"\[(\d+)\]")
 MIN_OVERLAP = 0.6  # share of a sentence's content words found in the answer
 
 
-def source_label(path: str, page: int | None, title: str | None = None) -> str:
-    """`report.pdf p.3` or `notes.md § Setup`: short enough for a button."""
+def source_label(
+    path: str, page: int | None, title: str | None = None, lines: tuple[int, int] | None = None
+) -> str:
+    """`report.pdf p.3`, `ssh.1.txt L120-145` or `notes.md § Setup`: short enough for a
+    button."""
     name = PurePosixPath(path).name or path
+    if lines is not None or path.lower().endswith(SLIDE_SUFFIXES):
+        title = title if path.lower().endswith(ROW_SUFFIXES) else None  # a sheet's name
+        return f"{name} {locator(path, page, title, lines)}".rstrip()
     if page is not None:
         return f"{name} p.{page}"
     if title:

@@ -14,8 +14,11 @@ term's frequency and the chunk's length) and `term_stats` (document frequencies)
 BM25 reads the query terms' postings from a covering index (an index-only scan)
 instead of re-parsing the tsvector of every chunk that matches.
 
-Migration 4 (3 is taken by line ranges on another branch; each migration touches its
-own columns and tables, so they apply in either order) puts every document and chunk
+Migration 3 adds each chunk's source line range (`line_start`, `line_end`, inclusive;
+NULL where the format has no lines), for citations like `ssh.1.txt L120-145`.
+
+Migration 4 (each migration touches its own columns and tables, and the store applies
+whichever are missing, so branches adding them merge in either order) puts every document and chunk
 in a collection (`default` for existing rows: a column with a constant default is
 added without rewriting the table, so vectors and postings are untouched and rankings
 stay the same) and adds the access tables: collections, members, users and an
@@ -96,6 +99,12 @@ INSERT INTO postings (term, chunk_id, tf, dl)
     SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
     FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u;
 INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
+""",
+    ),
+    (
+        3,
+        """
+ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
 """,
     ),
     (

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, text TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, title TEXT, section_index INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
-    vector BLOB NOT NULL);
+    vector BLOB NOT NULL, line_start INTEGER, line_end INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
@@ -51,10 +51,12 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
-# Schema version 2: every document and chunk belongs to one collection (existing ones to
+# Columns added after schema version 1: (name, type), added to older index files on open.
+ADDED_IN_VERSION_2 = (("line_start", "INTEGER"), ("line_end", "INTEGER"))
+# Schema version 3: every document and chunk belongs to one collection (existing ones to
 # `default`: adding a column with a default rewrites nothing, so rowids, the FTS index and
 # the vectors stay as they were and rankings do not change).
-SCHEMA_2 = """
+COLLECTIONS_SCHEMA = """
 ALTER TABLE documents ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE chunks ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
 -- (rowid, collection): keyword search checks a match's collection with one seek in this
@@ -186,6 +188,7 @@ class SqliteStore(AccessTables):
                 # Dense search reads through its own connection, so in hybrid mode it never
                 # waits for a keyword search running on another thread (WAL: readers overlap).
                 self._dense_conn = self._connect()
+                self._chunk_columns = self._readable_chunk_columns()
             except BaseException:
                 self._conn.close()
                 raise
@@ -206,8 +209,12 @@ class SqliteStore(AccessTables):
         try:
             version = self._user_version()
             health.check_version(self.db_path, version)
-            if version < 2:
-                for statement in SCHEMA_2.split(";\n"):
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+            for name, kind in ADDED_IN_VERSION_2:  # an index from before line ranges
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {name} {kind}")
+            if "collection" not in have:  # an index from before collections
+                for statement in COLLECTIONS_SCHEMA.split(";\n"):
                     if statement.strip():
                         self._conn.execute(statement)
             if version != health.SCHEMA_VERSION:  # setting it rewrites the header: only once
@@ -216,6 +223,16 @@ class SqliteStore(AccessTables):
         except BaseException:
             self._rollback()
             raise
+
+    def _readable_chunk_columns(self) -> str:
+        """CHUNK_COLUMNS, with NULL for line ranges an old read-only or damaged index
+        lacks (it is never migrated, see _create_schema)."""
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+        return (
+            CHUNK_COLUMNS
+            if "line_start" in have or not have
+            else CHUNK_COLUMNS.replace("line_start, line_end", "NULL, NULL")
+        )
 
     def _user_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -306,14 +323,14 @@ class SqliteStore(AccessTables):
         vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
-             c.end, c.n_tokens, vectors[i].tobytes(), doc.collection)
+             c.end, c.n_tokens, c.line_start, c.line_end, vectors[i].tobytes(), doc.collection)
             for i, c in enumerate(chunks)
         ]  # fmt: skip
         with self._write(f"storing {doc.path}") as conn:
             conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
             conn.executemany(
                 f"INSERT INTO chunks({CHUNK_COLUMNS}, vector, collection) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.execute(
@@ -373,7 +390,7 @@ class SqliteStore(AccessTables):
             batch = unique[start : start + 500]
             marks = ",".join("?" * len(batch))
             for row in self._read(
-                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch
+                f"SELECT {self._chunk_columns} FROM chunks WHERE id IN ({marks})", batch
             ):
                 by_id[row[0]] = Chunk(*row)
         return [by_id[i] for i in ids if i in by_id]
