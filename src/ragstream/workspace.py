@@ -37,7 +37,7 @@ from ragstream.ingest.report import (
     IngestReport,
     ProgressCallback,
 )
-from ragstream.models import DocumentRecord, Hit, Section
+from ragstream.models import Chunk, DocumentRecord, Hit, Section
 from ragstream.retrieve.rerank import create_reranker
 from ragstream.retrieve.retriever import Retriever
 
@@ -116,6 +116,14 @@ class Workspace:
         """The manifest row of `path` when `user` may read it; None when it does not exist
         or is outside their collections (a download route checks this first)."""
         return next((d for d in self.documents(user=user) if d.path == path), None)
+
+    def chunk(self, chunk_id: str, *, user: Identity | None = None) -> Chunk | None:
+        """One passage by id when `user` may read its document (a guessed id of another
+        collection gets None, as a missing one does)."""
+        found = self.store.chunks([chunk_id])
+        if not found or self.document(found[0].path, user=user) is None:
+            return None
+        return found[0]
 
     @property
     def accounts(self) -> Accounts:

@@ -104,6 +104,9 @@ def test_documents_and_remove_by_guessed_path(ws: Workspace) -> None:
     assert ws.document("hr/pay.txt", user=ALICE) is None  # e.g. a download route
     assert ws.document("eng/keys.txt", user=ALICE) is not None
     assert ws.document("hr/pay.txt", user=BOB) is not None
+    [secret_id] = ws.store.chunk_ids("hr/pay.txt")
+    assert ws.chunk(secret_id, user=ALICE) is None  # a guessed passage id
+    assert ws.chunk(secret_id, user=BOB) is not None and ws.chunk("nope") is None
     assert ws.accounts.scoped(ALICE, ["hr", "eng"]) == ["eng"]  # an API token's scope
     assert ws.accounts.scoped(None, ["hr"]) == ["hr"] and ws.accounts.scoped(DAVE, None) == []
     assert ws.remove("hr/pay.txt", user=ALICE) is False  # a viewer, and not her collection
