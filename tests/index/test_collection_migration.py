@@ -97,6 +97,8 @@ def test_postgres_database_before_migration_4_is_upgraded_with_identical_ranking
             "DROP FUNCTION ragstream_audit_append_only; "
             "ALTER TABLE chunks DROP COLUMN collection; "
             "ALTER TABLE documents DROP COLUMN collection; "
+            "ALTER TABLE postings DROP COLUMN collection; "  # drops postings_by_term too
+            "CREATE INDEX postings_by_term ON postings (term) INCLUDE (chunk_id, tf, dl); "
             "DELETE FROM schema_migrations WHERE version = 4"
         )
     upgraded = PostgresStore(postgres_url)

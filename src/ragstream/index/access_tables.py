@@ -59,6 +59,14 @@ def audit_step(actor: str, action: str, target: str, detail: str = "") -> Step:
 class AccessTables:
     """Mixed into each store; see the module docstring."""
 
+    # (table, column) naming a collection: what a rename rewrites
+    COLLECTION_COLUMNS: tuple[tuple[str, str], ...] = (
+        ("collections", "name"),
+        ("documents", "collection"),
+        ("chunks", "collection"),
+        ("members", "collection"),
+    )
+
     def _access_read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:
         raise NotImplementedError
 
@@ -97,12 +105,7 @@ class AccessTables:
             raise ConfigError(f"collection {new} already exists: pick another name")
         steps: list[Step] = [
             (f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new, old))
-            for table, column in (
-                ("collections", "name"),
-                ("documents", "collection"),
-                ("chunks", "collection"),
-                ("members", "collection"),
-            )
+            for table, column in self.COLLECTION_COLUMNS
         ]
         self._access_write(
             [*steps, audit_step(actor, "collection.rename", old, f"to {new}")],

@@ -112,10 +112,13 @@ ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
         """
 ALTER TABLE documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
 ALTER TABLE chunks ADD COLUMN collection text NOT NULL DEFAULT 'default';
--- (collection) -> ids: keyword search semi-joins postings to the allowed ids (an
--- index-only scan); the manifest index sizes a filter before dense search picks a plan.
+-- The manifest index sizes a filter before dense search picks a plan.
 CREATE INDEX chunks_collection ON chunks (collection) INCLUDE (id);
 CREATE INDEX documents_collection ON documents (collection) INCLUDE (n_chunks);
+-- Postings carry their chunk's collection, so filtered BM25 stays one index-only scan.
+ALTER TABLE postings ADD COLUMN collection text NOT NULL DEFAULT 'default';
+DROP INDEX postings_by_term;
+CREATE INDEX postings_by_term ON postings (term) INCLUDE (chunk_id, tf, dl, collection);
 CREATE TABLE collections (name text PRIMARY KEY, created_at double precision NOT NULL);
 INSERT INTO collections VALUES ('default', extract(epoch FROM now()));
 CREATE TABLE members (collection text NOT NULL, principal text NOT NULL, role text NOT NULL,

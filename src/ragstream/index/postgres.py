@@ -81,8 +81,8 @@ GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(k)s
 """
 ADD_POSTINGS_SQL = """
 WITH added AS (
-    INSERT INTO postings (term, chunk_id, tf, dl)
-    SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
+    INSERT INTO postings (term, chunk_id, tf, dl, collection)
+    SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl, c.collection
     FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u WHERE c.path = %s
     RETURNING term)
 SELECT term, count(*) FROM added GROUP BY term
@@ -161,6 +161,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 class PostgresStore(AccessTables):
+    COLLECTION_COLUMNS = (*AccessTables.COLLECTION_COLUMNS, ("postings", "collection"))
+
     """The Store protocol on a PostgreSQL database, safe across threads.
 
     One connection serves writes and dense search; keyword search has its own, so the
@@ -566,10 +568,8 @@ class PostgresStore(AccessTables):
             join = "JOIN chunks c ON c.id = p.chunk_id"
             where.append("c.path ~ %(glob)s")
             params["glob"] = glob_to_regex(path_glob)
-        if collections is not None:  # an index-only scan of the allowed ids, hashed
-            where.append(
-                "p.chunk_id IN (SELECT id FROM chunks WHERE collection = ANY(%(collections)s))"
-            )
+        if collections is not None:  # postings carry it: still one index-only scan
+            where.append("p.collection = ANY(%(collections)s)")
             params["collections"] = list(collections)
         sql = BM25_SQL.format(path_filter=f"{join} WHERE {' AND '.join(where)}" if where else "")
         rows = self._retrying(
