@@ -16,7 +16,6 @@ X-Forwarded-For when the peer is loopback (its default `forwarded_allow_ips`).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 import time
@@ -26,24 +25,15 @@ from typing import Any
 
 from ragstream.api.errors import error_body
 from ragstream.api.tokens import TokenStore
+from ragstream.auth.network import is_loopback
 from ragstream.errors import ConfigError, RagstreamError
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 PUBLIC_PATHS = frozenset({"/api/v1/health", "/api/v1/openapi.json", "/api/v1/docs"})
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WRITE_PREFIXES = ("/api/v1/documents",)  # reads may POST (search, ask, chat, MCP calls)
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def host_name(header: str) -> str:

@@ -48,7 +48,8 @@ def api(host: str, port: int, **options: Any) -> None:
     import uvicorn
 
     from ragstream.api.app import create_app
-    from ragstream.api.auth import check_bind, is_loopback
+    from ragstream.api.auth import check_bind
+    from ragstream.auth.network import is_loopback
 
     settings = _settings(options)
     tokens = _tokens(settings)
