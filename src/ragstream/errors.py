@@ -7,6 +7,7 @@
     │   └── EmbedderMismatch       index built by another embedder / dimension
     ├── StoreError                 the store failed (database locked, disk full, missing extension...)
     │   └── DamagedIndex           the index file is damaged: refuse to write, say how to recover
+    ├── AccessDenied               this user may not do that here (or it is not there)
     ├── GenerationError            the LLM could not answer (key, server, timeout)
     ├── SourceError                a source cannot be added, read or synced (names it)
     └── DeployError                an AWS or Docker step failed (translated, one line)
@@ -55,6 +56,11 @@ class StoreError(RagstreamError):
 
 class DamagedIndex(StoreError):
     """The index file is malformed or truncated; reads may work, writes are refused."""
+
+
+class AccessDenied(RagstreamError):
+    """The identity may not do this on that collection, or what it names does not exist
+    (one error for both, so a guess learns nothing about what exists)."""
 
 
 class GenerationError(RagstreamError):

@@ -80,6 +80,7 @@ class DocumentRecord:
     n_chunks: int
     n_pages: int | None
     ingested_at: float
+    collection: str = "default"  # who may see it is decided per collection (ragstream.access)
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,35 @@ class Hit:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # e.g. {"bm25": 3, "dense": 1}
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    documents: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Membership:
+    """`principal` is "user:NAME" or "group:NAME"; `role` is viewer, editor or owner."""
+
+    collection: str
+    principal: str
+    role: str
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    admin: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: float
+    actor: str
+    action: str  # e.g. "upload", "remove", "grant", "revoke", "collection.delete"
+    target: str
+    detail: str = ""

@@ -6,6 +6,11 @@
     for event in ws.ask("...", history=[...]): ...   # Sources, Delta..., Done
 
 Heavy objects (embedder, store) are created on first use and kept for the object's life.
+
+Access: the methods that read or change documents take `user` (an access.Identity from
+`ws.accounts.login(...)` or `ws.accounts.identity(...)`); None is the trusted local
+caller, an admin. The collection filter goes into the store's queries, so what a user
+may not read is never a candidate, a source, a prompt passage or an offline answer.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragstream.access import Identity, actor
+from ragstream.accounts import Accounts
 from ragstream.config import Settings, load_settings
 from ragstream.errors import EmbedderMismatch
 from ragstream.generate.answer import Search, answer, prompt_messages
@@ -22,7 +29,7 @@ from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.factory import open_store, store_location
 from ragstream.index.store import Store
-from ragstream.ingest.pipeline import Blob, Ingestor
+from ragstream.ingest.pipeline import DEFAULT_COLLECTION, Blob, Ingestor
 from ragstream.ingest.report import (
     FileResult,
     FileStatus,
@@ -30,7 +37,7 @@ from ragstream.ingest.report import (
     IngestReport,
     ProgressCallback,
 )
-from ragstream.models import DocumentRecord, Hit, Section
+from ragstream.models import Chunk, DocumentRecord, Hit, Section
 from ragstream.retrieve.rerank import create_reranker
 from ragstream.retrieve.retriever import Retriever
 
@@ -72,24 +79,33 @@ class Workspace:
         *,
         keep_missing: bool = False,
         progress: ProgressCallback | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        user: Identity | None = None,
     ) -> IngestReport:
-        """Bring the index in line with the files under `paths` (files or directories).
+        """Bring `collection` in line with the files under `paths` (files or directories).
 
         Unchanged files (same content hash) cost nothing; changed files are replaced
-        whole; files that vanished from a scanned directory are removed unless
-        `keep_missing`. One bad file is reported and never stops the others.
+        whole; files of this collection that vanished from a scanned directory are
+        removed unless `keep_missing`. One bad file is reported and never stops the
+        others. `user` must be an editor of `collection`.
         """
         skip = self.settings.workspace if not self.settings.database_url else None
-        ingestor = self._ingestor(progress)
-        return ingestor.ingest_paths(paths, keep_missing=keep_missing, skip=skip)
+        ingestor = self._ingestor(progress, collection, user)
+        report = ingestor.ingest_paths(paths, keep_missing=keep_missing, skip=skip)
+        self._audit_report(report, collection, user)
+        return report
 
     def add_documents(
         self,
         documents: Iterable[tuple[str, Sequence[Section]]],
         progress: ProgressCallback | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        user: Identity | None = None,
     ) -> IngestReport:
         """Index already-loaded documents (path/id, sections), e.g. an eval corpus."""
-        return self._ingestor(progress).ingest_documents(documents)
+        report = self._ingestor(progress, collection, user).ingest_documents(documents)
+        self._audit_report(report, collection, user)
+        return report
 
     def ingest_blobs(
         self, blobs: Iterable[Blob], progress: ProgressCallback | None = None
@@ -97,8 +113,29 @@ class Workspace:
         """Index documents given as bytes (what an ingest worker does with a job)."""
         return self._ingestor(progress).ingest_blobs(blobs)
 
-    def documents(self) -> list[DocumentRecord]:
-        return self.store.documents()
+    def documents(
+        self, *, collections: Sequence[str] | None = None, user: Identity | None = None
+    ) -> list[DocumentRecord]:
+        """The documents `user` may read (in `collections`, None: all readable)."""
+        return self.store.documents(self.accounts.readable(user, collections))
+
+    def document(self, path: str, *, user: Identity | None = None) -> DocumentRecord | None:
+        """The manifest row of `path` when `user` may read it; None when it does not exist
+        or is outside their collections (a download route checks this first)."""
+        return next((d for d in self.documents(user=user) if d.path == path), None)
+
+    def chunk(self, chunk_id: str, *, user: Identity | None = None) -> Chunk | None:
+        """One passage by id when `user` may read its document (a guessed id of another
+        collection gets None, as a missing one does)."""
+        found = self.store.chunks([chunk_id])
+        if not found or self.document(found[0].path, user=user) is None:
+            return None
+        return found[0]
+
+    @property
+    def accounts(self) -> Accounts:
+        """Sign-in, collections, members, users and the audit log (ragstream.accounts)."""
+        return Accounts(self.store, self.settings.password)
 
     @property
     def base(self) -> Path:
@@ -111,8 +148,13 @@ class Workspace:
         path = Path(key)
         return path if path.is_absolute() else self.base / path
 
-    def remove(self, path: str) -> bool:
-        return self.store.remove_document(path)
+    def remove(self, path: str, *, user: Identity | None = None) -> bool:
+        """Remove a document; False when it is not in a collection `user` may edit
+        (whether it exists elsewhere or not: a guessed path learns nothing)."""
+        removed = self.store.remove_document(path, self.accounts.permitted(user, "write"))
+        if removed:
+            self.store.append_audit(actor(user), "remove", path)
+        return removed
 
     @property
     def sources(self) -> Sources:
@@ -150,13 +192,28 @@ class Workspace:
         k: int | None = None,
         mode: str | None = None,
         path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+        user: Identity | None = None,
     ) -> list[Hit]:
-        """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense"."""
+        """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense", from the
+        `collections` asked for (None: every one) that `user` may read."""
+        allowed = self.accounts.readable(user, collections)
+        return self._search(query, k, mode, path_glob, allowed)
+
+    def _search(
+        self,
+        query: str,
+        k: int | None,
+        mode: str | None,
+        path_glob: str | None,
+        allowed: Sequence[str] | None,
+    ) -> list[Hit]:
         return self.retriever.search(
             query,
             k=k or self.settings.top_k,
             mode=mode or self.settings.retrieval_mode,
             path_glob=path_glob,
+            collections=allowed,
         )
 
     # --- answer ---------------------------------------------------------------------
@@ -170,6 +227,8 @@ class Workspace:
         mode: str | None = None,
         path_glob: str | None = None,
         offline: bool | None = None,
+        collections: Sequence[str] | None = None,
+        user: Identity | None = None,
     ) -> Iterator[Event]:
         """Sources, then Delta events, then Done (see ragstream.generate.events).
 
@@ -180,7 +239,7 @@ class Workspace:
             question,
             history,
             settings=self.settings,
-            search=self._search_with(k, mode, path_glob),
+            search=self._search_with(k, mode, path_glob, collections, user),
             embed=lambda texts: self.embedder.embed(texts),
             model=model,
             offline=offline,
@@ -195,19 +254,29 @@ class Workspace:
         k: int | None = None,
         mode: str | None = None,
         path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+        user: Identity | None = None,
     ) -> str:
         """The whole prompt `ask` would send to an LLM, as text to copy; sends nothing."""
         messages, _ = prompt_messages(
             question,
             history,
             settings=self.settings,
-            search=self._search_with(k, mode, path_glob),
+            search=self._search_with(k, mode, path_glob, collections, user),
             model=model,
         )
         return render_prompt(messages)
 
-    def _search_with(self, k: int | None, mode: str | None, path_glob: str | None) -> Search:
-        return lambda query: self.search(query, k=k, mode=mode, path_glob=path_glob)
+    def _search_with(
+        self,
+        k: int | None,
+        mode: str | None,
+        path_glob: str | None,
+        collections: Sequence[str] | None,
+        user: Identity | None,
+    ) -> Search:
+        allowed = self.accounts.readable(user, collections)  # checked once, before any output
+        return lambda query: self._search(query, k, mode, path_glob, allowed)
 
     def close(self) -> None:
         if self._store is not None:
@@ -265,7 +334,14 @@ class Workspace:
             self._retriever = Retriever(self.store, self.embedder, create_reranker(self.settings))
         return self._retriever
 
-    def _ingestor(self, progress: ProgressCallback | None) -> Ingestor:
+    def _ingestor(
+        self,
+        progress: ProgressCallback | None,
+        collection: str = DEFAULT_COLLECTION,
+        user: Identity | None = None,
+    ) -> Ingestor:
+        self.accounts.require(user, "write", collection)
+        editable = self.accounts.permitted(user, "write")
         self._record_embedder()
         s = self.settings
         return Ingestor(
@@ -276,7 +352,16 @@ class Workspace:
             max_bytes=s.max_file_bytes,
             base=self.base,
             progress=progress,
+            collection=collection,
+            may_take_from=lambda other: editable is None or other in editable,
         )
+
+    def _audit_report(self, report: IngestReport, collection: str, user: Identity | None) -> None:
+        """Who uploaded and removed what: one audit entry per changed file."""
+        for status, action in (("ingested", "upload"), ("removed", "remove")):
+            paths = [f.path for f in report.files if f.status == status]
+            if paths:
+                self.store.append_audit(actor(user), action, paths, detail=collection)
 
 
 def _check_embedder(meta: dict[str, str], embedder: Embedder, settings: Settings) -> None:

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ragstream.index import postgres
 from ragstream.index.postgres import PostgresStore, glob_to_regex, mask_url
-from tests.index.store_contract import GLOBS, PATHS, StoreContract, StoreFactory
+from tests.index.access_contract import AccessContract
+from tests.index.store_contract import DIM, GLOBS, PATHS, StoreContract, StoreFactory, unit
 
 
 @pytest.fixture
@@ -27,8 +29,26 @@ def store_factory(postgres_url: str) -> Iterator[StoreFactory]:
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract):
-    pass
+class TestPostgresStore(StoreContract, AccessContract):
+    def test_a_large_filter_walks_hnsw_iteratively_and_still_fills_k(
+        self, two: PostgresStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Above EXACT_FILTER_ROWS the filter is a WHERE on the HNSW scan (iterative scan):
+        it must still return k rows of the small collection, not what survives a cut."""
+        two.set_meta({"dim": str(DIM)})  # builds the HNSW index
+        exact = [cid for cid, _ in two.dense_search(unit(99), 100, collections=["small"])]
+        monkeypatch.setattr(postgres, "EXACT_FILTER_ROWS", 0)
+        # on a table this small the planner would rather sort the collection's rows
+        two._conn.execute("DROP INDEX chunks_collection")
+        two._conn.execute("SET enable_seqscan = off")
+        plan = two._read(
+            "EXPLAIN SELECT id FROM chunks WHERE collection = ANY(%s) "
+            "ORDER BY embedding <=> %s LIMIT 5",
+            (["small"], unit(99)),
+        )
+        assert "chunks_embedding_hnsw" in " ".join(row[0] for row in plan)
+        hits = two.dense_search(unit(99), 5, collections=["small"])
+        assert [cid for cid, _ in hits] == exact[:5]
 
 
 @pytest.mark.parametrize("glob", GLOBS)

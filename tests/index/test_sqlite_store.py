@@ -15,6 +15,7 @@ import pytest
 
 from ragstream.errors import DamagedIndex, StoreError
 from ragstream.index.sqlite import SqliteStore, fts_query
+from tests.index.access_contract import AccessContract
 from tests.index.store_contract import CORPUS, StoreContract, StoreFactory, make_doc, unit
 
 
@@ -31,7 +32,7 @@ def store_factory(tmp_path: Path) -> Iterator[StoreFactory]:
         store.close()
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, AccessContract):
     pass
 
 

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from ragstream.commands.options import non_blank, open_workspace, workspace_options
+from ragstream.commands.options import (
+    access_options,
+    acting_as,
+    asked_collections,
+    non_blank,
+    open_workspace,
+    workspace_options,
+)
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
@@ -43,6 +50,7 @@ from ragstream.generate.events import Delta, Done, Event, Source, Sources
 @click.option("--offline", is_flag=True, help="Extractive answer even when an LLM is configured.")
 @click.option("--prompt-only", is_flag=True, help="Print the assembled prompt; send nothing.")
 @click.option("--stats", is_flag=True, help="Print timings and token usage on stderr.")
+@access_options(many_collections=True)
 @workspace_options
 def ask(question: str, **options: Any) -> None:
     """Answer QUESTION from the workspace's documents, citing them as [n].
@@ -52,9 +60,11 @@ def ask(question: str, **options: Any) -> None:
     """
     prompt_only, stats, offline = (options.pop(n) for n in ("prompt_only", "stats", "offline"))
     base_url = options.pop("base_url")
-    search = {n: options.pop(n) for n in ("model", "k", "mode", "path_glob")}
+    search: dict[str, Any] = {n: options.pop(n) for n in ("model", "k", "mode", "path_glob")}
+    search["collections"] = asked_collections(options)
     workspace = open_workspace(options, openai_base_url=base_url)
     try:
+        search["user"] = acting_as(workspace, options)
         if prompt_only:
             click.echo(workspace.prompt(question, **search), nl=False)
             return

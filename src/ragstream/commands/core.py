@@ -14,7 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ragstream.commands.options import non_blank, open_workspace, workspace_options
+from ragstream.commands.options import (
+    access_options,
+    acting_as,
+    asked_collections,
+    non_blank,
+    open_workspace,
+    workspace_options,
+)
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.ingest.report import FileStatus, IngestProgress, IngestReport
 from ragstream.models import Hit, locator
@@ -34,24 +41,33 @@ STATUS_STYLE: dict[FileStatus, str] = {
 @click.option("--keep-missing", is_flag=True, help="Keep documents whose files were deleted.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only failures.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-file report as JSON.")
+@access_options(many_collections=False)
 @workspace_options
 def ingest(
-    paths: tuple[Path, ...], keep_missing: bool, quiet: bool, as_json: bool, **options: Any
+    paths: tuple[Path, ...],
+    keep_missing: bool,
+    quiet: bool,
+    as_json: bool,
+    collection: str,
+    **options: Any,
 ) -> None:
     """Add PATHS (files or folders) to the index; only new and changed files are processed.
 
     Exits with status 1 when some files failed (the others are still ingested).
     """
     with open_workspace(options) as workspace:
+        into: dict[str, Any] = {"collection": collection, "user": acting_as(workspace, options)}
         if quiet or as_json:
-            report = workspace.ingest(list(paths), keep_missing=keep_missing)
+            report = workspace.ingest(list(paths), keep_missing=keep_missing, **into)
         else:
             with _progress_bar() as (bar, task):
 
                 def update(event: IngestProgress) -> None:
                     bar.update(task, completed=event.done, total=event.total, file=event.path)
 
-                report = workspace.ingest(list(paths), keep_missing=keep_missing, progress=update)
+                report = workspace.ingest(
+                    list(paths), keep_missing=keep_missing, progress=update, **into
+                )
     if as_json:
         click.echo(json.dumps(_report_dict(report), indent=2))
     else:
@@ -68,6 +84,7 @@ def ingest(
     "--path", "path_glob", default=None, help='Only files matching this glob, e.g. "docs/*.pdf".'
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@access_options(many_collections=True)
 @workspace_options
 def search(
     query: str,
@@ -78,8 +95,12 @@ def search(
     **options: Any,
 ) -> None:
     """Print the chunks that best match QUERY: file, page, score and a snippet."""
+    collections = asked_collections(options)
     with open_workspace(options) as workspace:
-        hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+        user = acting_as(workspace, options)
+        hits = workspace.search(
+            query, k=k, mode=mode, path_glob=path_glob, collections=collections, user=user
+        )
     if as_json:
         click.echo(json.dumps([_hit_dict(h) for h in hits], indent=2))
         return
@@ -95,25 +116,29 @@ def search(
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--remove", "remove_path", default=None, help="Remove this document from the index.")
+@access_options(many_collections=True)
 @workspace_options
 def docs(as_json: bool, remove_path: str | None, **options: Any) -> None:
     """List the documents in the workspace (or remove one with --remove PATH)."""
+    collections = asked_collections(options)
     with open_workspace(options) as workspace:
+        user = acting_as(workspace, options)
         if remove_path is not None:
-            if not workspace.remove(remove_path):
+            if not workspace.remove(remove_path, user=user):
                 raise click.ClickException(
-                    f"{remove_path} is not in the index (see: ragstream docs)"
+                    f"{remove_path} is not in the index, or not in a collection you may "
+                    "change (see: ragstream docs)"
                 )
             click.echo(f"removed {remove_path}")
             return
-        documents = workspace.documents()
+        documents = workspace.documents(collections=collections, user=user)
     if as_json:
         click.echo(json.dumps([asdict(d) for d in documents], indent=2))
         return
-    table = Table("document", "chunks", "pages", "ingested")
+    table = Table("document", "collection", "chunks", "pages", "ingested")
     for d in documents:
         when = datetime.fromtimestamp(d.ingested_at).strftime("%Y-%m-%d %H:%M")
-        table.add_row(d.path, str(d.n_chunks), str(d.n_pages or "-"), when)
+        table.add_row(d.path, d.collection, str(d.n_chunks), str(d.n_pages or "-"), when)
     Console().print(table)
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from ragstream.access import Identity
 from ragstream.config import load_settings
 from ragstream.workspace import Workspace
 
@@ -73,3 +74,51 @@ def open_workspace(options: dict[str, Any], **more: Any) -> Workspace:
     """Pop the shared options from `options` and open the workspace they name."""
     overrides = {name: options.pop(name, None) for name in WORKSPACE_OPTIONS}
     return Workspace(load_settings({**overrides, **more}))
+
+
+def access_options(*, many_collections: bool) -> Callable[[F], F]:
+    """--collection (several for search/ask/docs, one for ingest) and --as USER."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--as-group",
+            "as_groups",
+            multiple=True,
+            metavar="GROUP",
+            help="With --as: a group of that user (as an OIDC groups claim would give).",
+        )(func)
+        func = click.option(
+            "--as",
+            "as_user",
+            default=None,
+            metavar="USER",
+            help="Act as USER (a local or OIDC user): see only what they may.",
+        )(func)
+        if many_collections:
+            return click.option(
+                "--collection",
+                "-c",
+                "collections",
+                multiple=True,
+                help="Only this collection (repeat for several) [default: every one allowed].",
+            )(func)
+        return click.option(
+            "--collection",
+            "-c",
+            default="default",
+            show_default=True,
+            help="The collection the documents go into.",
+        )(func)
+
+    return decorate
+
+
+def acting_as(workspace: Workspace, options: dict[str, Any]) -> Identity | None:
+    """Pop --as/--as-group: the identity to act as (None: the local admin)."""
+    name, groups = options.pop("as_user", None), options.pop("as_groups", ())
+    return workspace.accounts.identity(name, groups) if name else None
+
+
+def asked_collections(options: dict[str, Any]) -> list[str] | None:
+    """Pop --collection (repeatable): None when not given."""
+    return list(options.pop("collections", ())) or None

@@ -2,7 +2,9 @@
 
 Document by document, one transaction each in the destination, so an interrupted copy
 is finished by running it again: documents already in the destination with the same
-content hash are skipped.
+content hash are skipped. Collections, members and local users (with their password
+hashes) come along, so access stays as it was; the audit log stays with the source
+(the destination's log records the copy's own grants, as actor "copy").
 """
 
 from __future__ import annotations
@@ -43,9 +45,24 @@ def copy_store(
             )
     if meta:
         destination.set_meta(meta)
+    _copy_access(source, destination)
     done = {(d.path, d.sha256, d.n_chunks) for d in destination.documents()}
     with destination.deferred_vector_index():
         return _copy_documents(source, destination, meta, done, progress)
+
+
+def _copy_access(source: Store, destination: Store) -> None:
+    have = {c.name for c in destination.collections()}
+    for collection in source.collections():
+        if collection.name not in have:
+            destination.create_collection(collection.name, actor="copy")
+    for m in source.members():
+        destination.grant(m.collection, m.principal, m.role, actor="copy")
+    users = {u.name for u in destination.users()}
+    for user in source.users():
+        secret = source.user_secret(user.name)
+        if user.name not in users and secret is not None:
+            destination.add_user(user.name, secret[0], secret[1], actor="copy")
 
 
 def _copy_documents(

@@ -17,8 +17,14 @@ instead of re-parsing the tsvector of every chunk that matches.
 Migration 3 adds each chunk's source line range (`line_start`, `line_end`, inclusive;
 NULL where the format has no lines), for citations like `ssh.1.txt L120-145`.
 
-Migration 5 (4 is taken on another branch; each touches only its own tables, so
-they apply in any order) adds `ingest_jobs`, the ingest queue the workers claim from
+Migration 4 (each migration touches its own columns and tables, and the store applies
+whichever are missing, so branches adding them merge in either order) puts every document and chunk
+in a collection (`default` for existing rows: a column with a constant default is
+added without rewriting the table, so vectors and postings are untouched and rankings
+stay the same) and adds the access tables: collections, members, users and an
+append-only audit log (a trigger refuses UPDATE and DELETE).
+
+Migration 5 adds `ingest_jobs`, the ingest queue the workers claim from
 (ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 """
 
@@ -102,6 +108,34 @@ INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
         3,
         """
 ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
+""",
+    ),
+    (
+        4,
+        """
+ALTER TABLE documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
+ALTER TABLE chunks ADD COLUMN collection text NOT NULL DEFAULT 'default';
+-- The manifest index sizes a filter before dense search picks a plan.
+CREATE INDEX chunks_collection ON chunks (collection) INCLUDE (id);
+CREATE INDEX documents_collection ON documents (collection) INCLUDE (n_chunks);
+-- Postings carry their chunk's collection, so filtered BM25 stays one index-only scan.
+ALTER TABLE postings ADD COLUMN collection text NOT NULL DEFAULT 'default';
+DROP INDEX postings_by_term;
+CREATE INDEX postings_by_term ON postings (term) INCLUDE (chunk_id, tf, dl, collection);
+CREATE TABLE collections (name text PRIMARY KEY, created_at double precision NOT NULL);
+INSERT INTO collections VALUES ('default', extract(epoch FROM now()));
+CREATE TABLE members (collection text NOT NULL, principal text NOT NULL, role text NOT NULL,
+    PRIMARY KEY (collection, principal));
+CREATE INDEX members_principal ON members (principal);
+CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL,
+    admin boolean NOT NULL DEFAULT false, created_at double precision NOT NULL);
+CREATE TABLE audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at double precision NOT NULL, actor text NOT NULL, action text NOT NULL,
+    target text NOT NULL, detail text NOT NULL);
+CREATE FUNCTION ragstream_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION ragstream_audit_append_only();
 """,
     ),
     (

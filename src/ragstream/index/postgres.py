@@ -7,6 +7,8 @@ with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stor
 rank the same data the same way and fusion stays in one place (ragstream.retrieve).
 Each `replace_document` is one transaction holding an advisory lock on the path, so
 two processes ingesting the same file serialise instead of duplicating chunks.
+A collection filter is a WHERE in both searches (dense: with pgvector's iterative
+HNSW scan, as for path globs), so it applies before the top-k cut.
 Passwords never leave this module: every message and repr shows the URL masked
 (ragstream.redact, which also scrubs the password by value).
 """
@@ -31,6 +33,7 @@ except ModuleNotFoundError as _missing:
         f"a PostgreSQL database URL is set (RAGSTREAM_DATABASE_URL, --database-url or "
         f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
     ) from None
+from ragstream.index.access_tables import AccessTables, Step
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS, VERSIONS
 from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
@@ -43,6 +46,10 @@ T = TypeVar("T")
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
+# A collection filter leaving at most this many chunks is searched exactly (the
+# collection index, then the distances of those rows only): cheaper than walking HNSW
+# past the other collections, and recall 1.0. Larger ones use HNSW's iterative scan.
+EXACT_FILTER_ROWS = 10_000
 
 ENABLE_VECTOR_HINT = (
     "the pgvector extension 'vector' is not enabled and this user cannot enable it: "
@@ -74,8 +81,8 @@ GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(k)s
 """
 ADD_POSTINGS_SQL = """
 WITH added AS (
-    INSERT INTO postings (term, chunk_id, tf, dl)
-    SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
+    INSERT INTO postings (term, chunk_id, tf, dl, collection)
+    SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl, c.collection
     FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u WHERE c.path = %s
     RETURNING term)
 SELECT term, count(*) FROM added GROUP BY term
@@ -135,11 +142,27 @@ def _as_array(vector: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+def _filters(
+    params: dict[str, Any], path_glob: str | None, collections: Sequence[str] | None
+) -> str:
+    """The WHERE conditions of dense search's filters ("" for none), adding their params."""
+    where = []
+    if path_glob:
+        where.append("path ~ %(glob)s")
+        params["glob"] = glob_to_regex(path_glob)
+    if collections is not None:
+        where.append("collection = ANY(%(collections)s)")
+        params["collections"] = list(collections)
+    return " AND ".join(where)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class PostgresStore:
+class PostgresStore(AccessTables):
+    COLLECTION_COLUMNS = (*AccessTables.COLLECTION_COLUMNS, ("postings", "collection"))
+
     """The Store protocol on a PostgreSQL database, safe across threads.
 
     One connection serves writes and dense search; keyword search has its own, so the
@@ -379,10 +402,12 @@ class PostgresStore:
             self._known_dim = int(dim) if dim is not None else None
         return self._known_dim
 
-    def documents(self) -> list[DocumentRecord]:
+    def documents(self, collections: Sequence[str] | None = None) -> list[DocumentRecord]:
+        where = "" if collections is None else "WHERE collection = ANY(%(c)s)"
         rows = self._read(
-            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at "
-            "FROM documents ORDER BY path",
+            "SELECT path, sha256, size, mtime, n_chunks, n_pages, ingested_at, collection "
+            f"FROM documents {where} ORDER BY path",
+            {"c": list(collections or ())},
             action="reading the manifest",
         )
         return [DocumentRecord(*row) for row in rows]
@@ -395,11 +420,12 @@ class PostgresStore:
         with self._transaction(f"storing {doc.path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
             removed, df_change = self._delete_chunks(cur, doc.path)
-            with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
+            columns = f"{CHUNK_COLUMNS}, embedding, collection"
+            with cur.copy(f"COPY chunks ({columns}) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
                                     c.section_index, c.start, c.end, c.n_tokens,
-                                    c.line_start, c.line_end, vector))  # fmt: skip
+                                    c.line_start, c.line_end, vector, doc.collection))  # fmt: skip
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),
@@ -407,24 +433,66 @@ class PostgresStore:
             for term, df in cur.execute(ADD_POSTINGS_SQL, (doc.path,)):
                 df_change[term] = df_change.get(term, 0) + df
             cur.execute(
-                "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "INSERT INTO documents (path, sha256, size, mtime, n_chunks, n_pages, "
+                "ingested_at, collection) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
                 "size = excluded.size, mtime = excluded.mtime, n_chunks = excluded.n_chunks, "
-                "n_pages = excluded.n_pages, ingested_at = excluded.ingested_at",
+                "n_pages = excluded.n_pages, ingested_at = excluded.ingested_at, "
+                "collection = excluded.collection",
                 (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
-                 doc.ingested_at),
+                 doc.ingested_at, doc.collection),
             )  # fmt: skip
             assert added is not None
             self._add_stats(cur, added[0] - removed[0], added[1] - removed[1], df_change)
 
-    def remove_document(self, path: str) -> bool:
+    def remove_document(self, path: str, collections: Sequence[str] | None = None) -> bool:
+        """Remove `path` if it is in one of `collections` (None: any)."""
         with self._transaction(f"removing {path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
+            if collections is None:
+                cur.execute("DELETE FROM documents WHERE path = %s", (path,))
+            else:
+                cur.execute(
+                    "DELETE FROM documents WHERE path = %s AND collection = ANY(%s)",
+                    (path, list(collections)),
+                )
+            if cur.rowcount <= 0:
+                return False
             removed, df_change = self._delete_chunks(cur, path)
-            cur.execute("DELETE FROM documents WHERE path = %s", (path,))
-            found = cur.rowcount > 0
             self._add_stats(cur, -removed[0], -removed[1], df_change)
-            return found
+            return True
+
+    def delete_collection(self, name: str, actor: str = "local") -> int:
+        """Delete a collection with its documents, chunks, vectors and postings."""
+        self._check_changeable(name)
+        with self._transaction(f"deleting collection {name}") as cur:
+            paths = [row[0] for row in cur.execute(
+                "SELECT path FROM documents WHERE collection = %s ORDER BY path", (name,)
+            )]  # fmt: skip
+            chunks, tokens, df_change = 0, 0, dict[str, int]()
+            for path in paths:  # sorted: concurrent writers take path locks in one order
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(path),))
+                (n, t), change = self._delete_chunks(cur, path)
+                chunks, tokens = chunks + n, tokens + t
+                for term, df in change.items():
+                    df_change[term] = df_change.get(term, 0) + df
+            cur.execute("DELETE FROM documents WHERE collection = %s", (name,))
+            for sql, params in self._collection_dropped(name, actor, len(paths)):
+                cur.execute(sql.replace("?", "%s").encode(), params)
+            self._add_stats(cur, -chunks, -tokens, df_change)
+        return len(paths)
+
+    # --- the access tables (index/access_tables.py) ------------------------------------
+    def _access_read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple]:
+        return self._read(sql.replace("?", "%s"), params, action="reading access tables")
+
+    def _access_write(self, steps: Sequence[Step], action: str) -> list[int]:
+        with self._transaction(action) as cur:
+            counts = []
+            for sql, params in steps:
+                cur.execute(sql.replace("?", "%s").encode(), params)
+                counts.append(cur.rowcount)
+            return counts
 
     @staticmethod
     def _delete_chunks(
@@ -482,43 +550,63 @@ class PostgresStore:
     def count_chunks(self) -> int:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
 
-    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
+    def keyword_search(
+        self,
+        query: str,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+    ) -> Candidates:
         """FTS5's BM25 top k, on a connection of its own: the retriever runs it while the
         query is embedded and searched densely on the other one."""
         words = query_words(query)
-        if not words or k <= 0:
+        if not words or k <= 0 or (collections is not None and not collections):
             return []
         params: dict[str, Any] = {"words": words, "k": k}
-        path_filter = ""
-        if path_glob:
-            path_filter = "JOIN chunks c ON c.id = p.chunk_id WHERE c.path ~ %(glob)s"
+        join, where = "", []
+        if path_glob:  # as before collections: each posting's chunk looked up
+            join = "JOIN chunks c ON c.id = p.chunk_id"
+            where.append("c.path ~ %(glob)s")
             params["glob"] = glob_to_regex(path_glob)
-        sql = BM25_SQL.format(path_filter=path_filter)
+        if collections is not None:  # postings carry it: still one index-only scan
+            where.append("p.collection = ANY(%(collections)s)")
+            params["collections"] = list(collections)
+        sql = BM25_SQL.format(path_filter=f"{join} WHERE {' AND '.join(where)}" if where else "")
         rows = self._retrying(
             "keyword search", lambda conn: conn.execute(sql, params).fetchall(), keyword=True
         )
         return [(cid, float(score)) for cid, score in rows]
 
-    def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
-        if k <= 0:
+    def dense_search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+    ) -> Candidates:
+        if k <= 0 or (collections is not None and not collections):
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         dim = self._dim()
         if dim is not None and query.shape[0] != dim:
             raise StoreError(f"query vector has dimension {query.shape[0]}, the index {dim}")
         params: dict[str, Any] = {"q": query, "k": k}
-        where = ""
-        if path_glob:
-            where = "WHERE path ~ %(glob)s"
-            params["glob"] = glob_to_regex(path_glob)
-        sql = (
-            "SELECT id, -(embedding <#> %(q)s) FROM chunks "
-            f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s"
-        )
+        where = _filters(params, path_glob, collections)
+        base = f"SELECT id, -(embedding <#> %(q)s) FROM chunks {'WHERE ' + where if where else ''}"
+        hnsw = f"{base} ORDER BY embedding <=> %(q)s LIMIT %(k)s"
+        exact = f"{base} ORDER BY (embedding <=> %(q)s) + 0 LIMIT %(k)s"  # + 0: not HNSW
 
         def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-            self._configure_hnsw(conn, min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(path_glob))
-            return conn.execute(sql, params).fetchall()
+            if collections is not None:
+                rows = conn.execute(
+                    "SELECT coalesce(sum(n_chunks), 0) FROM documents "
+                    "WHERE collection = ANY(%(collections)s)",
+                    params,
+                ).fetchone()
+                if rows is not None and rows[0] <= EXACT_FILTER_ROWS:
+                    return conn.execute(exact, params).fetchall()
+            self._configure_hnsw(conn, min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(where))
+            return conn.execute(hnsw, params).fetchall()
 
         rows = self._retrying("dense search", run)
         return [(cid, float(score)) for cid, score in rows]

@@ -4,6 +4,11 @@ A store returns *candidates* (ranked id lists from keyword and dense search); fu
 them is the retriever's job (`ragstream.retrieve.fusion`), so every store ranks the same
 data the same way. `replace_document` is atomic: a reader sees a document's old chunks
 or its new ones, never a mix, and a crash mid-ingest leaves the previous state.
+
+Every document belongs to one collection (`DocumentRecord.collection`). Reads that take
+`collections` see only those (None: all; an empty list: nothing), inside the store's
+query, before any top-k cut, so a reader of one small collection still gets k results.
+The access tables (collections, members, users, audit) are in index/access_tables.py.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from typing import Protocol
 import numpy as np
 
 from ragstream.errors import StoreError
-from ragstream.models import Chunk, DocumentRecord
+from ragstream.models import (
+    AuditEntry,
+    Chunk,
+    CollectionInfo,
+    DocumentRecord,
+    Membership,
+    UserRecord,
+)
 
 Candidates = list[tuple[str, float]]  # (chunk id, score), best first
 # The Chunk fields, in the order Chunk(*row) takes them, as both stores select them.
@@ -37,7 +49,7 @@ class Store(Protocol):
 
     def set_meta(self, meta: dict[str, str]) -> None: ...
 
-    def documents(self) -> list[DocumentRecord]: ...
+    def documents(self, collections: Sequence[str] | None = None) -> list[DocumentRecord]: ...
 
     def replace_document(
         self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
@@ -45,16 +57,28 @@ class Store(Protocol):
         """Atomically make `chunks` (with `vectors`, row-aligned) the whole of `doc.path`."""
         ...
 
-    def remove_document(self, path: str) -> bool: ...
+    def remove_document(self, path: str, collections: Sequence[str] | None = None) -> bool:
+        """Remove `path` if it exists in one of `collections` (None: in any)."""
+        ...
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the ids that exist: lets a changed file reuse unchanged chunks."""
         ...
 
-    def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates: ...
+    def keyword_search(
+        self,
+        query: str,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
+    ) -> Candidates: ...
 
     def dense_search(
-        self, vector: np.ndarray, k: int, path_glob: str | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> Candidates: ...
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
@@ -72,6 +96,31 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # --- collections, members, users, audit (index/access_tables.py) ----------------
+    def collections(self) -> list[CollectionInfo]: ...
+    def collection_exists(self, name: str) -> bool: ...
+    def create_collection(self, name: str, actor: str = "local") -> None: ...
+    def rename_collection(self, old: str, new: str, actor: str = "local") -> None: ...
+    def delete_collection(self, name: str, actor: str = "local") -> int:
+        """Delete it with its documents, chunks and vectors; returns the documents removed."""
+        ...
+
+    def grant(self, collection: str, member: str, role: str, actor: str = "local") -> None: ...
+    def revoke(self, collection: str, member: str, actor: str = "local") -> bool: ...
+    def members(self, collection: str | None = None) -> list[Membership]: ...
+    def memberships_of(self, principals: Sequence[str]) -> list[Membership]: ...
+    def add_user(
+        self, name: str, password_hash: str, admin: bool = False, actor: str = "local"
+    ) -> None: ...
+    def set_password(self, name: str, password_hash: str, actor: str = "local") -> bool: ...
+    def remove_user(self, name: str, actor: str = "local") -> bool: ...
+    def users(self) -> list[UserRecord]: ...
+    def user_secret(self, name: str) -> tuple[str, bool] | None: ...
+    def append_audit(
+        self, actor: str, action: str, targets: str | Sequence[str], detail: str = ""
+    ) -> None: ...
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]: ...
 
 
 def checked_vectors(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from ragstream.ingest.report import (
 from ragstream.models import Chunk, DocumentRecord, Section
 
 EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding call
+DEFAULT_COLLECTION = "default"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class _Pending:
     record: DocumentRecord
     chunks: list[Chunk]
     warning: str = ""
+
+
+ELSEWHERE = "already indexed in a collection you may not change: remove it there first"
 
 
 def display_path(path: Path, base: Path) -> str:
@@ -114,8 +118,15 @@ class Ingestor:
         max_bytes: int,
         base: Path,
         progress: ProgressCallback | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        may_take_from: Callable[[str], bool] = lambda _collection: True,
     ) -> None:
+        """Documents go into `collection`. A file already indexed in another collection
+        moves here only when `may_take_from(that collection)`: an editor of one collection
+        cannot overwrite (or learn about) a document of another by ingesting its path."""
         self.store = store
+        self.collection = collection
+        self.may_take_from = may_take_from
         self.base = base.resolve()
         self.embedder = embedder
         self.max_tokens = min(chunk_tokens, embedder.max_tokens - 2)  # room for [CLS]/[SEP]
@@ -141,16 +152,28 @@ class Ingestor:
         for path in files:
             key = display_path(path, self.base)
             seen.add(key)
-            self._handle_file(path, key, manifest.get(key))
+            known = manifest.get(key)
+            if known is not None and not self._may_store(known):
+                self._result(FileResult(key, "failed", ELSEWHERE))
+                continue
+            if known is not None and known.collection != self.collection:
+                known = None  # stored again under this collection (its vectors are reused)
+            self._handle_file(path, key, known)
         self._flush()
         if not keep_missing:
-            self._remove_missing(manifest, roots, seen)
+            mine = {k: d for k, d in manifest.items() if d.collection == self.collection}
+            self._remove_missing(mine, roots, seen)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
     def ingest_documents(self, documents: Iterable[tuple[str, Sequence[Section]]]) -> IngestReport:
         started = time.perf_counter()
+        manifest = {doc.path: doc for doc in self.store.documents()}
         for key, sections in documents:
+            known = manifest.get(key)
+            if known and not self._may_store(known):
+                self._result(FileResult(key, "failed", ELSEWHERE))
+                continue
             text = "\n".join(s.text for s in sections).encode("utf-8")
             record = _record(key, hashlib.sha256(text).hexdigest(), len(text), 0.0, sections)
             self._queue(record, sections)
@@ -164,12 +187,21 @@ class Ingestor:
         manifest = {doc.path: doc for doc in self.store.documents()}
         for blob in blobs:
             self._total += 1
-            self._handle_blob(blob, manifest.get(blob.key))
+            known = manifest.get(blob.key)
+            if known is not None and not self._may_store(known):
+                self._result(FileResult(blob.key, "failed", ELSEWHERE))
+                continue
+            if known is not None and known.collection != self.collection:
+                known = None  # stored again under this collection (its vectors are reused)
+            self._handle_blob(blob, known)
         self._flush()
         self.report.seconds = time.perf_counter() - started
         return self.report
 
     # --- steps ----------------------------------------------------------------------
+    def _may_store(self, known: DocumentRecord) -> bool:
+        return known.collection == self.collection or self.may_take_from(known.collection)
+
     def _handle_blob(self, blob: Blob, known: DocumentRecord | None) -> None:
         self._tick(blob.key, "load")
         if blob.suffix.lower() not in loaders.SUPPORTED_SUFFIXES:
@@ -238,7 +270,13 @@ class Ingestor:
             known.update(zip((c.id for c in todo), vectors, strict=True))
             self.report.chunks_embedded += len(todo)
         for item in pending:
-            record = DocumentRecord(**{**item.record.__dict__, "n_chunks": len(item.chunks)})
+            record = DocumentRecord(
+                **{
+                    **item.record.__dict__,
+                    "n_chunks": len(item.chunks),
+                    "collection": self.collection,
+                }
+            )
             matrix = np.stack([known[c.id] for c in item.chunks]).astype(np.float32)
             self.store.replace_document(record, item.chunks, matrix)
             self._result(FileResult(record.path, "ingested", item.warning, len(item.chunks)))

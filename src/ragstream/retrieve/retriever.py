@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ragstream.config import RETRIEVAL_MODES
@@ -47,25 +47,32 @@ class Retriever:
         mode: str = "hybrid",
         depth: int | None = None,
         path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> dict[str, Candidates]:
-        """Ranked (id, score) lists per retriever that `mode` uses."""
+        """Ranked (id, score) lists per retriever that `mode` uses; `collections` (None:
+        all) is filtered by the store inside each search, before its top-k cut."""
         if mode not in RETRIEVAL_MODES:
             raise ConfigError(f"mode={mode!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         depth = depth or self.depth
         if not query.strip():
             return {}
         if mode == "bm25":
-            return {"bm25": self.store.keyword_search(query, depth, path_glob)}
+            return {"bm25": self.store.keyword_search(query, depth, path_glob, collections)}
         if mode == "dense":
-            return {"dense": self._dense(query, depth, path_glob)}
+            return {"dense": self._dense(query, depth, path_glob, collections)}
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="ragstream-bm25")
-        keyword = self._worker.submit(self.store.keyword_search, query, depth, path_glob)
-        dense = self._dense(query, depth, path_glob)
+        keyword = self._worker.submit(
+            self.store.keyword_search, query, depth, path_glob, collections
+        )
+        dense = self._dense(query, depth, path_glob, collections)
         return {"bm25": keyword.result(), "dense": dense}
 
-    def _dense(self, query: str, depth: int, path_glob: str | None) -> Candidates:
-        return self.store.dense_search(self.embedder.embed_query(query), depth, path_glob)
+    def _dense(
+        self, query: str, depth: int, path_glob: str | None, collections: Sequence[str] | None
+    ) -> Candidates:
+        vector = self.embedder.embed_query(query)
+        return self.store.dense_search(vector, depth, path_glob, collections)
 
     def rank(self, lists: Mapping[str, Candidates]) -> Candidates:
         """One ranking from the candidate lists: the single list as is, else fused."""
@@ -74,9 +81,14 @@ class Retriever:
         return self.fusion(lists)
 
     def search(
-        self, query: str, k: int = 5, mode: str = "hybrid", path_glob: str | None = None
+        self,
+        query: str,
+        k: int = 5,
+        mode: str = "hybrid",
+        path_glob: str | None = None,
+        collections: Sequence[str] | None = None,
     ) -> list[Hit]:
-        lists = self.candidates(query, mode, max(self.depth, k), path_glob)
+        lists = self.candidates(query, mode, max(self.depth, k), path_glob, collections)
         if not lists:
             return []
         ranked = self.rank(lists)
