@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,70 @@ def test_tokens_in_postgresql_follow_the_index(
     assert not tokens_file(tmp_path / "ws").exists()  # nothing written beside a workspace
     store.close()
     other.close()
+
+
+OLD_SCHEMA = """CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, scope TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL, last_used_at DOUBLE PRECISION,
+    revoked_at DOUBLE PRECISION)"""
+
+
+def _old_token(execute: Any) -> str:
+    """A token row as the table before users held it (written with plain SQL)."""
+    secret = "rst_0badc0de_" + "x" * 43
+    execute(OLD_SCHEMA)
+    execute(
+        "INSERT INTO api_tokens (id, name, sha256, scope, created_at) "
+        "VALUES ('0badc0de', 'old', %s, 'write', 1.0)",
+        (hashlib.sha256(secret.encode()).hexdigest(),),
+    )
+    return secret
+
+
+def _check_upgraded(store: TokenStore, old: str) -> None:
+    found = store.verify(old)
+    assert found is not None and found.user is None and found.collections is None  # admin
+    secret, record = store.create("alice-bot", "read", user="alice", collections=["eng", "eng"])
+    assert record.user == "alice" and record.collections == ("eng",)
+    again = store.verify(secret)
+    assert again is not None and (again.user, again.collections) == ("alice", ("eng",))
+    assert {r.name: r.user for r in store.records()} == {"old": None, "alice-bot": "alice"}
+
+
+def test_an_older_sqlite_token_table_is_upgraded_and_its_tokens_act_as_admin(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "api-tokens.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    old = _old_token(lambda sql, params=(): conn.execute(sql.replace("%s", "?"), params))
+    conn.close()
+    _check_upgraded(TokenStore(path), old)
+    reopened = TokenStore(path)  # opening an upgraded table again changes nothing
+    assert len(reopened.records()) == 2 and reopened.verify(old) is not None
+
+
+@pytest.mark.postgres
+def test_an_older_postgres_token_table_is_upgraded(postgres_url: str) -> None:
+    import psycopg
+
+    from ragstream.api.tokens import PostgresTokenStore
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        old = _old_token(lambda sql, params=(): conn.execute(sql, params))
+    store = PostgresTokenStore(postgres_url)
+    _check_upgraded(store, old)
+    store.close()
+
+
+def test_cli_creates_a_user_token_limited_to_collections(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = ["--workspace", str(tmp_path / ".ragstream")]
+    main(["token", "create", "alice-bot", "--user", "alice", "--collection", "eng", *ws])
+    out, err = capsys.readouterr()
+    assert "user alice in eng" in err and out.strip() not in err
+    main(["token", "create", "admin-bot", "--read-only", *ws])
+    capsys.readouterr()
+    main(["token", "list", *ws])
+    listing = capsys.readouterr().out.splitlines()
+    assert "user alice in eng" in listing[0] and " admin " in listing[1]

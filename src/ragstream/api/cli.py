@@ -85,12 +85,25 @@ def token() -> None:
 @token.command("create")
 @click.argument("name")
 @click.option("--read-only", is_flag=True, help="May search and ask, not upload or delete.")
+@click.option("--user", default=None, help="The user the token acts as (default: an admin token).")
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    help="Limit the token to this collection (repeatable; default: all the user may read).",
+)
 @workspace_options
-def create(name: str, read_only: bool, **options: Any) -> None:
+def create(
+    name: str, read_only: bool, user: str | None, collections: tuple[str, ...], **options: Any
+) -> None:
     """Create a token named NAME and print it once (it cannot be shown again)."""
     store = _tokens(_settings(options))
-    secret, record = store.create(name, "read" if read_only else "write")
-    click.echo(f"created token {record.id} ({record.name}, {record.scope}); copy it now:", err=True)
+    scope = "read" if read_only else "write"
+    secret, record = store.create(name, scope, user=user, collections=collections or None)
+    click.echo(
+        f"created token {record.id} ({record.name}, {record.scope}, {_who(record)}); copy it now:",
+        err=True,
+    )
     click.echo(secret)
 
 
@@ -102,7 +115,7 @@ def list_tokens(**options: Any) -> None:
         state = "revoked " + _when(r.revoked_at) if r.revoked_at else "active"
         used = _when(r.last_used_at) if r.last_used_at else "never"
         click.echo(
-            f"{r.id}  {r.name:<20} {r.scope:<5}  created {_when(r.created_at)}  "
+            f"{r.id}  {r.name:<20} {r.scope:<5}  {_who(r)}  created {_when(r.created_at)}  "
             f"last used {used}  {state}"
         )
 
@@ -117,6 +130,11 @@ def revoke(id_or_name: str, **options: Any) -> None:
         raise click.ClickException(f"no active token {id_or_name!r} (see `ragstream token list`)")
     for r in revoked:
         click.echo(f"revoked {r.id} ({r.name})")
+
+
+def _who(record: Any) -> str:
+    who = f"user {record.user}" if record.user else "admin"
+    return who if record.collections is None else f"{who} in {','.join(record.collections)}"
 
 
 def _when(ts: float | None) -> str:

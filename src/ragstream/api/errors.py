@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ragstream.errors import (
+    AccessDenied,
     ConfigError,
     GenerationError,
     IndexError_,
@@ -27,6 +28,7 @@ log = logging.getLogger("ragstream.api")
 
 # Most specific first: the first matching class decides the status.
 LIBRARY_STATUS: tuple[tuple[type[RagstreamError], int, str], ...] = (
+    (AccessDenied, 403, "forbidden"),
     (GenerationError, 503, "llm_unavailable"),
     (StoreError, 503, "store_unavailable"),
     (IndexError_, 409, "index_mismatch"),

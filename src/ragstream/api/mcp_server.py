@@ -3,7 +3,8 @@
 The same server object runs over stdio (`ragstream mcp`, for desktop agents) and over
 streamable HTTP at /mcp (mounted by api/app.py, behind the bearer tokens). Tools run
 the blocking library calls in a worker thread; a RagstreamError becomes a tool error
-carrying its one-line message.
+carrying its one-line message. Over HTTP a tool acts as the request's token (its user and
+collections); over stdio it is the trusted local user, an admin.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from importlib.metadata import version
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ragstream.api.rest import collect
-from ragstream.api.service import Service
+from ragstream.api.service import Caller, Service
 from ragstream.errors import RagstreamError
 
 T = TypeVar("T")
@@ -58,11 +59,25 @@ class Document(BaseModel):
     size: int
 
 
-async def _run(service: Callable[[], Service], work: Callable[[Service], T]) -> T:
+async def _run(
+    service: Callable[[], Service], ctx: Context[Any, Any], work: Callable[[Service, Caller], T]
+) -> T:
+    token = getattr(getattr(ctx.request_context.request, "state", None), "token", None)
+
+    def call() -> T:
+        s = service()
+        return work(s, s.caller(token))
+
     try:
-        return await anyio.to_thread.run_sync(lambda: work(service()))
+        return await anyio.to_thread.run_sync(call)
     except RagstreamError as exc:
         raise ToolError(str(exc)) from None
+
+
+def _need(ctx: Context[Any, Any] | None) -> Context[Any, Any]:
+    if ctx is None:  # the SDK always injects it into a tool call
+        raise ToolError("no request context")
+    return ctx
 
 
 def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
@@ -79,9 +94,13 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
         path: Annotated[
             str | None, Field(max_length=500, description='Glob on document paths, e.g. "*.pdf".')
         ] = None,
+        collection: Annotated[str | None, Field(max_length=200)] = None,
+        ctx: Context[Any, Any] | None = None,
     ) -> list[Passage]:
         """Passages of the indexed documents most relevant to `query`, best first."""
-        hits = await _run(service, lambda s: s.search(query, k, mode, path))
+        hits = await _run(
+            service, _need(ctx), lambda s, c: s.search(query, k, mode, path, c, collection)
+        )
         return [
             Passage(
                 chunk_id=h.chunk.id,
@@ -103,12 +122,14 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
         offline: Annotated[
             bool | None, Field(description="true: extractive even when an LLM is configured")
         ] = None,
+        collection: Annotated[str | None, Field(max_length=200)] = None,
+        ctx: Context[Any, Any] | None = None,
     ) -> Answer:
         """A cited answer from the documents: [n] markers refer to `citations`."""
 
-        def work(s: Service) -> Answer:
+        def work(s: Service, c: Caller) -> Answer:
             options = {"k": k, "mode": mode, "path_glob": path, "offline": offline or None}
-            done, _ = collect(s.ask(question, (), **options))
+            done, _ = collect(s.ask(question, (), c, collection, **options))
             return Answer(
                 answer=done.answer,
                 citations=[
@@ -118,12 +139,12 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
                 offline=done.offline,
             )
 
-        return await _run(service, work)
+        return await _run(service, _need(ctx), work)
 
     @mcp.tool()
-    async def list_documents() -> list[Document]:
-        """Every indexed document, with its chunk and page counts."""
-        docs = await _run(service, lambda s: s.documents())
+    async def list_documents(ctx: Context[Any, Any] | None = None) -> list[Document]:
+        """Every indexed document you may read, with its chunk and page counts."""
+        docs = await _run(service, _need(ctx), lambda s, c: s.documents(c))
         return [
             Document(path=d.path, n_chunks=d.n_chunks, n_pages=d.n_pages, size=d.size) for d in docs
         ]
@@ -131,9 +152,10 @@ def build_mcp(service: Callable[[], Service]) -> MCPServer[Any]:
     @mcp.tool()
     async def get_passage(
         chunk_id: Annotated[str, Field(min_length=1, max_length=200)],
+        ctx: Context[Any, Any] | None = None,
     ) -> Passage:
         """The full text of one chunk (a search hit or an answer's citation)."""
-        chunk = await _run(service, lambda s: s.passage(chunk_id))
+        chunk = await _run(service, _need(ctx), lambda s, c: s.passage(chunk_id, c))
         if chunk is None:
             raise ToolError(f"no passage {chunk_id!r}: use a chunk_id from search or ask")
         return Passage(

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ragstream.api.errors import ApiError, library_error
-from ragstream.api.rest import collect, errors, service_of
+from ragstream.api.rest import caller_of, collect, errors, service_of
 from ragstream.api.service import start_answer
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
@@ -94,7 +94,10 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
             404, f"model {body.model!r} does not exist; use {MODEL_ID!r}", "model_not_found"
         )
     question, history = split_messages(body.messages)
-    head, rest = await run_in_threadpool(start_answer, service_of(request), question, history)
+    caller = await run_in_threadpool(caller_of, request)
+    head, rest = await run_in_threadpool(
+        start_answer, service_of(request), question, history, caller
+    )
     events = itertools.chain(head, rest)
     reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:

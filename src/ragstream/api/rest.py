@@ -21,16 +21,17 @@ from starlette.formparsers import MultiPartException
 
 from ragstream.api import schemas as s
 from ragstream.api.errors import ApiError, error_body, library_error
-from ragstream.api.service import MAX_FILES_PER_UPLOAD, Service, start_answer
+from ragstream.api.service import MAX_FILES_PER_UPLOAD, Caller, Service, start_answer
 from ragstream.app.uploads import ACCEPTED
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
+from ragstream.ingest.pipeline import DEFAULT_COLLECTION
 
 router = APIRouter(prefix="/api/v1")
 ERROR_TEXTS = {
     400: "Bad input",
     401: "No, wrong or revoked token",
-    403: "Read-only token, or a non-loopback Host in open mode",
+    403: "Read-only token, a collection the token may not use, or a non-loopback Host",
     404: "No such document (or model)",
     413: "Too large",
     415: "Unsupported type",
@@ -58,7 +59,12 @@ UPLOAD_BODY = {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
                             "description": f"One or more documents: {ACCEPTED}.",
-                        }
+                        },
+                        "collection": {
+                            "type": "string",
+                            "description": "The collection to add them to (default: default); "
+                            "the token's user must be its editor.",
+                        },
                     },
                     "required": ["file"],
                 }
@@ -73,6 +79,12 @@ def service_of(request: Request) -> Service:
     return service
 
 
+def caller_of(request: Request) -> Caller:
+    """Who the request's token acts as (blocking: reads the memberships; call from a
+    worker thread)."""
+    return service_of(request).caller(getattr(request.state, "token", None))
+
+
 @router.get("/health", response_model=s.Health, tags=["meta"])
 def health() -> s.Health:
     """Liveness: answers without a token."""
@@ -81,7 +93,7 @@ def health() -> s.Health:
 
 @router.get("/documents", response_model=s.DocumentList, responses=ERRORS, tags=["documents"])
 def list_documents(request: Request) -> s.DocumentList:
-    docs = service_of(request).documents()
+    docs = service_of(request).documents(caller_of(request))
     return s.DocumentList(documents=[s.DocumentOut.of(d) for d in docs])
 
 
@@ -107,15 +119,19 @@ async def upload(request: Request) -> s.UploadResponse:
     except MultiPartException as exc:
         raise ApiError(400, f"multipart body: {exc.message}") from None
     files = []
+    collection = DEFAULT_COLLECTION
     try:
         for field, value in form.multi_items():
             if isinstance(value, UploadFile):
                 files.append((value.filename or field, await value.read()))
+            elif field == "collection" and value.strip():
+                collection = value.strip()
     finally:
         await form.close()
     if not files:
         raise ApiError(400, "no files in the form: send them as field `file`")
-    results = await run_in_threadpool(service.upload, files)
+    caller = await run_in_threadpool(caller_of, request)
+    results = await run_in_threadpool(service.upload, files, caller, collection)
     rows = [
         s.UploadFileResult(
             name=r.name, status=r.status, reason=r.reason, n_chunks=r.n_chunks, path=r.path
@@ -136,14 +152,17 @@ async def upload(request: Request) -> s.UploadResponse:
 )
 def delete_document(path: str, request: Request) -> s.Deleted:
     """Remove a document (by its key, as listed) from the index, and its uploaded copy."""
-    if not service_of(request).remove(path):
+    if not service_of(request).remove(path, caller_of(request)):
         raise ApiError(404, f"no document {path!r} (see GET /api/v1/documents)")
     return s.Deleted(deleted=path)
 
 
 @router.post("/search", response_model=s.SearchResponse, responses=ERRORS, tags=["retrieve"])
 def search(body: s.SearchRequest, request: Request) -> s.SearchResponse:
-    hits = service_of(request).search(body.query, body.k, body.mode, body.path)
+    caller = caller_of(request)
+    hits = service_of(request).search(
+        body.query, body.k, body.mode, body.path, caller, body.collection
+    )
     return s.SearchResponse(query=body.query, hits=[s.HitOut.of(h) for h in hits])
 
 
@@ -157,8 +176,9 @@ async def ask(body: s.AskRequest, request: Request) -> Any:
     """Answer with [n] citations; JSON, or SSE events sources -> delta* -> done."""
     service = service_of(request)
     history = [t.model_dump() for t in body.history]
+    caller = await run_in_threadpool(caller_of, request)
     head, rest = await run_in_threadpool(
-        start_answer, service, body.question, history, **body.options()
+        start_answer, service, body.question, history, caller, body.collection, **body.options()
     )
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(

@@ -25,6 +25,11 @@ class SearchRequest(Strict):
     path: str | None = Field(
         None, max_length=500, description='Only documents matching this glob, e.g. "docs/*.pdf".'
     )
+    collection: str | None = Field(
+        None,
+        max_length=200,
+        description="Only this collection (default: every one the token may read).",
+    )
 
 
 class HitOut(BaseModel):
@@ -66,6 +71,11 @@ class AskRequest(Strict):
     k: int | None = Field(None, ge=1, le=MAX_K)
     mode: Mode | None = None
     path: str | None = Field(None, max_length=500)
+    collection: str | None = Field(
+        None,
+        max_length=200,
+        description="Only this collection (default: every one the token may read).",
+    )
     offline: bool | None = Field(
         None,
         description="true: extractive answer even when an LLM is configured; "
