@@ -61,6 +61,13 @@ class Accounts:
         secret = self.store.user_secret(name)
         return Identity(name, tuple(groups), admin=bool(secret and secret[1]))
 
+    def session_identity(self, name: str) -> Identity:
+        """The identity of a session `login` started, by the name it carries: the password
+        admin's name is the admin unless a local account holds that name."""
+        if name == PASSWORD_ADMIN and self.store.user_secret(name) is None:
+            return Identity(PASSWORD_ADMIN, admin=True)
+        return self.identity(name)
+
     def permitted(self, user: Identity | None, action: Action) -> list[str] | None:
         """The collections `user` may do `action` on (None: all, for an admin)."""
         if user is None or user.admin:

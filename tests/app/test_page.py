@@ -104,7 +104,7 @@ def test_with_a_password_the_page_draws_only_for_a_visitor_the_gateway_let_in(
     assert len(at.chat_input) == 0 and len(at.sidebar.file_uploader) == 0
     assert "ragstream serve" in at.error[0].value
     assert "open to anyone" not in texts(at)
-    monkeypatch.setattr(auth, "gateway_user", lambda: "user")
+    monkeypatch.setattr(auth, "gateway_user", lambda: "admin")  # the shared password's session
     at = page()
     assert not at.error
     assert len(at.chat_input) == 1 and len(at.sidebar.file_uploader) == 1
@@ -206,8 +206,9 @@ def test_remove_document(env: Path) -> None:
     at = upload(at, "runbook.md", DOC.encode())
     rows = documents(at)
     assert [row[0] for row in rows] == ["runbook.md"] and int(rows[0][2]) >= 1
-    assert at.sidebar.selectbox[0].options == ["runbook.md"]  # the name the table shows
-    at.sidebar.selectbox[0].select("ws/uploads/runbook.md").run()
+    remove = next(s for s in at.sidebar.selectbox if s.label == "Remove a document")
+    assert remove.options == ["runbook.md"]  # the name the table shows
+    remove.select("ws/uploads/runbook.md").run()
     next(b for b in at.sidebar.button if b.label == "Remove").click().run()
     assert "Documents (0)" in [e.label for e in at.sidebar.expander]
     assert not (env / "uploads" / "runbook.md").exists()

@@ -95,3 +95,36 @@ def test_oidc_is_read_from_streamlits_secrets_files_the_working_directorys_winni
     assert load_oidc([here]) is None
     user.write_text("[other]\nx = 1\n")
     assert load_oidc([user]) is None
+
+
+def test_password_login_signs_in_a_user_account_or_the_shared_password_as_admin(
+    tmp_path: Path,
+) -> None:
+    from ragstream.auth import COOKIE_NAME, SessionStore
+    from ragstream.workspace import Workspace
+
+    with Workspace.open(workspace=tmp_path / "ws", password="the-admin-pw-1") as ws:
+        ws.accounts.add_user("alice", "alice-password-1")
+        sessions = SessionStore()
+
+        def login(name: str | None, password: str) -> str | None:
+            who = ws.accounts.login(name, password)
+            return None if who is None else who.name
+
+        app = create_app(NOWHERE, "the-admin-pw-1", sessions=sessions, accounts=login)
+        form = 'name="name"'
+        assert form in call(app, "GET", "/login", headers={"Accept": "text/html"}).text
+        signed_in = {}
+        for name, password in (("alice", "alice-password-1"), ("", "the-admin-pw-1")):
+            reply = call(app, "POST", "/login", data={"name": name, "password": password})
+            assert reply.status_code == 303, reply.text
+            session = sessions.verify(reply.cookies.get(COOKIE_NAME))
+            assert session is not None
+            signed_in[name] = session.user
+        assert signed_in == {"alice": "alice", "": "admin"}
+        assert not ws.accounts.session_identity("alice").admin
+        assert ws.accounts.session_identity("admin").admin
+        for name, password in (("alice", "the-admin-pw-1"), ("bob", "alice-password-1")):
+            wrong = call(app, "POST", "/login", data={"name": name, "password": password})
+            assert wrong.status_code == 401 and "Wrong name or password." in wrong.text
+            assert COOKIE_NAME not in wrong.cookies

@@ -96,7 +96,14 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
 
 
 def _search_options(options: ChatOptions) -> dict[str, Any]:
-    return {"k": options.top_k, "mode": options.mode, "model": options.model}
+    collections = None if options.collections is None else list(options.collections)
+    return {
+        "k": options.top_k,
+        "mode": options.mode,
+        "model": options.model,
+        "user": options.user,
+        "collections": collections,
+    }
 
 
 def finished(stream: AnswerStream, streamed: str, mode: str = "") -> Message:

@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ragstream.auth import SessionStore, is_loopback
+from ragstream.auth import Login, SessionStore, is_loopback
 from ragstream.commands.options import workspace_option
-from ragstream.config import load_settings
+from ragstream.config import Settings, load_settings
 from ragstream.host.config import HEALTH_PATH
 from ragstream.web.oidc import load_oidc
 
@@ -191,6 +191,19 @@ def mount_api(gateway: Starlette, settings: Settings, *, open_without_tokens: bo
     mount(gateway, api)
 
 
+def _accounts_login(settings: Settings) -> Login:
+    """The gateway's sign-in: a local account, or no name and RAGSTREAM_PASSWORD (admin)."""
+    from ragstream.workspace import Workspace
+
+    workspace = Workspace(settings)
+
+    def login(name: str | None, password: str) -> str | None:
+        who = workspace.accounts.login(name, password)
+        return None if who is None else who.name
+
+    return login
+
+
 @click.command()
 @click.option("--port", type=int, default=8501, show_default=True, help="Port to listen on.")
 @click.option(
@@ -237,6 +250,7 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
         settings.password,
         oidc_config=oidc,
         sessions=SessionStore(hours=settings.session_hours),
+        accounts=_accounts_login(settings) if settings.password else None,
     )
     mount_api(app, settings, open_without_tokens=guarded is False and is_loopback(address))
     server = gateway_server(app)

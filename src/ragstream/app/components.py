@@ -16,7 +16,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from ragstream.access import Identity
 from ragstream.app import advice, passages, queued, uploads, viewer
+from ragstream.app.access import PageAccess
 from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
@@ -54,6 +56,8 @@ class ChatOptions:
     model: str
     mode: str
     prompt_only: bool
+    user: Identity | None = None  # who asks (ragstream.app.access)
+    collections: tuple[str, ...] | None = None  # the picker's choice; None: all readable
 
 
 def sidebar_controls(settings: Settings) -> ChatOptions:
@@ -82,8 +86,11 @@ def sidebar_controls(settings: Settings) -> ChatOptions:
 
 
 # --- documents ----------------------------------------------------------------------
-def upload_panel(workspace: Workspace, state: Session) -> None:
+def upload_panel(workspace: Workspace, state: Session, access: PageAccess) -> None:
     settings = workspace.settings
+    if not access.may_upload:  # a viewer: no uploader at all, so nothing is sent in vain
+        st.sidebar.caption(f"You may read {access.upload_to}, not add documents to it.")
+        return
     # No `type=` filter: Streamlit would raise on other types; our check explains instead.
     files = st.sidebar.file_uploader(
         "Add documents",
@@ -97,7 +104,7 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
     if new:
         state.handled_uploads.update(f.file_id for f in new)
-        state.ingest = start_ingest(workspace, new)
+        state.ingest = start_ingest(workspace, new, access.upload_to, access.user)
     if state.ingest is not None:
         watch_ingest(state.ingest)
         state.last_report = state.ingest.rows
@@ -110,8 +117,14 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
         (st.sidebar.error if row.status == "failed" else st.sidebar.caption)(line)
 
 
-def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
-    """Save each acceptable file now, then ingest them in a thread of their own.
+def start_ingest(
+    workspace: Workspace,
+    files: list[UploadedFile],
+    collection: str = "default",
+    user: Identity | None = None,
+) -> IngestJob:
+    """Save each acceptable file now, then ingest them into `collection` (as `user`, an
+    editor of it) in a thread of their own.
 
     The thread is not the script's: a question asked meanwhile reruns the script (which
     stops whatever the script was doing) but the ingest runs on to its end.
@@ -139,7 +152,7 @@ def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
     lock = ingest_lock(str(settings.workspace))  # a cached resource: fetched in the script
     thread = threading.Thread(
         target=_ingest,
-        args=(workspace, saved, renamed, job, lock),
+        args=(workspace, saved, renamed, job, lock, collection, user),
         name="ragstream-ingest",
         daemon=True,
     )
@@ -153,10 +166,12 @@ def _ingest(
     renamed: dict[str, str],
     job: IngestJob,
     lock: threading.Lock,
+    collection: str = "default",
+    user: Identity | None = None,
 ) -> None:
     """The ingest thread: no st.* here (no script context), only the job's fields."""
     try:
-        job.rows.extend(_ingest_rows(workspace, saved, renamed, job, lock))
+        job.rows.extend(_ingest_rows(workspace, saved, renamed, job, lock, collection, user))
     finally:
         job.done.set()  # whatever happened, the page stops waiting
 
@@ -167,6 +182,8 @@ def _ingest_rows(
     renamed: dict[str, str],
     job: IngestJob,
     lock: threading.Lock,
+    collection: str = "default",
+    user: Identity | None = None,
 ) -> list[FileResult]:
     settings = workspace.settings
 
@@ -177,7 +194,7 @@ def _ingest_rows(
 
     try:
         with lock:
-            report = workspace.ingest(saved, progress=progress)
+            report = workspace.ingest(saved, progress=progress, collection=collection, user=user)
     except Exception as exc:  # reported in the page, like any failed file
         reason = str(exc) if isinstance(exc, RagstreamError) else f"unexpected error: {exc}"
         return [FileResult(p.name, "failed", reason) for p in saved]
@@ -204,9 +221,11 @@ def watch_ingest(job: IngestJob) -> None:
     bar.empty()
 
 
-def documents_panel(workspace: Workspace) -> None:
+def documents_panel(workspace: Workspace, access: PageAccess | None = None) -> None:
     """One table (cheap to redraw with hundreds of documents) and a remove control."""
-    documents = sorted(workspace.documents(), key=lambda d: d.ingested_at, reverse=True)
+    access = access or PageAccess(None, None, True)
+    found = workspace.documents(user=access.user, collections=access.collections)
+    documents = sorted(found, key=lambda d: d.ingested_at, reverse=True)
     with st.sidebar.expander(f"Documents ({len(documents)})", expanded=bool(documents)):
         if not documents:
             st.caption("No documents yet: add some above.")
@@ -233,7 +252,7 @@ def documents_panel(workspace: Workspace) -> None:
             icon=":material/delete:",
             disabled=choice is None,
             on_click=remove_document,
-            args=(workspace, choice),
+            args=(workspace, choice, access.user),
         )
 
 
@@ -270,12 +289,15 @@ def html_table(rows: Sequence[Mapping[str, object]]) -> str:
     )
 
 
-def remove_document(workspace: Workspace, path: str | None) -> None:
+def remove_document(workspace: Workspace, path: str | None, user: Identity | None = None) -> None:
     if path is None:
         return
     try:
         with ingest_lock(str(workspace.settings.workspace)):
-            workspace.remove(path)
+            removed = workspace.remove(path, user=user)
+        if not removed:  # a viewer of its collection: the library refused
+            st.error(f"You may not remove {passages.document_name(path)}.")
+            return
         uploads.discard_upload(workspace.settings, workspace.source_path(path))
         st.toast(f"Removed {passages.document_name(path)}")
     except RagstreamError as exc:

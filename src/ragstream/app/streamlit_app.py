@@ -8,11 +8,13 @@ them); nothing here is heavier than one library call per action.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import streamlit as st
 
 from ragstream.app import auth, chat, chats_panel, components, conversations
+from ragstream.app.access import page_access
 from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
@@ -45,6 +47,13 @@ def main() -> None:
     except RagstreamError as exc:
         st.error(str(exc))
         st.stop()
+    try:
+        access = page_access(workspace, settings)
+    except RagstreamError as exc:
+        st.error(str(exc))
+        st.stop()
+    collections = None if access.collections is None else tuple(access.collections)
+    options = dataclasses.replace(options, user=access.user, collections=collections)
     with chat_column:
         if not state.messages and not question:
             st.markdown("### Ask your documents")
@@ -57,10 +66,11 @@ def main() -> None:
     with sources_column, st.container(key=components.SOURCES_KEY):
         components.sources_panel(state, workspace)
     try:
-        components.upload_panel(workspace, state)
-        components.documents_panel(workspace)
+        components.upload_panel(workspace, state, access)
+        components.documents_panel(workspace, access)
         chats_panel.chats_panel(chats_dir, state)
-        sources_panel(workspace)
+        if access.admin:  # syncing folders, URLs and buckets is the admin's
+            sources_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
 

@@ -6,7 +6,14 @@ It imports nothing from the doors, so any of them may import it.
 """
 
 from ragstream.auth.network import is_loopback
-from ragstream.auth.passwords import FAILURE_DELAY_S, PasswordGate, password_matches
+from ragstream.auth.passwords import (
+    FAILURE_DELAY_S,
+    AccountGate,
+    Login,
+    PasswordGate,
+    password_matches,
+    shared_password_login,
+)
 from ragstream.auth.sessions import (
     COOKIE_NAME,
     SESSION_HOURS,
@@ -20,9 +27,12 @@ __all__ = [
     "FAILURE_DELAY_S",
     "SESSION_HOURS",
     "USER_HEADER",
+    "AccountGate",
+    "Login",
     "PasswordGate",
     "Session",
     "SessionStore",
     "is_loopback",
     "password_matches",
+    "shared_password_login",
 ]

@@ -25,7 +25,13 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from ragstream.auth import COOKIE_NAME, PasswordGate, SessionStore
+from ragstream.auth import (
+    COOKIE_NAME,
+    AccountGate,
+    Login,
+    SessionStore,
+    shared_password_login,
+)
 from ragstream.host.config import HEALTH_PATH
 from ragstream.web import login, oidc
 from ragstream.web.oidc import OidcConfig
@@ -33,6 +39,7 @@ from ragstream.web.proxy import Upstream
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 OPEN = "open"  # the identity of a visitor when no auth is configured
+PASSWORD_USER = "user"  # the session's user after the shared password, without accounts
 
 
 @dataclass
@@ -42,7 +49,7 @@ class Door:
     password: str | None
     oidc: OidcConfig | None
     sessions: SessionStore
-    gate: PasswordGate | None = None
+    gate: AccountGate | None = None
     live: dict[str, set[asyncio.Event]] = field(default_factory=dict)
 
     @property
@@ -72,11 +79,16 @@ def create_app(
     oidc_config: OidcConfig | None = None,
     sessions: SessionStore | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    accounts: Login | None = None,
 ) -> Starlette:
-    """The gateway for the Streamlit at `upstream_url` (http://127.0.0.1:PORT)."""
+    """The gateway for the Streamlit at `upstream_url` (http://127.0.0.1:PORT).
+
+    `accounts` signs in a user name + password (blank name: the shared password) and
+    names the session's user (ragstream.accounts, via `ragstream serve`); without it the
+    shared password alone signs in as "user"."""
     door = Door(password or None, oidc_config, sessions or SessionStore())
     if door.password:
-        door.gate = PasswordGate(door.password)
+        door.gate = AccountGate(accounts or shared_password_login(door.password, PASSWORD_USER))
     upstream = Upstream(upstream_url)
 
     async def public(request: Request) -> Response:
@@ -95,9 +107,12 @@ def create_app(
         next_path = login.safe_next(form.get("next"))
         if door.gate is None or door.oidc is not None:
             return RedirectResponse("/login", status_code=303)
-        if not await door.gate.check(form.get("password", "")):
-            return login.login_page(next_path, password=True, oidc=False, error="Wrong password.")
-        cookie, _session = door.sessions.issue("user")
+        name = form.get("name", "").strip()
+        user = await door.gate.sign_in(name or None, form.get("password", ""))
+        if user is None:
+            wrong = "Wrong name or password." if name else "Wrong password."
+            return login.login_page(next_path, password=True, oidc=False, error=wrong)
+        cookie, _session = door.sessions.issue(user)
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(
             COOKIE_NAME,

@@ -27,8 +27,10 @@ color:#fff;border:0;border-radius:6px;cursor:pointer;text-decoration:none;displa
 </style></head><body><main><h1>RAGstream</h1>{body}</main></body></html>"""
 
 _PASSWORD_FORM = """<form method="post" action="/login">
+<label for="name">Name <small>(blank: the shared password)</small></label>
+<input id="name" name="name" type="text" autocomplete="username" autofocus>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" autofocus>
+<input id="password" name="password" type="password" autocomplete="current-password">
 <input type="hidden" name="next" value="{next}">
 <button type="submit">Enter</button>{error}</form>"""
 

@@ -1,0 +1,70 @@
+"""Who the page acts as and on which collections, decided once per script run.
+
+The identity comes from the sign-in in front of the page (the gateway's session user,
+or the OIDC e-mail); an open page (no password, no OIDC) acts as the admin, as the CLI
+does. Every library call of the page passes `user` and the picker's collections, so
+ragstream.access decides what this person sees, exactly as for the CLI and the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ragstream.access import Identity
+from ragstream.app import auth
+from ragstream.config import Settings
+from ragstream.ingest.pipeline import DEFAULT_COLLECTION
+from ragstream.workspace import Workspace
+
+ALL = "All collections"
+
+
+@dataclass(frozen=True)
+class PageAccess:
+    user: Identity | None  # None: the open page, an admin
+    collection: str | None  # the picker's choice; None: every readable collection
+    may_upload: bool  # an editor of `upload_to`
+
+    @property
+    def collections(self) -> list[str] | None:
+        return None if self.collection is None else [self.collection]
+
+    @property
+    def upload_to(self) -> str:
+        return self.collection or DEFAULT_COLLECTION
+
+    @property
+    def admin(self) -> bool:
+        return self.user is None or self.user.admin
+
+
+def page_identity(workspace: Workspace, settings: Settings) -> Identity | None:
+    """The signed-in person (read from the store each run: a role change applies at once)."""
+    accounts = workspace.accounts
+    if auth.oidc_configured():
+        return accounts.identity(auth.current_user() or "oidc user")
+    name = auth.gateway_user()
+    if not settings.password or name is None:
+        return None  # open: require_access has already stopped a guarded page without one
+    return accounts.session_identity(name)
+
+
+def page_access(workspace: Workspace, settings: Settings) -> PageAccess:
+    """The identity, and the sidebar's collection picker (only what they may read)."""
+    user = page_identity(workspace, settings)
+    accounts = workspace.accounts
+    names = [c.name for c in accounts.collections(user)]
+    if user is not None:
+        st.sidebar.caption(f"Signed in as **{user.name}**" + (" (admin)" if user.admin else ""))
+    choice = st.sidebar.selectbox(
+        "Collection",
+        [ALL, *names],
+        key="collection",
+        help="Search, ask and add documents in this collection.",
+    )
+    collection = None if choice == ALL else str(choice)
+    writable = accounts.permitted(user, "write")
+    target = collection or DEFAULT_COLLECTION
+    return PageAccess(user, collection, writable is None or target in writable)
