@@ -28,7 +28,7 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import DocumentRecord, Hit, Section
-from ragstream.retrieve.rerank import create_reranker
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
 from ragstream.retrieve.retriever import Retriever
 
 DEFAULT_EMBEDDER = "builtin"
@@ -98,13 +98,16 @@ class Workspace:
         k: int | None = None,
         mode: str | None = None,
         path_glob: str | None = None,
+        rerank: bool = False,
     ) -> list[Hit]:
-        """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense"."""
+        """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense"; `rerank`
+        applies the `reranker` setting's second pass (answers always do)."""
         return self.retriever.search(
             query,
             k=k or self.settings.top_k,
             mode=mode or self.settings.retrieval_mode,
             path_glob=path_glob,
+            rerank=rerank,
         )
 
     # --- answer (ragstream.generate) ------------------------------------------------
@@ -167,7 +170,14 @@ class Workspace:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(self.store, self.embedder, create_reranker(self.settings))
+            recipe = recipe_for(reranker_name(self.settings))
+            self._retriever = Retriever(
+                self.store,
+                self.embedder,
+                create_reranker(self.settings),
+                rerank_depth=recipe.depth,
+                rerank_weight=recipe.weight,
+            )
         return self._retriever
 
     def _ingestor(self, progress: ProgressCallback | None) -> Ingestor:

@@ -48,6 +48,7 @@ class Retriever:
         k: int | None = None,
         mode: str | None = None,
         path_glob: str | None = None,
+        rerank: bool = False,
     ) -> list[Hit]:
         self.queries.append(query)
         return self.hits[: k or 5]

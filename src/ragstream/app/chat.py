@@ -47,6 +47,8 @@ def history_for(messages: list[Message]) -> list[dict[str, str]]:
 def note_for(done: Done) -> str:
     ms = done.timings.total_ms
     took = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+    if not done.answered:  # abstained: the passages shown are the closest, not answers
+        took = f"{took} · not answered by the documents"
     if done.offline:
         return f"Offline mode · {took}"
     tokens = f" · {done.usage.total_tokens} tokens" if done.usage else ""

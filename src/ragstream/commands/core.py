@@ -65,6 +65,11 @@ def ingest(
 @click.option(
     "--path", "path_glob", default=None, help='Only files matching this glob, e.g. "docs/*.pdf".'
 )
+@click.option(
+    "--rerank",
+    is_flag=True,
+    help="Rescore the top hits with the reranker setting (ColBERT by default; slower).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @workspace_options
 def search(
@@ -72,12 +77,13 @@ def search(
     k: int | None,
     mode: str | None,
     path_glob: str | None,
+    rerank: bool,
     as_json: bool,
     **options: Any,
 ) -> None:
     """Print the chunks that best match QUERY: file, page, score and a snippet."""
     with open_workspace(options) as workspace:
-        hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+        hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob, rerank=rerank)
     if as_json:
         click.echo(json.dumps([_hit_dict(h) for h in hits], indent=2))
         return

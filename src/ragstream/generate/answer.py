@@ -17,12 +17,18 @@ from ragstream.config import Settings
 from ragstream.errors import GenerationError
 from ragstream.generate.citations import MarkerFilter, cited_sources
 from ragstream.generate.events import Delta, Done, Event, Source, Sources, Timings, Usage
-from ragstream.generate.extractive import NOTHING_FOUND, Embed, extractive_answer
+from ragstream.generate.extractive import (
+    NOTHING_FOUND,
+    Embed,
+    extractive_answer,
+    not_answered,
+)
 from ragstream.generate.llm import ChatModel, llm_configured
 from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt, render_prompt
 from ragstream.generate.rewrite import clean_rewrite, rewrite_messages, rewrite_offline
 from ragstream.generate.tokens import context_budget, counter_for
 from ragstream.models import Hit
+from ragstream.retrieve.abstain import answers_question
 
 
 class Searchable(Protocol):
@@ -37,6 +43,7 @@ class Searchable(Protocol):
         k: int | None = None,
         mode: str | None = None,
         path_glob: str | None = None,
+        rerank: bool = False,
     ) -> list[Hit]: ...
 
 
@@ -65,10 +72,10 @@ def answer(
     chat = ChatModel(settings, model) if use_llm else None
 
     query = standalone_question(question, turns, chat)
-    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
-    messages, sources = plan_prompt(
-        question, hits, turns, context_budget(model, settings.context_tokens), counter_for(model)
-    )
+    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob, rerank=True)
+    answered = answers_question(hits)
+    budget = context_budget(model, settings.context_tokens)
+    messages, sources = plan_prompt(question, hits, turns, budget, counter_for(model), answered)
     retrieval_ms = _ms(started)
     yield Sources(sources=tuple(sources), query=query)
 
@@ -76,7 +83,12 @@ def answer(
     if chat is None or not sources:
         focus = question if query != question.strip() else None  # a rewritten follow-up
         embed = embed or _embedder_of(workspace)
-        text = extractive_answer(query, sources, embed, focus) if sources else NOTHING_FOUND
+        if not sources:
+            text = NOTHING_FOUND
+        elif not answered:
+            text = not_answered(sources)
+        else:
+            text = extractive_answer(query, sources, embed, focus)
         first_ms = _ms(started)
         yield Delta(text)
     else:
@@ -104,6 +116,7 @@ def answer(
         query=query,
         usage=usage,
         model=None if chat is None else model,
+        answered=answered and bool(sources),
     )
 
 
@@ -134,9 +147,9 @@ def prompt_messages(
     model = model or settings.model
     turns = as_turns(history)
     query = standalone_question(question, turns, None)
-    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob, rerank=True)
     budget = context_budget(model, settings.context_tokens)
-    return plan_prompt(question, hits, turns, budget, counter_for(model))
+    return plan_prompt(question, hits, turns, budget, counter_for(model), answers_question(hits))
 
 
 def assembled_prompt(

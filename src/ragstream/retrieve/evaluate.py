@@ -22,7 +22,9 @@ from typing import Any
 from ragstream.config import Settings
 from ragstream.errors import ConfigError
 from ragstream.models import Section
+from ragstream.retrieve.evaluate_rerank import Pipeline, evaluate_pipeline
 from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS, Candidates
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
 from ragstream.retrieve.retriever import Retriever
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: graded relevance}
@@ -142,6 +144,17 @@ def _jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 # --- the run ----------------------------------------------------------------------------
+def _pipelines(settings: Settings, rerankers: Sequence[str]) -> dict[str, Pipeline]:
+    """ "hybrid+<name>" per reranker asked for, and "default": what `ask` runs."""
+    made: dict[str, Pipeline] = {}
+    for label, spec in [*((f"hybrid+{r}", r) for r in rerankers), ("default", None)]:
+        chosen = settings.replace(reranker=spec) if spec else settings
+        name = reranker_name(chosen)
+        same = next((p for p in made.values() if p.reranker_name == name), None)
+        made[label] = same or Pipeline(label, create_reranker(chosen), recipe_for(name), name)
+    return made
+
+
 def collect_candidates(
     retriever: Retriever, queries: Mapping[str, str], depth: int = 50
 ) -> tuple[dict[str, dict[str, Candidates]], dict[str, str]]:
@@ -172,8 +185,11 @@ def evaluate_dataset(
     modes: Sequence[str] = MODES,
     k: int = 10,
     compare_fusions: bool = True,
+    rerankers: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Ingest `dataset` into a throw-away SQLite workspace and score each mode (and fusion)."""
+    """Ingest `dataset` into a throw-away SQLite workspace and score each mode (and fusion),
+    then each pipeline: "hybrid+<reranker>" for each of `rerankers`, and "default", what
+    `ask` uses with `settings` (see evaluate_rerank for abstention and latency)."""
     from ragstream.workspace import Workspace  # the library door; imported late (heavy)
 
     started = time.perf_counter()
@@ -195,6 +211,14 @@ def evaluate_dataset(
                 name: score_run(rankings(lists, doc_of_chunk, fusion, "fused"), dataset.qrels, k)
                 for name, fusion in FUSIONS.items()
             } if compare_fusions else {}  # fmt: skip
+            pipelines: dict[str, Any] = {}
+            for label, pipeline in _pipelines(settings, rerankers).items():
+                found = evaluate_pipeline(
+                    pipeline, ws.store, dataset.queries, lists, doc_of_chunk, dataset.qrels,
+                    retriever.rank, settings.top_k,
+                )  # fmt: skip
+                results[label] = score_run(found.pop("runs"), dataset.qrels, k)
+                pipelines[label] = {"reranker": pipeline.reranker_name, **found}
             embedder = ws.embedder.name
         finally:
             ws.close()
@@ -207,6 +231,7 @@ def evaluate_dataset(
         "k": k,
         "default_fusion": DEFAULT_FUSION_NAME,
         "modes": results,
+        "pipelines": pipelines,
         "fusions": fusions,
         "ingest_seconds": round(ingest_seconds, 2),
         "total_seconds": round(time.perf_counter() - started, 2),
