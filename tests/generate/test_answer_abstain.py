@@ -4,14 +4,14 @@ passages as not answers; with an LLM the prompt carries the same rule."""
 from __future__ import annotations
 
 from ragstream.config import Settings
-from ragstream.generate.answer import answer, assembled_prompt
+from ragstream.generate.answer import prompt_messages
 from ragstream.generate.events import Done
 from ragstream.generate.extractive import NOT_ANSWERED, OFFLINE_NOTE
-from ragstream.generate.prompt import SYSTEM_PROMPT, UNANSWERED_NOTE
+from ragstream.generate.prompt import SYSTEM_PROMPT, UNANSWERED_NOTE, render_prompt
 from ragstream.models import Hit
 from ragstream.retrieve.abstain import THRESHOLDS
 from tests.generate.factories import hit
-from tests.generate.test_answer import QUESTION, Retriever
+from tests.generate.test_answer import QUESTION, Retriever, answer
 
 LOW = THRESHOLDS["dense"] - 0.05
 
@@ -41,6 +41,11 @@ def test_confident_hits_are_answered() -> None:
     hits = [scored(h, THRESHOLDS["dense"] + 0.2) for h in HITS]
     done = list(answer(Retriever(Settings(), hits=hits), "how long to boil pasta"))[-1]
     assert isinstance(done, Done) and done.answered and "[1]" in done.answer
+
+
+def assembled_prompt(retriever: Retriever, question: str) -> str:
+    messages, _ = prompt_messages(question, settings=retriever.settings, search=retriever.search)
+    return render_prompt(messages)
 
 
 def test_llm_prompt_carries_the_rule_and_the_note() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragstream.errors import StoreError
+from ragstream.errors import DamagedIndex, StoreError
 from ragstream.index.sqlite import SqliteStore, fts_query
 from tests.index.store_contract import CORPUS, StoreContract, StoreFactory, make_doc, unit
 
@@ -69,10 +69,10 @@ def test_search_runs_while_another_connection_writes(store_factory: StoreFactory
 def test_unusable_file_is_a_one_line_store_error(tmp_path: Path) -> None:
     bad = tmp_path / "index.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match=r"index\.sqlite: cannot open the index") as info:
+    with pytest.raises(DamagedIndex, match=r"index\.sqlite: the index is damaged") as info:
         SqliteStore(bad)
-    assert "\n" not in str(info.value)
-    with pytest.raises(StoreError, match="cannot open"):
+    assert "\n" not in str(info.value) and "ragstream doctor" in str(info.value)
+    with pytest.raises(StoreError, match="opening the index failed"):
         SqliteStore(tmp_path / "missing-dir" / "index.sqlite")
 
 

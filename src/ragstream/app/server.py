@@ -16,7 +16,9 @@ import sys
 import threading
 import time
 
-from ragstream.app.cli import SCRIPT
+from ragstream.app.cli import SCRIPT, local_url
+from ragstream.host.config import HEALTH_PATH
+from ragstream.redact import install_log_redaction, redact
 
 WARM_UP_THREAD = "ragstream-warm-up"
 
@@ -34,7 +36,7 @@ def warm_up(health_url: str) -> None:
         workspace = shared_workspace(load_settings())
         count = len(workspace.documents())
     except Exception as exc:  # the page reports it properly when a visitor arrives
-        print(f"RAGstream: warm-up skipped: {exc}", file=sys.stderr, flush=True)
+        print(redact(f"RAGstream: warm-up skipped: {exc}"), file=sys.stderr, flush=True)
         return
     took = time.perf_counter() - started
     print(
@@ -45,9 +47,10 @@ def warm_up(health_url: str) -> None:
 def health_url(argv: list[str]) -> str:
     """Where this process will answer health, from its `--server.*` flags."""
     flags = dict(a.removeprefix("--").split("=", 1) for a in argv if a.startswith("--server."))
-    host = flags.get("server.address", "127.0.0.1")
-    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://{host}:{flags.get('server.port', '8501')}/_stcore/health"
+    base = local_url(
+        flags.get("server.address", "127.0.0.1"), int(flags.get("server.port", "8501"))
+    )
+    return base + HEALTH_PATH
 
 
 class _QuietWarmUp(logging.Filter):
@@ -61,6 +64,7 @@ class _QuietWarmUp(logging.Filter):
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
+    install_log_redaction()
     context_logger = "streamlit.runtime.scriptrunner_utils.script_run_context"
     logging.getLogger(context_logger).addFilter(_QuietWarmUp())
     url = health_url(sys.argv[1:])

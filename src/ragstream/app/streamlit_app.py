@@ -13,11 +13,14 @@ import logging
 import streamlit as st
 
 from ragstream.app import auth, chat, components
+from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
 from ragstream.errors import RagstreamError
+from ragstream.redact import install_log_redaction, redact
 
 log = logging.getLogger("ragstream.app")
+install_log_redaction()  # the server log gets no secret either (idempotent per process)
 
 
 def main() -> None:
@@ -54,6 +57,7 @@ def main() -> None:
     try:
         components.upload_panel(workspace, state)
         components.documents_panel(workspace)
+        sources_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
 
@@ -62,4 +66,4 @@ try:
     main()
 except Exception as exc:  # the last line of defence: a reason, never a traceback
     log.exception("unexpected error in the page")
-    st.error(f"Something went wrong: {exc}. The server log has the details.")
+    st.error(redact(f"Something went wrong: {exc}. The server log has the details."))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +13,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ragstream.config import load_settings
-from ragstream.retrieve.evaluate import MODES, evaluate_dataset, load_beir, metric_names
+from ragstream.config import Settings, load_settings
+from ragstream.retrieve.evaluate import (
+    MODES,
+    BeirDataset,
+    collect_candidates,
+    load_beir,
+    metric_names,
+    rankings,
+    score_run,
+)
+from ragstream.retrieve.evaluate_rerank import Pipeline, evaluate_pipeline
+from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
+from ragstream.workspace import Workspace
 
 
 @click.command()
@@ -136,3 +151,71 @@ def _pipeline_table(pipelines: dict[str, dict[str, Any]]) -> Table:
             f"{p['rerank_ms_p50']:.0f}",
         )
     return table
+
+
+def evaluate_dataset(
+    dataset: BeirDataset,
+    settings: Settings,
+    modes: Sequence[str] = MODES,
+    k: int = 10,
+    compare_fusions: bool = True,
+    rerankers: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Ingest `dataset` into a throw-away SQLite workspace and score each mode (and fusion),
+    then each pipeline: "hybrid+<reranker>" for each of `rerankers`, and "default", what
+    `ask` uses with `settings` (see retrieve/evaluate_rerank for abstention and latency)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ragstream-eval-") as tmp:
+        # database_url=None: an eval must never write into the user's real database
+        ws = Workspace.open(settings.replace(workspace=Path(tmp), database_url=None))
+        try:
+            report = ws.add_documents(dataset.documents())
+            ingest_seconds = time.perf_counter() - started
+            retriever = ws.retriever
+            lists, doc_of_chunk = collect_candidates(retriever, dataset.queries, max(50, k))
+            results = {
+                mode: score_run(
+                    rankings(lists, doc_of_chunk, retriever.rank, mode), dataset.qrels, k
+                )
+                for mode in modes
+            }
+            fusions = {
+                name: score_run(rankings(lists, doc_of_chunk, fusion, "fused"), dataset.qrels, k)
+                for name, fusion in FUSIONS.items()
+            } if compare_fusions else {}  # fmt: skip
+            pipelines: dict[str, Any] = {}
+            for label, pipeline in _pipelines(settings, rerankers).items():
+                found = evaluate_pipeline(
+                    pipeline, ws.store, dataset.queries, lists, doc_of_chunk, dataset.qrels,
+                    retriever.rank, settings.top_k,
+                )  # fmt: skip
+                results[label] = score_run(found.pop("runs"), dataset.qrels, k)
+                pipelines[label] = {"reranker": pipeline.reranker_name, **found}
+            embedder = ws.embedder.name
+        finally:
+            ws.close()
+    return {
+        "dataset": dataset.name,
+        "documents": len(dataset.corpus),
+        "failed_documents": [f"{f.path}: {f.reason}" for f in report.failed],
+        "queries": sum(1 for q in dataset.queries if dataset.qrels.get(q)),
+        "embedder": embedder,
+        "k": k,
+        "default_fusion": DEFAULT_FUSION_NAME,
+        "modes": results,
+        "pipelines": pipelines,
+        "fusions": fusions,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _pipelines(settings: Settings, rerankers: Sequence[str]) -> dict[str, Pipeline]:
+    """ "hybrid+<name>" per reranker asked for, and "default": what `ask` runs."""
+    made: dict[str, Pipeline] = {}
+    for label, spec in [*((f"hybrid+{r}", r) for r in rerankers), ("default", None)]:
+        chosen = settings.replace(reranker=spec) if spec else settings
+        name = reranker_name(chosen)
+        same = next((p for p in made.values() if p.reranker_name == name), None)
+        made[label] = same or Pipeline(label, create_reranker(chosen), recipe_for(name), name)
+    return made

@@ -25,10 +25,29 @@ from ragstream.index.embedder import Embedder
 from ragstream.index.store import Store
 from ragstream.ingest import loaders
 from ragstream.ingest.chunker import chunk_sections
-from ragstream.ingest.report import FileResult, IngestProgress, IngestReport, ProgressCallback
+from ragstream.ingest.report import (
+    FileResult,
+    IngestProgress,
+    IngestReport,
+    ProgressCallback,
+    Stage,
+)
 from ragstream.models import Chunk, DocumentRecord, Section
 
 EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding call
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A document's bytes from somewhere other than a local path (a URL, an S3 object).
+
+    `key` is what the document is stored and cited under; `suffix` picks the loader.
+    """
+
+    key: str
+    suffix: str
+    data: bytes
+    mtime: float = 0.0
 
 
 @dataclass
@@ -139,7 +158,42 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def ingest_blobs(self, blobs: Iterable[Blob]) -> IngestReport:
+        """Index documents given as bytes (consumed lazily: one blob in memory at a time)."""
+        started = time.perf_counter()
+        manifest = {doc.path: doc for doc in self.store.documents()}
+        for blob in blobs:
+            self._total += 1
+            self._handle_blob(blob, manifest.get(blob.key))
+        self._flush()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
     # --- steps ----------------------------------------------------------------------
+    def _handle_blob(self, blob: Blob, known: DocumentRecord | None) -> None:
+        self._tick(blob.key, "load")
+        if blob.suffix.lower() not in loaders.SUPPORTED_SUFFIXES:
+            self._result(FileResult(blob.key, "skipped", f"unsupported type {blob.suffix}"))
+            return
+        if len(blob.data) > self.max_bytes:
+            mb = len(blob.data) / loaders.MB
+            reason = f"{mb:.1f} MB, over the {self.max_bytes / loaders.MB:g} MB limit (max_file_mb)"
+            self._result(FileResult(blob.key, "failed", reason))
+            return
+        sha = hashlib.sha256(blob.data).hexdigest()
+        if known is not None and known.sha256 == sha:
+            self._result(FileResult(blob.key, "unchanged", n_chunks=known.n_chunks))
+            return
+        try:
+            if not blob.data:
+                raise LoaderError("empty document")
+            loaded = loaders.load_bytes(blob.suffix, blob.data)
+        except LoaderError as exc:
+            self._result(FileResult(blob.key, "failed", str(exc)))
+            return
+        record = _record(blob.key, sha, len(blob.data), blob.mtime, loaded.sections)
+        self._queue(record, loaded.sections, "; ".join(loaded.warnings))
+
     def _handle_file(self, path: Path, key: str, known: DocumentRecord | None) -> None:
         self._tick(key, "load")
         if not loaders.is_supported(path):
@@ -202,10 +256,10 @@ class Ingestor:
         self._done += 1
         self._tick(result.path, "done")
 
-    def _tick(self, key: str, stage: str) -> None:
+    def _tick(self, key: str, stage: Stage) -> None:
         if self.progress:
             total = max(self._total, self._done)
-            self.progress(IngestProgress(self._done, total, key, stage))  # type: ignore[arg-type]
+            self.progress(IngestProgress(self._done, total, key, stage))
 
 
 def _record(

@@ -13,13 +13,15 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ragstream.config import Settings
 from ragstream.errors import ConfigError, GenerationError
 from ragstream.models import Chunk
+from ragstream.openai_client import Endpoint, explain, openai_client
 from ragstream.retrieve.fusion import Candidates, normalise
 
+MAX_RETRIES = 1
 MAX_PASSAGE_CHARS = 1200  # keeps the prompt bounded whatever the chunk size
 PROMPT = """Grade how well each passage answers the question, from 0 (unrelated) to 10 \
 (answers it fully). Reply with JSON only: {{"scores": [one number per passage, in order]}}.
@@ -40,41 +42,35 @@ class OpenAIReranker:
 
     name = "openai"
 
-    def __init__(
-        self, model: str, api_key: str | None, base_url: str | None = None, timeout: float = 60.0
-    ) -> None:
+    def __init__(self, model: str, endpoint: Endpoint) -> None:
         self.model = model
-        self._options: dict[str, Any] = {
-            # local OpenAI-compatible servers often need no key, but the client wants one
-            "api_key": api_key or "not-needed",
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": 1,
-        }
-        self._client: Any = None
+        self.endpoint = endpoint
 
     def rerank(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         if not chunks:
             return []
-        import openai  # imported on first use: most searches never rerank
-
-        if self._client is None:
-            self._client = openai.OpenAI(**self._options)
+        client = openai_client(self.endpoint, MAX_RETRIES)
         passages = "\n\n".join(
             f"[{i}] {c.text[:MAX_PASSAGE_CHARS]}" for i, c in enumerate(chunks, start=1)
         )
         try:
-            response = self._client.chat.completions.create(
+            response = client.chat.completions.create(
                 model=self.model,
                 temperature=0,
                 messages=[
                     {"role": "user", "content": PROMPT.format(query=query, passages=passages)}
                 ],
             )
-        except openai.OpenAIError as exc:
+        except Exception as exc:
+            failure = explain(
+                exc,
+                where=self.endpoint.url,
+                timeout=self.endpoint.timeout,
+                retries=MAX_RETRIES,
+                no_model=f"has no model {self.model!r} (404): check the reranker setting",
+            )
             raise GenerationError(
-                f"reranker openai:{self.model} failed: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}"
+                f"reranker openai:{self.model} failed: {failure.message}"
             ) from None
         return parse_scores(response.choices[0].message.content or "", len(chunks), self.model)
 
@@ -142,12 +138,7 @@ def create_reranker(settings: Settings) -> Reranker | None:
         raise ConfigError(
             f"reranker={name}: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
         )
-    return OpenAIReranker(
-        name.removeprefix("openai:"),
-        settings.openai_api_key,
-        settings.openai_base_url,
-        settings.openai_timeout,
-    )
+    return OpenAIReranker(name.removeprefix("openai:"), Endpoint.of(settings))
 
 
 def fuse(ranking: Candidates, scores: Sequence[float], weight: float) -> Candidates:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from ragstream.commands.options import open_workspace, workspace_options
+from ragstream.commands.options import non_blank, open_workspace, workspace_options
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import RagstreamError
-from ragstream.generate.answer import answer, assembled_prompt
-from ragstream.generate.events import Delta, Done, Source, Sources
+from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
 
 @click.command()
-@click.argument("question")
+@click.argument("question", callback=non_blank)
 @click.option(
     "--model", default=None, help="Chat model [env RAGSTREAM_MODEL; default gpt-4o-mini]."
 )
@@ -65,9 +65,9 @@ def ask(question: str, **options: Any) -> None:
     workspace = open_workspace(options, openai_base_url=base_url)
     try:
         if prompt_only:
-            click.echo(assembled_prompt(workspace, question, **search), nl=False)
+            click.echo(workspace.prompt(question, **search), nl=False)
             return
-        events = answer(workspace, question, offline=offline or None, **search)
+        events = workspace.ask(question, offline=offline or None, **search)
         if as_json:
             _print_json(events, stats)
         else:
@@ -76,7 +76,7 @@ def ask(question: str, **options: Any) -> None:
         workspace.close()
 
 
-def _print_stream(events: Any, stats: bool) -> None:
+def _print_stream(events: Iterator[Event], stats: bool) -> None:
     printed = False
     sources: tuple[Source, ...] = ()
     try:
@@ -100,7 +100,7 @@ def _print_stream(events: Any, stats: bool) -> None:
         raise
 
 
-def _print_json(events: Any, stats: bool) -> None:
+def _print_json(events: Iterator[Event], stats: bool) -> None:
     """The finished answer as one JSON object: answered is false when it abstained."""
     done = next(e for e in events if isinstance(e, Done))
     citations = [
