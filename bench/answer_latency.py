@@ -232,7 +232,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--offline", type=int, default=10, help="queries also answered offline")
-    parser.add_argument("--reranker", default=None, help="reranker setting [default: auto]")
+    parser.add_argument(
+        "--reranker", default=None, help="reranker setting, e.g. colbert [default: none]"
+    )
     args = parser.parse_args()
     result = run(args.chunks, args.queries, args.offline, reranker=args.reranker)
     RESULT.parent.mkdir(parents=True, exist_ok=True)

@@ -79,15 +79,14 @@ def test_fuse_blends_the_two_stages() -> None:
 
 
 def test_reranker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert reranker_name(Settings()) == "colbert"  # auto: the files are installed here
-    assert isinstance(create_reranker(Settings()), ColbertReranker)
+    assert reranker_name(Settings()) == "none"  # the default: no query-time model
+    assert isinstance(create_reranker(Settings(reranker="colbert")), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="cross-encoder")), CrossEncoderReranker)
     assert create_reranker(Settings(reranker="none")) is None
     assert recipe_for("openai:m").depth == recipe_for("colbert").depth
     with pytest.raises(ConfigError, match="reranker='colbret'"):
         reranker_name(Settings(reranker="colbret"))
     monkeypatch.setattr(rerank_onnx, "MODEL_PACKAGE", "no_such_package_here")
-    assert reranker_name(Settings()) == "none"  # auto without the files: no reranking
     with pytest.raises(
         ConfigError, match="reranker=colbert: its model files come from the PyPI package no_such"
     ):

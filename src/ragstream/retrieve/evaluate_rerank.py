@@ -18,10 +18,9 @@ from typing import Any
 
 from ragstream.index.store import Store
 from ragstream.retrieve.abstain import decide, top_signals
+from ragstream.retrieve.evaluate import Qrels, documents_of
 from ragstream.retrieve.fusion import Candidates
 from ragstream.retrieve.rerank import Recipe, Reranker, fuse
-
-Qrels = dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def evaluate_pipeline(
                 reranked = fuse(head, [scores[cid] for cid, _ in head], pipeline.recipe.weight)
                 ranking = reranked + ranking[len(head) :]
             if scenario == "answerable":
-                runs[qid] = _documents(ranking, doc_of_chunk)
+                runs[qid] = documents_of(ranking, doc_of_chunk)
             kept = {
                 name: [c for c in cands if doc_of_chunk.get(c[0]) not in drop]
                 for name, cands in per_query.items()
@@ -85,11 +84,3 @@ def evaluate_pipeline(
         },
         "rerank_ms_p50": round(statistics.median(seconds) * 1000, 1) if seconds else 0.0,
     }
-
-
-def _documents(candidates: Candidates, doc_of_chunk: Mapping[str, str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for cid, _ in candidates:
-        if cid in doc_of_chunk:
-            seen.setdefault(doc_of_chunk[cid], None)
-    return list(seen)

@@ -1,9 +1,12 @@
 """Reranking: a second pass that rescores the top fused hits, fused with their score.
 
-`reranker` = "auto" (default: ColBERT when its model files are installed, else none),
-"colbert", "cross-encoder" (both offline, `rerank_onnx.py`), "openai:<model>" (an
-OpenAI-compatible chat model grades each passage 0-10) or "none". `ask` and the page
-rerank; `search` only with `--rerank`. Depth and weight per reranker were chosen on the
+`reranker` = "none" (default), "colbert", "cross-encoder" (both offline,
+`rerank_onnx.py`) or "openai:<model>" (an OpenAI-compatible chat model grades each
+passage 0-10). When set, `ask` and the page rerank; `search` only with `--rerank`.
+The default stays "none" because both offline models encode every candidate passage
+at query time: on 256-token chunks that costs seconds per question on a 2-core CPU
+(bench/answer_latency.py --reranker colbert), over the 0.5 s budget; storing ColBERT's
+passage vectors at ingest is the step that would make it the default. Depth and weight per reranker were chosen on the
 odd-numbered FAQ questions (bench/eval_rerank.py) and are in RECIPES.
 """
 
@@ -91,7 +94,7 @@ def parse_scores(reply: str, expected: int, model: str = "model") -> list[float]
     return values
 
 
-RERANKERS = ("auto", "colbert", "cross-encoder", "none")  # and "openai:<model>"
+RERANKERS = ("none", "colbert", "cross-encoder")  # and "openai:<model>"
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,8 @@ RECIPES = {
 
 
 def reranker_name(settings: Settings) -> str:
-    """The reranker `settings` ask for, "auto" resolved: "none" when nothing applies."""
-    spec = (settings.reranker or "auto").strip()
-    if spec == "auto":
-        from ragstream.retrieve.rerank_onnx import installed
-
-        return "colbert" if installed("colbert") else "none"
+    """The reranker `settings` ask for ("none" when unset), checked."""
+    spec = (settings.reranker or "none").strip()
     if spec in RERANKERS or (spec.startswith("openai:") and spec.removeprefix("openai:")):
         return spec
     raise ConfigError(f"reranker={spec!r}: use one of {', '.join(RERANKERS)} or 'openai:<model>'")

