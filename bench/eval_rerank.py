@@ -200,8 +200,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "eval_rerank.json")
     parser.add_argument("--fresh", action="store_true", help="recompute the cached scores")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated FAQ sets")
     args = parser.parse_args()
-    data = {name: cached_scores(name, args.fresh, SET_RERANKERS[name]) for name in SETS}
+    sets = [s for s in args.sets.split(",") if s]
+    data = {name: cached_scores(name, args.fresh, SET_RERANKERS[name]) for name in sets}
     halves = {
         name: {"dev": d["queries"][1::2], "test": d["queries"][0::2], "all": d["queries"]}
         for name, d in data.items()
@@ -238,13 +240,13 @@ def main() -> None:
             if r is None or r in SET_RERANKERS[n]
         }
         entry: dict[str, Any] = {"pipeline": recipe or "no rerank"}
-        for f in tables["faq-en"]["dev"]:
-            bar = threshold_for(tables["faq-en"]["dev"][f])
+        for f in tables[sets[0]]["dev"]:
+            bar = threshold_for(tables[sets[0]]["dev"][f])
             entry[f"{f} alone, bar {bar:.4f}"] = {
                 f"{n} {h}": rates(tables[n][h][f], bar) for n in tables for h in ("dev", "test")
             }
         if r:
-            td, to = both_rule(tables["faq-en"]["dev"]["dense"], tables["faq-en"]["dev"][r])
+            td, to = both_rule(tables[sets[0]]["dev"]["dense"], tables[sets[0]]["dev"][r])
             entry[f"dense < {td:.4f} or {r} < {to:.4f}"] = {
                 f"{n} {h}": both_rates(tables[n][h]["dense"], tables[n][h][r], td, to)
                 for n in tables
