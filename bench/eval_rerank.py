@@ -288,11 +288,12 @@ def _rounded(scores: dict) -> dict:
     }
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _recipe_numbers(recipe: str) -> tuple[int, float]:
     """'colbert depth=20 weight=0.5' -> (20, 0.5)."""
     parts = dict(p.split("=") for p in recipe.split()[1:])
     return int(parts["depth"]), float(parts["weight"])
+
+
+if __name__ == "__main__":
+    main()
+
