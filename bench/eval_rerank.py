@@ -296,4 +296,3 @@ def _recipe_numbers(recipe: str) -> tuple[int, float]:
 
 if __name__ == "__main__":
     main()
-
