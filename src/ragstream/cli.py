@@ -30,6 +30,9 @@ COMMANDS = {
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",
     "deploy": "ragstream.deploy.cli:deploy",
+    "api": "ragstream.api.cli:api",
+    "mcp": "ragstream.api.cli:mcp",
+    "token": "ragstream.api.cli:token",
     "source": "ragstream.commands.sources:source",
     "watch": "ragstream.commands.sources:watch",
 }

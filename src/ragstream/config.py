@@ -48,6 +48,7 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0  # a web login lasts this long, then the page asks again
 
     def __post_init__(self) -> None:
         # Every way a Settings is made (flag, env, _FILE, file, replace) passes here, so
@@ -67,6 +68,8 @@ class Settings:
             )
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
+        if self.session_hours <= 0:
+            raise ConfigError(f"session_hours must be above 0 (got {self.session_hours:g})")
 
     @property
     def max_file_bytes(self) -> int:

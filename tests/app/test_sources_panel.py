@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from ragstream.app.cli import SCRIPT
 from ragstream.workspace import Workspace
-from tests.sources.conftest import write
+from tests.sources.files import write
 
 
 def test_sources_listed_and_synced_from_the_page(

@@ -132,3 +132,22 @@ def test_vector_cache_reloads_only_after_a_write(store_factory: StoreFactory) ->
     assert len(store.dense_search(unit(2), 5)) == 3
     assert store._matrix is not cached
     np.testing.assert_array_equal(store._matrix.dense.vectors.shape, (3, 8))  # type: ignore[union-attr]
+
+
+def test_an_index_file_from_before_line_ranges_gains_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT"
+        " NULL, text TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER, title TEXT,"
+        ' section_index INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,'
+        " n_tokens INTEGER NOT NULL, vector BLOB NOT NULL);"
+    )
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        store.replace_document(*make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"]))
+        _, chunks, _ = make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"])
+        assert store.chunks([chunks[1].id])[0].line_start == 4
+    finally:
+        store.close()

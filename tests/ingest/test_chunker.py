@@ -188,3 +188,31 @@ def test_a_sentence_end_beats_a_line_wrap_and_a_line_beats_a_space() -> None:
     items = "\n".join(f"- item {i} alpha beta" for i in range(10))
     [first, *_] = chunk_sections("a", [Section(items)], TOKENIZER, max_tokens=16, overlap=0)
     assert first.text.endswith("beta") and first.n_tokens == 15
+
+
+# --- line ranges -------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.sampled_from(["", "alpha beta.", "gamma delta epsilon", "  zeta"]), max_size=60
+    ),
+    first_line=st.integers(1, 500),
+    max_tokens=st.integers(2, 12),
+)
+def test_chunk_line_ranges_are_the_source_lines_of_its_text(
+    lines: list[str], first_line: int, max_tokens: int
+) -> None:
+    text = "\n".join(lines)
+    chunks = chunk_sections(
+        "a.txt", [Section(text, line=first_line)], FakeWordPiece(), max_tokens, 1
+    )
+    for chunk in chunks:
+        assert chunk.line_start is not None and chunk.line_end is not None
+        source = lines[chunk.line_start - first_line : chunk.line_end - first_line + 1]
+        assert chunk.text.split("\n")[0] in source[0] and chunk.text.split("\n")[-1] in source[-1]
+        assert chunk.line_end - chunk.line_start == chunk.text.count("\n")
+
+
+def test_sections_without_lines_give_chunks_without_line_ranges() -> None:
+    [chunk] = chunk_sections("a.pdf", [Section("one\ntwo", page=3)], FakeWordPiece(), 10, 1)
+    assert (chunk.page, chunk.line_start, chunk.line_end) == (3, None, None)

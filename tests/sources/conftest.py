@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,20 +15,3 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.open(workspace=tmp_path / "ws")
     yield ws
     ws.close()
-
-
-def write(path: Path, text: str, age: float = 5.0) -> Path:
-    """Write a file that looks finished: its mtime `age` seconds in the past."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    past = time.time() - age
-    os.utime(path, (past, past))
-    return path
-
-
-def paths(workspace: Workspace) -> set[str]:
-    return {d.path for d in workspace.documents()}
-
-
-def statuses(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {f.path: f.status for f in result.report.files}

@@ -12,7 +12,7 @@ import pytest
 from ragstream.cli import main
 from ragstream.errors import SourceError
 from ragstream.workspace import Workspace
-from tests.sources.conftest import paths, statuses, write
+from tests.sources.files import paths, statuses, write
 
 
 def test_add_sync_change_delete_rename(tmp_path: Path, workspace: Workspace) -> None:

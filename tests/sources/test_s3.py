@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from ragstream.sources.s3 import S3Connector, _reason
 from ragstream.workspace import Workspace
-from tests.sources.conftest import paths, statuses
+from tests.sources.files import paths, statuses
 
 pytestmark = pytest.mark.aws
 

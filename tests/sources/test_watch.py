@@ -14,7 +14,7 @@ from ragstream.cli import main
 from ragstream.sources.sync import SyncResult
 from ragstream.sources.watch import Watcher
 from ragstream.workspace import Workspace
-from tests.sources.conftest import paths, write
+from tests.sources.files import paths, write
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> float:

@@ -13,7 +13,7 @@ from ragstream.errors import SourceError
 from ragstream.sources import net
 from ragstream.sources.net import FetchError, check_address, fetch
 from ragstream.workspace import Workspace
-from tests.sources.conftest import paths, statuses
+from tests.sources.files import paths, statuses
 from tests.sources.site_server import Site, html, serve_site
 
 FAST = {"allow_private": True, "rate": 200.0, "timeout": 1.0}

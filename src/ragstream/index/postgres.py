@@ -390,7 +390,8 @@ class PostgresStore:
             with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
-                                    c.section_index, c.start, c.end, c.n_tokens, vector))  # fmt: skip
+                                    c.section_index, c.start, c.end, c.n_tokens,
+                                    c.line_start, c.line_end, vector))  # fmt: skip
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),

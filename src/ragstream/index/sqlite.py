@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, text TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, title TEXT, section_index INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
-    vector BLOB NOT NULL);
+    vector BLOB NOT NULL, line_start INTEGER, line_end INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
@@ -47,6 +47,8 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
+# Columns added after schema version 1: (name, type), added to older index files on open.
+ADDED_IN_VERSION_2 = (("line_start", "INTEGER"), ("line_end", "INTEGER"))
 
 
 def fts_query(text: str) -> str:
@@ -113,6 +115,7 @@ class SqliteStore:
                 # Dense search reads through its own connection, so in hybrid mode it never
                 # waits for a keyword search running on another thread (WAL: readers overlap).
                 self._dense_conn = self._connect()
+                self._chunk_columns = self._readable_chunk_columns()
             except BaseException:
                 self._conn.close()
                 raise
@@ -133,12 +136,26 @@ class SqliteStore:
         try:
             version = self._user_version()
             health.check_version(self.db_path, version)
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+            for name, kind in ADDED_IN_VERSION_2:  # an index from before line ranges
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {name} {kind}")
             if version != health.SCHEMA_VERSION:  # setting it rewrites the header: only once
                 self._conn.execute(f"PRAGMA user_version = {health.SCHEMA_VERSION}")
             self._conn.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
+
+    def _readable_chunk_columns(self) -> str:
+        """CHUNK_COLUMNS, with NULL for line ranges an old read-only or damaged index
+        lacks (it is never migrated, see _create_schema)."""
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+        return (
+            CHUNK_COLUMNS
+            if "line_start" in have or not have
+            else CHUNK_COLUMNS.replace("line_start, line_end", "NULL, NULL")
+        )
 
     def _user_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -229,13 +246,13 @@ class SqliteStore:
         vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
-             c.end, c.n_tokens, vectors[i].tobytes())
+             c.end, c.n_tokens, c.line_start, c.line_end, vectors[i].tobytes())
             for i, c in enumerate(chunks)
         ]  # fmt: skip
         with self._write(f"storing {doc.path}") as conn:
             conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
             conn.executemany(
-                f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.execute(
@@ -270,7 +287,7 @@ class SqliteStore:
             batch = unique[start : start + 500]
             marks = ",".join("?" * len(batch))
             for row in self._read(
-                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch
+                f"SELECT {self._chunk_columns} FROM chunks WHERE id IN ({marks})", batch
             ):
                 by_id[row[0]] = Chunk(*row)
         return [by_id[i] for i in ids if i in by_id]

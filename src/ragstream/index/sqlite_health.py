@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ragstream.errors import DamagedIndex, StoreError
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of an index this RAGstream writes
+SCHEMA_VERSION = 2  # PRAGMA user_version of an index this RAGstream writes (2: line ranges)
 QUICK_CHECK_SECONDS = 0.5
 RECOVERY_HINT = (
     "run 'ragstream doctor' to see what is wrong; 'ragstream doctor --rebuild' moves the "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 
@@ -46,9 +47,11 @@ def chunk_sections(
     seen: Counter[str] = Counter()
     for section_index, section in enumerate(sections):
         spans = tokenizer.token_spans(section.text)
+        newlines = _newlines(section)
         for first, stop in token_windows(section.text, spans, max_tokens, overlap):
             start, end = spans[first][0], spans[stop - 1][1]
             text = section.text[start:end]
+            lines = _line_range(section.line, newlines, start, end)
             chunks.append(
                 Chunk(
                     id=chunk_id(path, text, seen[text]),
@@ -61,10 +64,28 @@ def chunk_sections(
                     start=start,
                     end=end,
                     n_tokens=stop - first,
+                    line_start=lines[0] if lines else None,
+                    line_end=lines[1] if lines else None,
                 )
             )
             seen[text] += 1
     return chunks
+
+
+def _newlines(section: Section) -> list[int]:
+    """Offsets of the section's newlines, when it knows its first line (else unused)."""
+    if section.line is None:
+        return []
+    return [m.start() for m in re.finditer("\n", section.text)]
+
+
+def _line_range(
+    first_line: int | None, newlines: list[int], start: int, end: int
+) -> tuple[int, int] | None:
+    """The source lines text[start:end] spans: the first line plus newlines before it."""
+    if first_line is None:
+        return None
+    return first_line + bisect_left(newlines, start), first_line + bisect_left(newlines, end)
 
 
 def chunk_id(path: str, text: str, earlier_copies: int) -> str:

@@ -14,6 +14,12 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.clean_html import (
+    clean_heading,
+    content_root,
+    strip_chrome,
+    text_without_chrome_lines,
+)
 from ragstream.ingest.loaders.common import (
     LEGACY_WARNING,
     SNIFF_BYTES,
@@ -43,7 +49,8 @@ def load_html(data: bytes) -> LoadResult:
         raise LoaderError("binary content in an .html file")
     soup, notes = _parse(data)
     title = soup.title.get_text(" ", strip=True) if soup.title else None
-    root = _main_element(soup)
+    root = content_root(soup) or _main_element(soup)
+    strip_chrome(root)
     drop_chrome = root.name in ("body", "[document]")
     walker = _Walker(SectionBuilder(root_title=title or None), drop_chrome)
     walker.walk(root)
@@ -121,7 +128,7 @@ class _Walker:
             return []
         if name in _HEADINGS:
             self.flush()
-            self.builder.heading(_HEADINGS[name], element.get_text(" "))
+            self.builder.heading(_HEADINGS[name], clean_heading(element.get_text(" ")))
             return []
         if name == "pre":
             self.flush()
@@ -141,6 +148,7 @@ class _Walker:
     def flush(self) -> None:
         lines = "".join(self.inline).split(_LINE_BREAK)
         text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
+        text = text_without_chrome_lines(text)
         self.inline = []
         if text:
             self.builder.text(text)
