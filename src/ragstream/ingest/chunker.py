@@ -53,7 +53,7 @@ def chunk_sections(
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     for section_index, section in enumerate(sections):
-        for offset, piece in pieces(section.text):
+        for offset, piece in pieces(section.text, PIECE_CHARS):
             limits.check_time()
             spans = tokenizer.token_spans(piece)
             for first, stop in token_windows(piece, spans, max_tokens, overlap):
@@ -79,7 +79,7 @@ def chunk_sections(
     return chunks
 
 
-def pieces(text: str, size: int = PIECE_CHARS) -> Iterator[tuple[int, str]]:
+def pieces(text: str, size: int) -> Iterator[tuple[int, str]]:
     """(offset, piece) of a long text, cut at paragraph, else line, else space breaks.
 
     The tokeniser's spans of a whole 50 MB text would take gigabytes; pieces of ~size
