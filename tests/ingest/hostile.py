@@ -232,19 +232,21 @@ def main(argv: list[str]) -> None:
         if vanish and stage == "load" and key.endswith("/" + vanish):
             (corpus / vanish).unlink(missing_ok=True)
 
-    started = time.perf_counter()
     with Workspace.open(workspace=workspace) as ws:
+        ws.embedder.embed(["warm-up"])  # model load is start-up, not this ingest
+        started = time.perf_counter()
         report = ws.ingest([corpus], progress=progress)
+        seconds = time.perf_counter() - started
     files = [
         {"path": f.path.rsplit("/", 1)[-1], "status": f.status, "reason": f.reason}
         for f in report.files
     ]
-    result = {
-        "files": files,
-        "seconds": time.perf_counter() - started,
-        "peak_rss_mb": peak_rss_mb(),
-    }
-    print(json.dumps(result), flush=True)
+    chunks = sum(f.n_chunks for f in report.files)
+    print(
+        json.dumps(
+            {"files": files, "chunks": chunks, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+        )
+    )
 
 
 if __name__ == "__main__":
