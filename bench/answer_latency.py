@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the loopback server lives with the tests
 
 from ragstream.config import Settings  # noqa: E402
-from ragstream.generate.answer import answer, prompt_messages  # noqa: E402
+from ragstream.generate.answer import prompt_messages  # noqa: E402
 from ragstream.generate.events import Delta, Done, Sources  # noqa: E402
 from ragstream.generate.llm import ChatModel  # noqa: E402
 from ragstream.models import Chunk, DocumentRecord, Hit  # noqa: E402
@@ -88,18 +88,14 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 2)
 
 
-class TimedSearch:
-    """The workspace as `answer` sees it, timing each search inside the answer."""
+class TimedWorkspace(Workspace):
+    """A workspace that times each search made inside an answer."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self.settings = workspace.settings
-        self.embedder = workspace.embedder
-        self.last_ms = 0.0
+    last_ms = 0.0
 
     def search(self, query: str, **options: Any) -> list[Hit]:
         started = time.perf_counter()
-        hits = self.workspace.search(query, **options)
+        hits = super().search(query, **options)
         self.last_ms = (time.perf_counter() - started) * 1000
         return hits
 
@@ -115,7 +111,7 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
         settings = offline_ws.settings.replace(
             openai_api_key="sk-bench", openai_base_url=server.base_url
         )
-        ws = TimedSearch(Workspace(settings))
+        ws = TimedWorkspace(settings)
         assert ws.workspace.store.count_chunks() == n_chunks
         bare = ChatModel(settings)._client  # the same cached openai client the library uses
 
@@ -135,13 +131,13 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
             return (server.requests[0].arrived - t0) * 1000
 
         for i, query in enumerate(queries):
-            messages, _ = prompt_messages(ws, query)
+            messages, _ = prompt_messages(query, settings=ws.settings, search=ws.search)
             bare_first = i % 2 == 0  # alternate, so drifting load hits both sides alike
             bare_ms = bare_request(messages) if bare_first else 0.0
 
             server.script()
             t0 = time.perf_counter()
-            events = answer(ws, query)
+            events = ws.ask(query)
             first = next(events)
             t_sources = time.perf_counter()
             assert isinstance(first, Sources) and first.sources
@@ -165,10 +161,10 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
             rows["first_token_ms"].append(((first_token or arrived) - t0) * 1000)
             if i < warmup + n_offline:
                 t0 = time.perf_counter()
-                done = list(answer(offline_ws, query))[-1]
+                done = list(offline_ws.ask(query))[-1]
                 rows["offline_answer_ms"].append((time.perf_counter() - t0) * 1000)
                 assert isinstance(done, Done) and done.offline
-        ws.workspace.close()
+        ws.close()
         offline_ws.close()
     server.shutdown()
 

@@ -91,7 +91,7 @@ def measure_copy(sizes: list[int], dim: int, directory: Path) -> list[dict[str, 
     """`copy_store` from a filled SQLite index into an empty PostgreSQL one, per size."""
     from search_latency import grow, texts
 
-    from ragstream.commands.store import copy_store
+    from ragstream.index.copy import copy_store
 
     source, rows = open_store("sqlite", directory, dim), []
     for size in sizes:

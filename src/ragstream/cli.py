@@ -1,7 +1,7 @@
 """The `ragstream` command: a thin door onto the library.
 
-Each subcommand lives next to the code it drives and is imported only when run, so
-`ragstream search` never pays for importing Streamlit or boto3. Errors from the library
+Each subcommand lives in ragstream.commands (deploy and serve in their own wings) and is
+imported only when run, so `ragstream search` never pays for importing Streamlit or boto3. Errors from the library
 (RagstreamError) print as one line on stderr with exit code 1, never a traceback.
 """
 
@@ -21,7 +21,7 @@ COMMANDS = {
     "search": "ragstream.commands.core:search",
     "docs": "ragstream.commands.core:docs",
     "eval": "ragstream.commands.evaluate:evaluate",
-    "ask": "ragstream.generate.cli:ask",
+    "ask": "ragstream.commands.ask:ask",
     "serve": "ragstream.app.cli:serve",
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",

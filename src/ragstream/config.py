@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from ragstream.errors import ConfigError
+from ragstream.layered import build, convert, read_table
 
 ENV_PREFIX = "RAGSTREAM_"
+MB = 1024 * 1024  # max_file_mb counts mebibytes, everywhere (ingest, page, API)
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
 # Secrets keep the names their ecosystems use (OPENAI_API_KEY), plus RAGSTREAM_* aliases.
 SECRET_ENV = {
@@ -60,6 +61,10 @@ class Settings:
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
 
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * MB)
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` applied, converted like any other source of settings."""
         hints = get_type_hints(Settings)
@@ -67,7 +72,7 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(
-            self, **{name: _convert(name, value, hints[name]) for name, value in changes.items()}
+            self, **{name: convert(name, value, hints[name]) for name, value in changes.items()}
         )
 
 
@@ -81,34 +86,16 @@ def load_settings(
     `overrides` holds CLI flags; None values mean "flag not given" and are ignored.
     """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    values.update(_from_file(config_file, env))
-    values.update(_from_env(env))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    hints = get_type_hints(Settings)
-    known = {f.name for f in fields(Settings)}
-    converted = {}
-    for name, raw in values.items():
-        if name not in known:
-            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
-        converted[name] = _convert(name, raw, hints[name])
-    return Settings(**converted)
+    return build(Settings, _from_file(config_file, env), _from_env(env), overrides or {})
 
 
 def _from_file(config_file: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
     path = config_file or (Path(env["RAGSTREAM_CONFIG"]) if env.get("RAGSTREAM_CONFIG") else None)
     if path is None:
-        default = Path("ragstream.toml")
-        if not default.is_file():
+        path = Path("ragstream.toml")
+        if not path.is_file():
             return {}
-        path = default
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"settings file {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
-    return dict(data.get("ragstream", data))
+    return read_table(path, "ragstream")
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -135,23 +122,3 @@ def read_secret_file(variable: str, path: str) -> str:
     if not value:
         raise ConfigError(f"{variable}={path}: the file is empty")
     return value
-
-
-_SCALARS: dict[Any, type] = {
-    Path: Path,
-    int: int,
-    float: float,
-    int | None: int,
-    float | None: float,
-}
-
-
-def _convert(name: str, raw: Any, hint: Any) -> Any:
-    """Turn a value from a file, env or flag into the field's type; name the setting if bad."""
-    target = _SCALARS.get(hint)
-    if target is None or (isinstance(raw, target) and not isinstance(raw, bool)):
-        return raw
-    try:
-        return target(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting {name}={raw!r} is not a valid {target.__name__}") from None

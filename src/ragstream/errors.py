@@ -7,12 +7,12 @@
     │   └── EmbedderMismatch       index built by another embedder / dimension
     ├── StoreError                 the store failed (database locked, missing extension...)
     ├── GenerationError            the LLM could not answer (key, server, timeout)
-    ├── DeployError                an AWS or Docker step failed (translated, one line)
-    └── HostError                  the host agent could not do its job
+    └── DeployError                an AWS or Docker step failed (translated, one line)
 
 Errors of the libraries underneath (sqlite3, openai, botocore, psycopg) are translated
 into these where they are first caught, so callers handle one tree and users read one
-line, never a traceback.
+line, never a traceback. The host agent (ragstream.host) ships alone to the instance and
+cannot import this module: its own one-line error is ragstream.host.errors.HostError.
 """
 
 from __future__ import annotations
@@ -48,7 +48,3 @@ class GenerationError(RagstreamError):
 
 class DeployError(RagstreamError):
     """A deployment step (AWS or Docker) failed."""
-
-
-class HostError(RagstreamError):
-    """The host agent on the instance could not do its job."""

@@ -23,7 +23,7 @@ class Chunk:
     """A retrievable piece of a document, with enough to cite it exactly."""
 
     id: str  # stable: derived from path and content, so re-ingesting is a no-op
-    path: str  # as given relative to the ingest root (posix separators)
+    path: str  # the document key (see DocumentRecord.path)
     text: str
     ordinal: int  # position of the chunk within its document
     page: int | None = None
@@ -36,8 +36,10 @@ class Chunk:
 
 @dataclass(frozen=True)
 class DocumentRecord:
-    """One manifest row: what was ingested from a file, keyed by its content hash."""
+    """One manifest row: what was ingested from a file, with its content hash."""
 
+    # The document key: relative to the folder holding the workspace when the file is
+    # inside it (posix separators), else absolute (Workspace.source_path inverts it).
     path: str
     sha256: str
     size: int

@@ -1,9 +1,9 @@
-"""Workspace: the one library object behind the CLI, the UI and (later) the API.
+"""Workspace: the one library object behind the CLI and the UI.
 
     ws = Workspace.open(settings)          # or Workspace.open(workspace=Path("x"))
     report = ws.ingest([Path("docs")])     # incremental, crash-safe
     hits = ws.search("how do I rotate the key?", k=5)
-    for event in ws.ask("...", history=[...]): ...   # see ragstream.generate
+    for event in ws.ask("...", history=[...]): ...   # Sources, Delta..., Done
 
 Heavy objects (embedder, store) are created on first use and kept for the object's life.
 """
@@ -16,9 +16,12 @@ from typing import Any
 
 from ragstream.config import Settings, load_settings
 from ragstream.errors import EmbedderMismatch
+from ragstream.generate.answer import Search, answer, prompt_messages
+from ragstream.generate.events import Event
+from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
-from ragstream.index.store import Store, open_store
-from ragstream.ingest.loaders import MB
+from ragstream.index.factory import open_store, store_location
+from ragstream.index.store import Store
 from ragstream.ingest.pipeline import Ingestor
 from ragstream.ingest.report import (
     FileResult,
@@ -87,6 +90,17 @@ class Workspace:
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
 
+    @property
+    def base(self) -> Path:
+        """The folder holding the workspace: documents are keyed relative to it, so keys
+        do not depend on the directory a command runs from."""
+        return self.settings.workspace.resolve().parent
+
+    def source_path(self, key: str) -> Path:
+        """The file a document key names (the inverse of how ingest keys files)."""
+        path = Path(key)
+        return path if path.is_absolute() else self.base / path
+
     def remove(self, path: str) -> bool:
         return self.store.remove_document(path)
 
@@ -107,12 +121,55 @@ class Workspace:
             path_glob=path_glob,
         )
 
-    # --- answer (ragstream.generate) ------------------------------------------------
-    def ask(self, question: str, *, history: Sequence[Any] = (), **options: Any) -> Iterator[Any]:
-        """Stream of answer events; see ragstream.generate."""
-        from ragstream.generate.answer import answer
+    # --- answer ---------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Iterable[Any] = (),
+        model: str | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        path_glob: str | None = None,
+        offline: bool | None = None,
+    ) -> Iterator[Event]:
+        """Sources, then Delta events, then Done (see ragstream.generate.events).
 
-        return answer(self, question, history, **options)
+        `history` holds earlier turns ({"role", "content"} or (role, text)); `offline=None`
+        uses an LLM when one is configured, else answers extractively.
+        """
+        return answer(
+            question,
+            history,
+            settings=self.settings,
+            search=self._search_with(k, mode, path_glob),
+            embed=lambda texts: self.embedder.embed(texts),
+            model=model,
+            offline=offline,
+        )
+
+    def prompt(
+        self,
+        question: str,
+        *,
+        history: Iterable[Any] = (),
+        model: str | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        path_glob: str | None = None,
+    ) -> str:
+        """The whole prompt `ask` would send to an LLM, as text to copy; sends nothing."""
+        messages, _ = prompt_messages(
+            question,
+            history,
+            settings=self.settings,
+            search=self._search_with(k, mode, path_glob),
+            model=model,
+        )
+        return render_prompt(messages)
+
+    def _search_with(self, k: int | None, mode: str | None, path_glob: str | None) -> Search:
+        return lambda query: self.search(query, k=k, mode=mode, path_glob=path_glob)
 
     def close(self) -> None:
         if self._store is not None:
@@ -130,7 +187,7 @@ class Workspace:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings)
+            self._store = open_store(store_location(self.settings))
         return self._store
 
     @property
@@ -178,8 +235,8 @@ class Workspace:
             self.embedder,
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
-            max_bytes=int(s.max_file_mb * MB),
-            base=s.workspace.resolve().parent,
+            max_bytes=s.max_file_bytes,
+            base=self.base,
             progress=progress,
         )
 

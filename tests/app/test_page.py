@@ -115,12 +115,12 @@ def test_password_gate_blocks_everything_until_the_right_password(
 def test_upload_of_another_type_or_over_the_limit_is_refused_and_nothing_written(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RAGSTREAM_MAX_FILE_MB", "0.001")  # 1 kB
+    monkeypatch.setenv("RAGSTREAM_MAX_FILE_MB", "0.001")  # 1 kB (1.05 kB: MiB)
     at = page()
     at = upload(at, "big.md", b"# big\n" + b"words " * 400)
     assert [e.value for e in at.sidebar.error] == [
-        "**big.md** failed: 2.4 kB is over the 1.0 kB limit "
-        "(raise RAGSTREAM_MAX_FILE_MB to allow it)"
+        "**big.md** failed: file is 2.3 kB, over the 1.0 kB limit "
+        "(raise max_file_mb / RAGSTREAM_MAX_FILE_MB to allow it)"
     ]
     at = upload(at, "tool.exe", b"MZ\x90\x00", "application/octet-stream")
     errors = [e.value for e in at.sidebar.error]

@@ -6,9 +6,9 @@ from ragstream.app.passages import (
     highlighted_html,
     matching_sentences,
     source_label,
-    split_sentences,
     supporting_text,
 )
+from ragstream.text import sentence_spans
 
 PASSAGE = (
     "The start script checks whether the container already exists. "
@@ -24,7 +24,7 @@ def test_source_label_prefers_page_then_section_then_name() -> None:
 
 
 def test_split_sentences_gives_offsets_of_each_sentence() -> None:
-    spans = split_sentences(PASSAGE)
+    spans = sentence_spans(PASSAGE)
     sentences = [PASSAGE[s:e] for s, e in spans]
     assert sentences == [
         "The start script checks whether the container already exists.",
@@ -36,7 +36,7 @@ def test_split_sentences_gives_offsets_of_each_sentence() -> None:
 
 def test_split_sentences_keeps_abbreviation_like_lowercase_continuations() -> None:
     text = "Use e.g. the flag. Then run it."
-    assert [text[s:e] for s, e in split_sentences(text)] == ["Use e.g. the flag.", "Then run it."]
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["Use e.g. the flag.", "Then run it."]
 
 
 def test_quoted_sentence_is_found_exactly() -> None:
@@ -62,7 +62,7 @@ def test_supporting_text_takes_the_sentences_citing_that_marker() -> None:
 
 def test_highlighted_html_escapes_document_text_and_marks_spans() -> None:
     passage = "Run <script>alert(1)</script> now. Keys & locks rotate."
-    spans = [split_sentences(passage)[1]]
+    spans = [sentence_spans(passage)[1]]
     out = highlighted_html(passage, spans)
     assert "<script>" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt; now." in out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ragstream.app.cli import child_environment, open_url, streamlit_command
+from ragstream.app.cli import child_environment, local_url, streamlit_command
 from ragstream.app.server import health_url
 from tests.app.serve_helpers import serving
 
@@ -30,9 +30,9 @@ def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:
 
 
 def test_wildcard_bind_prints_a_loopback_url() -> None:
-    assert open_url("0.0.0.0", 8501) == "http://127.0.0.1:8501"
-    assert open_url("::", 8501) == "http://127.0.0.1:8501"
-    assert open_url("10.0.0.5", 9000) == "http://10.0.0.5:9000"
+    assert local_url("0.0.0.0", 8501) == "http://127.0.0.1:8501"
+    assert local_url("::", 8501) == "http://127.0.0.1:8501"
+    assert local_url("10.0.0.5", 9000) == "http://10.0.0.5:9000"
 
 
 def test_unwritable_home_is_replaced_for_streamlit(tmp_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -38,3 +42,17 @@ def test_a_password_in_argv_is_warned_about_and_the_command_runs(
 def test_no_warning_without_a_password(url: str) -> None:
     result = CliRunner().invoke(command, ["--database-url", url, "--to", url])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+@pytest.mark.parametrize("args", [["ask", ""], ["search", "   "], ["ask", "\t"]])
+def test_an_empty_question_is_a_usage_error(args: list[str], tmp_path: Path) -> None:
+    """Not "No passage matches" with exit 0: the user typed nothing to look for."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ragstream.cli", *args, "--workspace", str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "is empty: say what to look for" in result.stderr
+    assert not (tmp_path / "ws").exists()  # refused before opening anything

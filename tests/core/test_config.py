@@ -79,7 +79,7 @@ def test_missing_secret_file_names_variable_not_content(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"RAGSTREAM_TOP_K": "many"}, "top_k='many' is not a valid int"),
+        ({"RAGSTREAM_TOP_K": "many"}, "top_k='many' is not a whole number"),
         ({"RAGSTREAM_RETRIEVAL_MODE": "fuzzy"}, "retrieval_mode='fuzzy' is not one of"),
         ({"RAGSTREAM_CHUNK_OVERLAP": "999"}, "chunk_overlap between"),
         ({"RAGSTREAM_MAX_FILE_MB": "big"}, "max_file_mb='big' is not a valid float"),

@@ -113,7 +113,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(corpus: Path, workspace: W
         result = by_path[f"docs/{name}"]
         assert result.status == "failed", result
         assert result.reason and "\n" not in result.reason
-    assert by_path["docs/huge.md"].reason.startswith("file is 200.0 MB, over the 50 MB limit")
+    assert by_path["docs/huge.md"].reason.startswith("file is 200.0 MB, over the 50.0 MB limit")
     assert report.count("ingested") == 3
 
 

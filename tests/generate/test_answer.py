@@ -3,15 +3,18 @@ loopback Chat Completions server: event order, citations, follow-ups, prompt exp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from ragstream.config import Settings
 from ragstream.errors import GenerationError
-from ragstream.generate.answer import answer, assembled_prompt
-from ragstream.generate.events import Delta, Done, Sources, Usage
+from ragstream.generate.answer import answer as answer_stream
+from ragstream.generate.answer import prompt_messages
+from ragstream.generate.events import Delta, Done, Event, Sources, Usage
 from ragstream.generate.extractive import NOTHING_FOUND, OFFLINE_NOTE
+from ragstream.generate.prompt import render_prompt
 from ragstream.models import Hit
 from tests.generate.factories import hit
 from tests.generate.sse_server import ChatServer, Reply
@@ -51,6 +54,19 @@ class Retriever:
     ) -> list[Hit]:
         self.queries.append(query)
         return self.hits[: k or 5]
+
+
+def answer(
+    retriever: Retriever, question: str, history: object = (), **options: object
+) -> Iterator[Event]:
+    """The library's answer stream over the stand-in's search and settings."""
+    return answer_stream(
+        question,
+        history,
+        settings=retriever.settings,
+        search=retriever.search,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def online(server: ChatServer, **kw: object) -> Retriever:
@@ -163,9 +179,12 @@ def test_small_context_window_packs_fewer_passages(chat_server: ChatServer) -> N
 def test_prompt_only_has_instructions_numbered_context_and_question(
     chat_server: ChatServer,
 ) -> None:
-    text = assembled_prompt(
-        online(chat_server), QUESTION, [("user", "earlier"), ("assistant", "reply")]
+    retriever = online(chat_server)
+    history = [("user", "earlier"), ("assistant", "reply")]
+    messages, _ = prompt_messages(
+        QUESTION, history, settings=retriever.settings, search=retriever.search
     )
+    text = render_prompt(messages)
     assert text.startswith("### Instructions\n\nYou answer questions")
     assert '[1] notes/deploy.md § "Start script"\n' in text and "[2] docs/runbook.pdf p.7\n" in text
     assert text.rstrip().endswith(f"Question: {QUESTION}")

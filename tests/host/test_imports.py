@@ -3,30 +3,20 @@ and its own modules (never click, rich or the rest of ragstream)."""
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
 import ragstream.host
+from tests.support.imports import imported_modules
 
 HOST_DIR = Path(ragstream.host.__file__).parent
 ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
 
 
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
-
-
 def test_host_imports_only_stdlib_boto3_and_itself() -> None:
     offenders = []
     for path in sorted(HOST_DIR.glob("*.py")):
-        for name in _imports(path):
+        for name in imported_modules(path):
             top = name.split(".")[0]
             if name == "ragstream.host" or name.startswith("ragstream.host."):
                 continue
@@ -34,4 +24,4 @@ def test_host_imports_only_stdlib_boto3_and_itself() -> None:
                 continue
             offenders.append(f"{path.name}: {name}")
     assert offenders == []
-    assert _imports(HOST_DIR / "aws.py") >= {"boto3"}  # the check sees real imports
+    assert imported_modules(HOST_DIR / "aws.py") >= {"boto3"}  # the check sees real imports

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -235,3 +236,21 @@ class StoreContract:
         store.remove_document("a.md")
         assert reader.dense_search(unit(1), 5) == []
         assert reader.documents() == []
+
+
+# Globs and paths on which PostgreSQL's glob translation must agree with fnmatch.
+GLOBS = ["docs/*", "*.md", "docs/guide/*.md", "manual.pdf", "*.TXT", "d?cs/*", "[dm]*",
+         "[!d]*", "a+b(c)|d.txt", "[]x]*", "[x", "*.[mp][dd]*", "x\\y", "^$.{2}"]  # fmt: skip
+PATHS = ["docs/keys.md", "docs/guide/install.md", "manual.pdf", "notes/a.TXT", "a+b(c)|d.txt",
+         "]x.md", "[x", "x\\y", "^$.{2}", "^$.aa", "doc/x.pd"]  # fmt: skip
+
+
+def assert_frequencies_match_postings(store: Any) -> None:
+    """PostgreSQL's term_stats agree with its postings (a PostgresStore)."""
+    mismatched = store._read(
+        "SELECT count(*) FROM term_stats s FULL JOIN "
+        "(SELECT term, count(*) AS df FROM postings GROUP BY term) p USING (term) "
+        "WHERE coalesce(s.df, 0) <> coalesce(p.df, 0)"
+    )
+    assert mismatched == [(0,)]
+    assert store._read("SELECT count(*) FROM postings")[0][0] > 0

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ragstream.config import load_settings
 from ragstream.errors import ConfigError, IndexError_
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.openai_embed import OpenAIEmbedder
+from ragstream.workspace import Workspace
 
 KEY = "sk-test-not-a-real-key-123"
 
@@ -145,17 +147,18 @@ def test_unreachable_server(base_url: str) -> None:
         embedder.embed_query("hello")
 
 
-def test_missing_key_names_the_settings(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base_url: str
-) -> None:
-    for var in ("OPENAI_API_KEY", "RAGSTREAM_OPENAI_API_KEY", "RAGSTREAM_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-        monkeypatch.delenv(var + "_FILE", raising=False)
-    monkeypatch.chdir(tmp_path)  # no ragstream.toml here
+def test_missing_key_names_the_settings(base_url: str) -> None:
     with pytest.raises(ConfigError, match="needs an API key: set OPENAI_API_KEY"):
         OpenAIEmbedder("text-embedding-3-small", base_url=base_url, timeout=5)
-    # The key from the settings (here a secret file) is used when none is passed.
+
+
+def test_the_workspace_passes_the_key_from_its_settings(tmp_path: Path, base_url: str) -> None:
+    """The embedder reads no settings itself: the key (here from a secret file) comes from
+    the workspace's settings."""
     (tmp_path / "key").write_text(KEY + "\n")
-    monkeypatch.setenv("OPENAI_API_KEY_FILE", str(tmp_path / "key"))
-    embedder = OpenAIEmbedder("text-embedding-3-small", base_url=base_url, max_retries=0)
+    settings = load_settings(
+        {"workspace": tmp_path / "ws", "embedder": "openai:text-embedding-3-small"},
+        env={"OPENAI_API_KEY_FILE": str(tmp_path / "key"), "OPENAI_BASE_URL": base_url},
+    )
+    embedder = Workspace(settings).embedder
     assert embedder.embed_query("works").shape == (1536,)

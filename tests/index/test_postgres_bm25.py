@@ -22,7 +22,7 @@ from ragstream.index.postgres import PostgresStore
 from ragstream.index.sqlite import SqliteStore
 from ragstream.index.store import Candidates
 from ragstream.models import Chunk, DocumentRecord
-from tests.index.store_contract import DIM, unit
+from tests.index.store_contract import DIM, assert_frequencies_match_postings, unit
 
 pytestmark = pytest.mark.postgres
 DATA = Path(__file__).parents[2] / "bench" / "data"
@@ -110,16 +110,6 @@ def test_postings_and_document_frequencies_follow_every_write(
     ]
     for query in ["gravel foundation", *questions(10)]:
         assert_same_candidates(pg.keyword_search(query, 10), lite.keyword_search(query, 10), query)
-
-
-def assert_frequencies_match_postings(store: PostgresStore) -> None:
-    mismatched = store._read(
-        "SELECT count(*) FROM term_stats s FULL JOIN "
-        "(SELECT term, count(*) AS df FROM postings GROUP BY term) p USING (term) "
-        "WHERE coalesce(s.df, 0) <> coalesce(p.df, 0)"
-    )
-    assert mismatched == [(0,)]
-    assert store._read("SELECT count(*) FROM postings")[0][0] > 0
 
 
 def test_a_database_made_by_migration_1_is_migrated_with_its_chunks(

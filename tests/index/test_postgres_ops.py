@@ -18,16 +18,20 @@ import pytest
 from click.testing import CliRunner
 
 from ragstream.cli import cli
-from ragstream.commands.store import copy_store
 from ragstream.errors import StoreError
+from ragstream.index.copy import copy_store
 from ragstream.index.pg_migrations import LATEST
 from ragstream.index.postgres import PostgresStore, glob_to_regex
 from ragstream.index.sqlite import SqliteStore
 from ragstream.models import Hit
 from ragstream.workspace import Workspace
-from tests.index.store_contract import CORPUS, make_doc
-from tests.index.test_postgres_bm25 import assert_frequencies_match_postings
-from tests.index.test_postgres_store import GLOBS, PATHS
+from tests.index.store_contract import (
+    CORPUS,
+    GLOBS,
+    PATHS,
+    assert_frequencies_match_postings,
+    make_doc,
+)
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ragstream.index.postgres import PostgresStore, glob_to_regex, mask_url
-from tests.index.store_contract import StoreContract, StoreFactory
+from tests.index.store_contract import GLOBS, PATHS, StoreContract, StoreFactory
 
 
 @pytest.fixture
@@ -29,12 +29,6 @@ def store_factory(postgres_url: str) -> Iterator[StoreFactory]:
 @pytest.mark.postgres
 class TestPostgresStore(StoreContract):
     pass
-
-
-GLOBS = ["docs/*", "*.md", "docs/guide/*.md", "manual.pdf", "*.TXT", "d?cs/*", "[dm]*",
-         "[!d]*", "a+b(c)|d.txt", "[]x]*", "[x", "*.[mp][dd]*", "x\\y", "^$.{2}"]  # fmt: skip
-PATHS = ["docs/keys.md", "docs/guide/install.md", "manual.pdf", "notes/a.TXT", "a+b(c)|d.txt",
-         "]x.md", "[x", "x\\y", "^$.{2}", "^$.aa", "doc/x.pd"]  # fmt: skip
 
 
 @pytest.mark.parametrize("glob", GLOBS)

@@ -13,15 +13,15 @@ import pypdf
 import pytest
 from fpdf import FPDF
 
+from ragstream.config import MB
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import (
-    MB,
-    SUPPORTED_SUFFIXES,
-    is_supported,
-    load,
-    load_document,
-)
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
+from ragstream.models import Section
+
+
+def load(path: Path, max_bytes: int | None = None) -> list[Section]:
+    return load_document(path, max_bytes).sections
 
 
 def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
@@ -69,7 +69,9 @@ def test_a_200_mb_file_is_refused_from_stat_without_reading(
     with path.open("wb") as handle:
         os.truncate(handle.fileno(), 200 * MB)  # sparse: costs no disk
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a file over the limit"))
-    assert reason(path, max_bytes=50 * MB) == "file is 200.0 MB, over the 50 MB limit (max_file_mb)"
+    assert reason(path, max_bytes=50 * MB) == (
+        "file is 200.0 MB, over the 50.0 MB limit (raise max_file_mb / RAGSTREAM_MAX_FILE_MB to allow it)"
+    )
 
 
 def test_a_file_at_the_limit_is_loaded(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from ragstream.config import Settings
 from ragstream.errors import ConfigError, GenerationError
 from ragstream.models import Chunk
+from ragstream.openai_client import Endpoint
 from ragstream.retrieve.rerank import OpenAIReranker, create_reranker, parse_scores
 
 SECRET = "sk-test-secret-value"
@@ -84,7 +85,7 @@ def test_reranker_scores_passages_through_the_api(server: str) -> None:
 
 def test_server_error_is_one_line_and_keeps_the_key_secret(server: str) -> None:
     FakeChat.status = 500
-    reranker = OpenAIReranker("tiny-judge", SECRET, server, timeout=5)
+    reranker = OpenAIReranker("tiny-judge", Endpoint(SECRET, server, timeout=5))
     with pytest.raises(GenerationError, match="reranker openai:tiny-judge failed") as info:
         reranker.rerank("q", chunks("a"))
     assert "\n" not in str(info.value) and SECRET not in str(info.value)
@@ -93,7 +94,7 @@ def test_server_error_is_one_line_and_keeps_the_key_secret(server: str) -> None:
 def test_reply_with_the_wrong_number_of_scores(server: str) -> None:
     FakeChat.reply_override = '{"scores": [1]}'
     with pytest.raises(GenerationError, match="returned 1 scores for 2 passages"):
-        OpenAIReranker("m", None, server).rerank("q", chunks("a", "b"))
+        OpenAIReranker("m", Endpoint(None, server, 5)).rerank("q", chunks("a", "b"))
 
 
 def test_parse_scores_tolerates_chatter() -> None:

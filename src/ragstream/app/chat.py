@@ -16,15 +16,14 @@ from ragstream.app import components
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
-from ragstream.generate.answer import assembled_prompt
-from ragstream.generate.events import Delta, Done, Source, Sources
+from ragstream.generate.events import Delta, Done, Event, Source, Sources
 from ragstream.workspace import Workspace
 
 
 class AnswerStream:
     """Yields the answer's text; remembers the sources and the Done record on the way."""
 
-    def __init__(self, events: Iterator[Any]) -> None:
+    def __init__(self, events: Iterator[Event]) -> None:
         self._events = events
         self.sources: tuple[Source, ...] = ()
         self.done: Done | None = None
@@ -58,18 +57,19 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
 
     Returns False when the library refused (the reason is shown as st.error)."""
     history = history_for(state.messages)
-    ask_options = {"k": options.top_k, "mode": options.mode, "model": options.model}
     state.messages.append(Message("user", question))
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
         try:
             if options.prompt_only:
-                prompt = assembled_prompt(workspace, question, history, **ask_options)
+                prompt = workspace.prompt(question, history=history, **_search_options(options))
                 message = Message("assistant", prompt, prompt=True)
                 components.message_body(message)
             else:
-                stream = AnswerStream(iter(workspace.ask(question, history=history, **ask_options)))
+                stream = AnswerStream(
+                    workspace.ask(question, history=history, **_search_options(options))
+                )
                 streamed = show_streaming(stream)
                 message = finished(stream, streamed)
         except RagstreamError as exc:
@@ -83,6 +83,10 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
         # Drawn in this run, with the keys the next run uses: no rerun needed.
         components.message_footer(message, index, state)
     return True
+
+
+def _search_options(options: ChatOptions) -> dict[str, Any]:
+    return {"k": options.top_k, "mode": options.mode, "model": options.model}
 
 
 def finished(stream: AnswerStream, streamed: str) -> Message:

@@ -25,7 +25,9 @@ from types import FrameType
 
 import click
 
+from ragstream.commands.options import workspace_option
 from ragstream.config import load_settings
+from ragstream.host.config import HEALTH_PATH
 
 SCRIPT = Path(__file__).with_name("streamlit_app.py")
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -67,8 +69,9 @@ def child_environment(workspace: Path, base: Mapping[str, str]) -> dict[str, str
     return env
 
 
-def open_url(address: str, port: int) -> str:
-    """The address to print: a wildcard bind is opened as 127.0.0.1."""
+def local_url(address: str, port: int) -> str:
+    """The URL to reach a server bound to `address` from this machine: a wildcard bind
+    is reached (and printed) as 127.0.0.1."""
     host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
     return f"http://{host}:{port}"
 
@@ -97,12 +100,7 @@ def wait_until_up(
     show_default=True,
     help="Interface to bind (0.0.0.0: all; 127.0.0.1: this machine only).",
 )
-@click.option(
-    "--workspace",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Workspace directory [env RAGSTREAM_WORKSPACE; default ./.ragstream].",
-)
+@workspace_option
 def serve(port: int, address: str, workspace: Path | None) -> None:
     """Run the web app (Streamlit) and print the address to open."""
     settings = load_settings({"workspace": workspace})  # a bad setting fails here, in one line
@@ -119,8 +117,8 @@ def serve(port: int, address: str, workspace: Path | None) -> None:
     for signum in FORWARDED_SIGNALS:
         signal.signal(signum, forward)
 
-    url = open_url(address, port)
-    if wait_until_up(f"{url}/_stcore/health", 60, alive=lambda: child.poll() is None):
+    url = local_url(address, port)
+    if wait_until_up(url + HEALTH_PATH, 60, alive=lambda: child.poll() is None):
         click.echo(f"RAGstream is running: open {url}  (workspace {settings.workspace})")
     code = child.wait()
     # A child stopped by our forwarded signal is a clean stop, not a failure.

@@ -20,7 +20,7 @@ from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Source
 from ragstream.generate.llm import llm_configured
-from ragstream.workspace import IngestProgress, Workspace
+from ragstream.workspace import FileResult, IngestProgress, Workspace
 
 # Material icons: Streamlit ships the font, so they render without system emoji fonts.
 STATUS_ICONS = {
@@ -76,7 +76,7 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
     files = st.sidebar.file_uploader(
         "Add documents",
         accept_multiple_files=True,
-        help=f"PDF, DOCX, Markdown, text or HTML; at most {settings.max_file_mb:g} MB each.",
+        help=f"{uploads.ACCEPTED}; at most {settings.max_file_mb:g} MB each.",
         key="uploader",
     )
     new = [f for f in files or [] if f.file_id not in state.handled_uploads]
@@ -91,27 +91,19 @@ def upload_panel(workspace: Workspace, state: Session) -> None:
         (st.sidebar.error if row.status == "failed" else st.sidebar.caption)(line)
 
 
-@dataclass(frozen=True)
-class UploadResult:
-    path: str
-    status: str
-    reason: str = ""
-    n_chunks: int = 0
-
-
-def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[UploadResult]:
+def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[FileResult]:
     """Save each acceptable file, ingest them with a progress bar, report per file."""
     settings = workspace.settings
     target = uploads.uploads_dir(settings)
-    rows: list[UploadResult] = []
+    rows: list[FileResult] = []
     saved = []
     for file in files:
         try:
             saved.append(
-                uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_mb)
+                uploads.save_upload(target, file.name, file.getvalue(), settings.max_file_bytes)
             )
         except RagstreamError as exc:
-            rows.append(UploadResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
+            rows.append(FileResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
     if not saved:
         return rows
     bar = st.sidebar.progress(0.0, text="Ingesting…")
@@ -125,12 +117,12 @@ def ingest_uploads(workspace: Workspace, files: list[UploadedFile]) -> list[Uplo
             report = workspace.ingest(saved, progress=progress)
     except RagstreamError as exc:
         bar.empty()
-        return [*rows, *(UploadResult(p.name, "failed", str(exc)) for p in saved)]
+        return [*rows, *(FileResult(p.name, "failed", str(exc)) for p in saved)]
     bar.empty()
     for result in report.files:
         if result.status == "failed":
-            uploads.discard_upload(settings, result.path)
-        rows.append(UploadResult(result.path, result.status, result.reason, result.n_chunks))
+            uploads.discard_upload(settings, workspace.source_path(result.path))
+        rows.append(result)
     return rows
 
 
@@ -202,7 +194,7 @@ def remove_document(workspace: Workspace, path: str | None) -> None:
     try:
         with ingest_lock(str(workspace.settings.workspace)):
             workspace.remove(path)
-        uploads.discard_upload(workspace.settings, path)
+        uploads.discard_upload(workspace.settings, workspace.source_path(path))
         st.toast(f"Removed {passages.source_label(path, None)}")
     except RagstreamError as exc:
         st.error(str(exc))

@@ -11,50 +11,9 @@ import html
 import re
 from pathlib import PurePosixPath
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+from ragstream.text import content_words, sentence_spans
+
 _MARKER = re.compile(r"\[(\d+)\]")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "you",
-        "your",
-        "not",
-        "can",
-        "do",
-        "does",
-        "when",
-        "what",
-        "which",
-        "how",
-    ]
-)
 MIN_OVERLAP = 0.6  # share of a sentence's content words found in the answer
 
 
@@ -68,31 +27,15 @@ def source_label(path: str, page: int | None, title: str | None = None) -> str:
     return name
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of `text`, whitespace excluded."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        end = match.start() if match else len(text)
-        piece = text[start:end]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((start + lead, start + lead + len(stripped)))
-        if match:
-            start = match.end()
-    return spans
-
-
 def _content_words(text: str) -> set[str]:
-    return {w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in STOPWORDS}
+    return set(content_words(text))
 
 
 def supporting_text(answer: str, marker: int) -> str:
     """The answer sentences that cite `[marker]`; the whole answer if none does."""
     cited = [
         answer[s:e]
-        for s, e in split_sentences(answer)
+        for s, e in sentence_spans(answer)
         if str(marker) in _MARKER.findall(answer[s:e])
     ]
     return " ".join(cited) if cited else answer
@@ -103,7 +46,7 @@ def matching_sentences(passage: str, answer: str) -> list[tuple[int, int]]:
     answer_flat = " ".join(_MARKER.sub(" ", answer).split()).lower()
     answer_words = _content_words(answer_flat)
     found = []
-    for start, end in split_sentences(passage):
+    for start, end in sentence_spans(passage):
         sentence = passage[start:end]
         flat = " ".join(sentence.split()).lower()
         words = _content_words(flat)

@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 
-from ragstream.app.cli import SCRIPT
+from ragstream.app.cli import SCRIPT, local_url
+from ragstream.host.config import HEALTH_PATH
 
 WARM_UP_THREAD = "ragstream-warm-up"
 
@@ -45,9 +46,10 @@ def warm_up(health_url: str) -> None:
 def health_url(argv: list[str]) -> str:
     """Where this process will answer health, from its `--server.*` flags."""
     flags = dict(a.removeprefix("--").split("=", 1) for a in argv if a.startswith("--server."))
-    host = flags.get("server.address", "127.0.0.1")
-    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://{host}:{flags.get('server.port', '8501')}/_stcore/health"
+    base = local_url(
+        flags.get("server.address", "127.0.0.1"), int(flags.get("server.port", "8501"))
+    )
+    return base + HEALTH_PATH
 
 
 class _QuietWarmUp(logging.Filter):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import streamlit as st
 
 from ragstream.config import Settings
 from ragstream.generate.events import Source
 from ragstream.generate.tokens import counter_for
-from ragstream.workspace import Workspace
+from ragstream.workspace import FileResult, Workspace
 
 
 @dataclass
@@ -34,7 +33,7 @@ class Session:
     messages: list[Message] = field(default_factory=list)
     selected: tuple[int, int] | None = None  # (message index, source number [n])
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
-    last_report: list[Any] = field(default_factory=list)  # FileResult-like rows
+    last_report: list[FileResult] = field(default_factory=list)  # the last upload's
 
 
 def session() -> Session:

@@ -14,8 +14,9 @@ from pathlib import Path, PurePath
 
 from ragstream.config import Settings
 from ragstream.errors import LoaderError
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, check_size
 
-ALLOWED_SUFFIXES = (".pdf", ".docx", ".md", ".markdown", ".txt", ".html", ".htm")
+ACCEPTED = ", ".join(sorted({s.lstrip(".").upper() for s in SUPPORTED_SUFFIXES}))
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
@@ -30,29 +31,21 @@ def safe_name(name: str) -> str:
     return cleaned or "upload"
 
 
-def check_upload(name: str, size: int, max_file_mb: float) -> None:
-    """Raise LoaderError (one line naming the file) if the upload must be refused."""
+def check_upload(name: str, size: int, max_bytes: int) -> None:
+    """Raise LoaderError (one line naming the file) if the upload must be refused: the
+    same type and size rules as ingest."""
     suffix = PurePath(name).suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        allowed = ", ".join(s.lstrip(".").upper() for s in ALLOWED_SUFFIXES)
-        raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {allowed}")
-    limit = max_file_mb * 1e6
-    if size > limit:
-        raise LoaderError(
-            f"{name}: {human_size(size)} is over the {human_size(limit)} limit "
-            "(raise RAGSTREAM_MAX_FILE_MB to allow it)"
-        )
-    if size == 0:
-        raise LoaderError(f"{name}: the file is empty")
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoaderError(f"{name}: {suffix or 'no extension'} is not supported; upload {ACCEPTED}")
+    try:
+        check_size(size, max_bytes)
+    except LoaderError as exc:
+        raise LoaderError(f"{name}: {exc}") from None
 
 
-def human_size(n_bytes: float) -> str:
-    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:.1f} kB"
-
-
-def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> Path:
+def save_upload(directory: Path, name: str, data: bytes, max_bytes: int) -> Path:
     """Check, then write `data` to `directory/<safe name>` atomically; return that path."""
-    check_upload(name, len(data), max_file_mb)
+    check_upload(name, len(data), max_bytes)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / safe_name(name)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
@@ -68,15 +61,9 @@ def save_upload(directory: Path, name: str, data: bytes, max_file_mb: float) -> 
     return target
 
 
-def discard_upload(settings: Settings, document_key: str) -> None:
-    """Delete the uploaded copy of a removed document (files outside uploads/ stay).
-
-    Documents are keyed relative to the folder holding the workspace (see
-    ragstream.ingest.pipeline), so the key is resolved against that folder.
-    """
-    path = Path(document_key)
-    if not path.is_absolute():
-        path = settings.workspace.resolve().parent / path
+def discard_upload(settings: Settings, path: Path) -> None:
+    """Delete the uploaded copy of a removed document (`Workspace.source_path` of its
+    key); files outside uploads/ stay."""
     try:
         resolved = path.resolve()
         if resolved.parent == uploads_dir(settings).resolve() and resolved.is_file():

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ragstream.commands.options import open_workspace, workspace_options
+from ragstream.commands.options import non_blank, open_workspace, workspace_options
+from ragstream.config import RETRIEVAL_MODES
 from ragstream.ingest.report import FileStatus, IngestProgress, IngestReport
 from ragstream.models import Hit
 
@@ -59,9 +60,9 @@ def ingest(
 
 
 @click.command()
-@click.argument("query")
+@click.argument("query", callback=non_blank)
 @click.option("-k", "--top-k", "k", type=int, default=None, help="Number of results [default 5].")
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default=None)
+@click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default=None)
 @click.option(
     "--path", "path_glob", default=None, help='Only files matching this glob, e.g. "docs/*.pdf".'
 )

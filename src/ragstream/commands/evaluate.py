@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +13,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ragstream.config import load_settings
-from ragstream.retrieve.evaluate import MODES, evaluate_dataset, load_beir, metric_names
+from ragstream.config import Settings, load_settings
+from ragstream.retrieve.evaluate import (
+    MODES,
+    BeirDataset,
+    collect_candidates,
+    load_beir,
+    metric_names,
+    rankings,
+    score_run,
+)
+from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS
+from ragstream.workspace import Workspace
 
 
 @click.command()
@@ -85,3 +98,48 @@ def _table(title: str, first: str, rows: dict[str, dict[str, float]], names: lis
             ),
         )
     return table
+
+
+def evaluate_dataset(
+    dataset: BeirDataset,
+    settings: Settings,
+    modes: Sequence[str] = MODES,
+    k: int = 10,
+    compare_fusions: bool = True,
+) -> dict[str, Any]:
+    """Ingest `dataset` into a throw-away SQLite workspace and score each mode (and fusion)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ragstream-eval-") as tmp:
+        # database_url=None: an eval must never write into the user's real database
+        ws = Workspace.open(settings.replace(workspace=Path(tmp), database_url=None))
+        try:
+            report = ws.add_documents(dataset.documents())
+            ingest_seconds = time.perf_counter() - started
+            retriever = ws.retriever
+            lists, doc_of_chunk = collect_candidates(retriever, dataset.queries, max(50, k))
+            results = {
+                mode: score_run(
+                    rankings(lists, doc_of_chunk, retriever.rank, mode), dataset.qrels, k
+                )
+                for mode in modes
+            }
+            fusions = {
+                name: score_run(rankings(lists, doc_of_chunk, fusion, "fused"), dataset.qrels, k)
+                for name, fusion in FUSIONS.items()
+            } if compare_fusions else {}  # fmt: skip
+            embedder = ws.embedder.name
+        finally:
+            ws.close()
+    return {
+        "dataset": dataset.name,
+        "documents": len(dataset.corpus),
+        "failed_documents": [f"{f.path}: {f.reason}" for f in report.failed],
+        "queries": sum(1 for q in dataset.queries if dataset.qrels.get(q)),
+        "embedder": embedder,
+        "k": k,
+        "default_fusion": DEFAULT_FUSION_NAME,
+        "modes": results,
+        "fusions": fusions,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }

@@ -35,6 +35,22 @@ def warn_password_in_argv(ctx: click.Context, param: click.Parameter, value: Any
     return value
 
 
+workspace_option = click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Workspace directory (index + manifest) [env RAGSTREAM_WORKSPACE; default .ragstream].",
+)
+
+
+def non_blank(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback: a question or query must have words in it."""
+    if not value.strip():
+        raise click.BadParameter("is empty: say what to look for", param=param)
+    return value
+
+
 def workspace_options(func: F) -> F:
     """Add --workspace, --embedder and --database-url (flag > env > file > default)."""
     func = click.option(
@@ -50,14 +66,7 @@ def workspace_options(func: F) -> F:
         help='Embedding model: "builtin", a model directory, a Hugging Face id, or '
         '"openai:<model>" [env RAGSTREAM_EMBEDDER].',
     )(func)
-    func = click.option(
-        "--workspace",
-        "-w",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        help="Workspace directory (index + manifest) [env RAGSTREAM_WORKSPACE; default .ragstream].",
-    )(func)
-    return func
+    return workspace_option(func)
 
 
 def open_workspace(options: dict[str, Any], **more: Any) -> Workspace:

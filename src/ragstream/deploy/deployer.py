@@ -78,12 +78,12 @@ class Deployer:
 
     def user_data(self, registry: str) -> str:
         # The host wing renders its own cloud-init; its HostError is stdlib-only, not ours.
-        from ragstream.host.errors import HostError as HostAgentError
+        from ragstream.host.errors import HostError
         from ragstream.host.userdata import render_user_data
 
         try:
             return render_user_data(self.host_config(registry))
-        except HostAgentError as exc:
+        except HostError as exc:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 
     def steps(self) -> tuple[list[Step], Context]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from ragstream.deploy.aws import AwsClients, error_code
 from ragstream.deploy.lookup import find_instances
 from ragstream.errors import ConfigError, DeployError
+from ragstream.host.config import AGENT_PATH
 
-AGENT = "/usr/local/bin/ragstream-host"  # where the host's user data installs the agent
 DOCUMENT = "AWS-RunShellScript"
 PENDING = {"Pending", "InProgress", "Delayed"}
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # Docker's tag grammar
@@ -40,15 +40,15 @@ class Invocation:
 def release_command(tag: str) -> str:
     if not TAG.fullmatch(tag):
         raise ConfigError(f"--tag {tag!r} is not a Docker tag (letters, digits, _ . -)")
-    return shlex.join([AGENT, "release", "--tag", tag])
+    return shlex.join([AGENT_PATH, "release", "--tag", tag])
 
 
 def rollback_command() -> str:
-    return shlex.join([AGENT, "rollback"])
+    return shlex.join([AGENT_PATH, "rollback"])
 
 
 def status_command() -> str:
-    return shlex.join([AGENT, "status"])
+    return shlex.join([AGENT_PATH, "status"])
 
 
 def logs_command(tail: int, container: str = "ragstream") -> str:

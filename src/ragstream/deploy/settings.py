@@ -11,13 +11,13 @@ import dataclasses
 import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from ragstream.errors import ConfigError
+from ragstream.layered import build, read_table
 
 DEFAULT_FILE = Path("ragstream.deploy.toml")
 ENV_PREFIX = "RAGSTREAM_DEPLOY_"
@@ -92,52 +92,15 @@ def load_deploy_settings(
     """Defaults, then the file (if present), then RAGSTREAM_DEPLOY_*, then flags (non-None)."""
     env = os.environ if env is None else env
     file = path or Path(env.get(ENV_PREFIX + "CONFIG", DEFAULT_FILE))
-    values: dict[str, Any] = {}
-    if file.is_file():
-        values.update(_read_file(file))
-    elif path is not None:
+    if path is not None and not file.is_file():
         raise ConfigError(f"{file} does not exist: run `ragstream deploy init` first")
-    hints = get_type_hints(DeploySettings)
-    for f in fields(DeploySettings):
-        raw = env.get(ENV_PREFIX + f.name.upper())
-        if raw:
-            values[f.name] = raw
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    known = set(hints)
-    unknown = set(values) - known
-    if unknown:
-        raise ConfigError(
-            f"{file}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
-        )
-    return DeploySettings(**{k: _convert(k, v, hints[k]) for k, v in values.items()})
-
-
-def _read_file(file: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    return dict(data.get("deploy", data))
-
-
-def _convert(name: str, raw: Any, hint: Any) -> Any:
-    if hint == tuple[str, ...]:
-        items = raw.split(",") if isinstance(raw, str) else raw
-        return tuple(str(item).strip() for item in items if str(item).strip())
-    if not isinstance(raw, str):
-        return raw
-    if hint is bool:
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"setting {name}={raw!r} is not a boolean (true/false)")
-    if hint is int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"setting {name}={raw!r} is not a whole number") from None
-    return raw or None if hint == (str | None) else raw
+    from_file = read_table(file, "deploy") if file.is_file() else {}
+    from_env = {
+        f.name: env[ENV_PREFIX + f.name.upper()]
+        for f in fields(DeploySettings)
+        if env.get(ENV_PREFIX + f.name.upper())
+    }
+    return build(DeploySettings, from_file, from_env, overrides or {}, where=str(file))
 
 
 def to_toml(settings: DeploySettings) -> str:

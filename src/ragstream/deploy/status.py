@@ -10,8 +10,7 @@ from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.lookup import LIVE_STATES, find_instances
 from ragstream.deploy.release import run_on_stack, status_command
 from ragstream.deploy.settings import DeploySettings
-
-HEALTH_PATH = "/_stcore/health"
+from ragstream.host.config import HEALTH_PATH
 
 
 @dataclass

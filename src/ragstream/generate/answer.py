@@ -10,8 +10,8 @@ from while the model is still thinking.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ragstream.config import Settings
 from ragstream.errors import GenerationError
@@ -19,53 +19,37 @@ from ragstream.generate.citations import MarkerFilter, cited_sources
 from ragstream.generate.events import Delta, Done, Event, Source, Sources, Timings, Usage
 from ragstream.generate.extractive import NOTHING_FOUND, Embed, extractive_answer
 from ragstream.generate.llm import ChatModel, llm_configured
-from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt, render_prompt
+from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt
 from ragstream.generate.rewrite import clean_rewrite, rewrite_messages, rewrite_offline
 from ragstream.generate.tokens import context_budget, counter_for
 from ragstream.models import Hit
 
-
-class Searchable(Protocol):
-    """What answering needs from a workspace."""
-
-    settings: Settings
-
-    def search(
-        self,
-        query: str,
-        *,
-        k: int | None = None,
-        mode: str | None = None,
-        path_glob: str | None = None,
-    ) -> list[Hit]: ...
+Search = Callable[[str], list[Hit]]  # query -> ranked hits (k, mode, path already bound)
 
 
 def answer(
-    workspace: Searchable,
     question: str,
     history: Iterable[Any] = (),
     *,
-    model: str | None = None,
-    k: int | None = None,
-    mode: str | None = None,
-    path_glob: str | None = None,
-    offline: bool | None = None,
+    settings: Settings,
+    search: Search,
     embed: Embed | None = None,
+    model: str | None = None,
+    offline: bool | None = None,
 ) -> Iterator[Event]:
     """Yield Sources, then Delta events, then Done (see ragstream.generate.events).
 
     `offline=None` uses an LLM when one is configured (a key or a base URL); `embed`
-    scores sentences of offline answers (default: the workspace's embedder).
+    scores sentences of offline answers (word overlap alone without it).
     """
     started = time.perf_counter()
-    settings = workspace.settings
     model = model or settings.model
     turns = as_turns(history)
     use_llm = llm_configured(settings) if offline is None else not offline
     chat = ChatModel(settings, model) if use_llm else None
 
     query = standalone_question(question, turns, chat)
-    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+    hits = search(query)
     messages, sources = plan_prompt(
         question, hits, turns, context_budget(model, settings.context_tokens), counter_for(model)
     )
@@ -75,7 +59,6 @@ def answer(
     text, usage, first_ms = "", None, None
     if chat is None or not sources:
         focus = question if query != question.strip() else None  # a rewritten follow-up
-        embed = embed or _embedder_of(workspace)
         text = extractive_answer(query, sources, embed, focus) if sources else NOTHING_FOUND
         first_ms = _ms(started)
         yield Delta(text)
@@ -120,36 +103,19 @@ def standalone_question(question: str, history: Sequence[Turn], chat: ChatModel 
 
 
 def prompt_messages(
-    workspace: Searchable,
     question: str,
     history: Iterable[Any] = (),
     *,
+    settings: Settings,
+    search: Search,
     model: str | None = None,
-    k: int | None = None,
-    mode: str | None = None,
-    path_glob: str | None = None,
 ) -> tuple[list[Message], list[Source]]:
     """The messages `answer` would send, without sending anything (offline rewrite)."""
-    settings = workspace.settings
     model = model or settings.model
     turns = as_turns(history)
-    query = standalone_question(question, turns, None)
-    hits = workspace.search(query, k=k, mode=mode, path_glob=path_glob)
+    hits = search(standalone_question(question, turns, None))
     budget = context_budget(model, settings.context_tokens)
     return plan_prompt(question, hits, turns, budget, counter_for(model))
-
-
-def assembled_prompt(
-    workspace: Searchable, question: str, history: Iterable[Any] = (), **options: Any
-) -> str:
-    """The full prompt (instructions, conversation, numbered context, question) as text."""
-    messages, _ = prompt_messages(workspace, question, history, **options)
-    return render_prompt(messages)
-
-
-def _embedder_of(workspace: Searchable) -> Embed | None:
-    embedder = getattr(workspace, "embedder", None)  # a Workspace has one; test doubles may not
-    return embedder.embed if embedder is not None else None
 
 
 def _ms(since: float) -> float:

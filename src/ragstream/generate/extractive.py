@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragstream.generate.events import Source
-from ragstream.generate.rewrite import ANAPHORA, FUNCTION_WORDS, content_words
+from ragstream.text import SENTENCE_END, content_words
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
 
@@ -30,7 +30,6 @@ DENSE_WEIGHT = 0.6
 FOCUS_WEIGHT = 0.7  # follow-ups: the new question matters more than the one before
 MIN_WORDS, MAX_WORDS = 4, 80
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|\d+[.)]\s+|>\s*)")
 BULLET = re.compile(r"^\s*[-*+•]\s+")
 CLOSING = ".!?"
@@ -55,7 +54,6 @@ class Sentence:
     score: float = 0.0
 
 
-NOT_TERMS = ANAPHORA | FUNCTION_WORDS  # "long" and "take" do count here: "how long..."
 SUFFIXES: tuple[tuple[str, str], ...] = (
     ("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
     ("ing", ""), ("ed", ""), ("s", ""),
@@ -72,7 +70,7 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> set[str]:
     """Stemmed topic words, plus adjacent pairs run together ("roll back" ~ "rollback")."""
-    found = content_words(text, NOT_TERMS)
+    found = content_words(text)  # "long" and "take" count here: "how long..."
     return {stem(w) for w in found} | {stem(a + b) for a, b in itertools.pairwise(found)}
 
 

@@ -1,39 +1,26 @@
 """The LLM behind answers: any server that speaks OpenAI's Chat Completions API.
 
-Uses the official `openai` client (imported on first use: it takes ~1 s to import, and
-offline answers never need it). The client retries 429 and 5xx itself with exponential
-backoff that honours Retry-After (bounded by MAX_RETRIES); every failure leaves here as
-one GenerationError line that says what to do. The key is never part of a message.
+The client and the reading of failures are shared with the embedder and the reranker
+(ragstream.openai_client); every failure leaves here as one GenerationError line that
+says what to do. The key is never part of a message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ragstream.config import Settings
 from ragstream.errors import GenerationError
 from ragstream.generate.events import Usage
-
-if TYPE_CHECKING:
-    import openai
+from ragstream.openai_client import Endpoint, explain, openai_client
 
 MAX_RETRIES = 3
-OPENAI_URL = "https://api.openai.com/v1"
-NO_KEY = "no-key"  # local servers (Ollama, llama.cpp) accept any key; the client needs one
 
 
 def llm_configured(settings: Settings) -> bool:
     """An LLM is used when a key or a server URL is set; otherwise answers are extractive."""
     return bool(settings.openai_api_key or settings.openai_base_url)
-
-
-@lru_cache(maxsize=8)
-def _client(api_key: str, base_url: str | None, timeout: float, retries: int) -> openai.OpenAI:
-    import openai
-
-    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=retries)
 
 
 def _params(messages: Sequence[dict[str, str]]) -> Any:
@@ -49,11 +36,8 @@ class ChatModel:
     ) -> None:
         self.model = model or settings.model
         self.max_retries = max_retries
-        self.url = settings.openai_base_url or OPENAI_URL
-        self.timeout = settings.openai_timeout
-        self._client = _client(
-            settings.openai_api_key or NO_KEY, settings.openai_base_url, self.timeout, max_retries
-        )
+        self.endpoint = Endpoint.of(settings)
+        self._client = openai_client(self.endpoint, max_retries)
 
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str | Usage]:
         """Answer text as it arrives, then the token usage if the server reports it."""
@@ -106,45 +90,13 @@ class ChatModel:
             raise self._translate(exc) from None
 
     def _translate(self, exc: Exception, mid_stream: bool = False) -> GenerationError:
-        import openai
-
-        url, model = self.url, self.model
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return GenerationError(
-                f"{url} rejected the API key ({exc.status_code}): check OPENAI_API_KEY or "
-                "OPENAI_API_KEY_FILE"
-            )
-        if isinstance(exc, openai.NotFoundError):
-            return GenerationError(
-                f"{url} has no model {model!r} (404): pick another with --model or "
-                "RAGSTREAM_MODEL, or check OPENAI_BASE_URL"
-            )
-        if isinstance(exc, openai.RateLimitError):
-            return GenerationError(
-                f"{url} kept answering 429 (rate limit or quota) after {self.max_retries} retries: "
-                "wait a minute, or check the account's quota"
-            )
-        if isinstance(exc, openai.APITimeoutError) or "timeout" in type(exc).__name__.lower():
-            return GenerationError(
-                f"{url} did not answer within {self.timeout:g} s: check the server, or raise "
-                "RAGSTREAM_OPENAI_TIMEOUT"
-            )
-        if isinstance(exc, openai.APIConnectionError) and not mid_stream:
-            return GenerationError(
-                f"cannot reach {url}: check OPENAI_BASE_URL / --base-url and that the server "
-                "is running"
-            )
-        if isinstance(exc, openai.APIStatusError):
-            detail = " ".join(str(exc.message).split())[:160]
-            return GenerationError(
-                f"{url} answered {exc.status_code} for model {model!r}: {detail}"
-            )
-        if mid_stream and isinstance(exc, openai.APIError):  # an {"error": ...} event
-            detail = " ".join(str(exc.message).split())[:160]
-            return GenerationError(f"{url} reported an error mid-answer: {detail}: try again")
-        if mid_stream:
-            return GenerationError(
-                f"the answer stream from {url} broke off or was malformed "
-                f"({type(exc).__name__}): try again, or check the server's logs"
-            )
-        return GenerationError(f"the request to {url} failed ({type(exc).__name__}): try again")
+        failure = explain(
+            exc,
+            where=self.endpoint.url,
+            timeout=self.endpoint.timeout,
+            retries=self.max_retries,
+            no_model=f"has no model {self.model!r} (404): pick another with --model or "
+            "RAGSTREAM_MODEL, or check OPENAI_BASE_URL",
+            mid_stream=mid_stream,
+        )
+        return GenerationError(failure.message)

@@ -8,28 +8,15 @@ query, so the topic words of the earlier question do the retrieving).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from ragstream.generate.prompt import Message, Turn
+from ragstream.text import ANAPHORA, STOPWORDS, content_words, words
 
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 FOLLOW_UP_OPENERS = ("and", "but", "also", "so", "then", "what about", "how about", "why")
-# words that point back at something said earlier
-ANAPHORA = {
-    "it", "its", "it's", "this", "that", "these", "those", "they", "them", "their",
-    "there", "he", "she", "him", "her", "one", "ones", "same", "such", "former", "latter",
-}  # fmt: skip
-FUNCTION_WORDS = {
-    "a", "an", "the", "and", "or", "but", "so", "then", "also", "of", "to", "in", "on",
-    "for", "with", "at", "by", "from", "is", "are", "was", "were", "be", "been", "do",
-    "does", "did", "can", "could", "should", "would", "will", "how", "what", "when",
-    "where", "why", "which", "who", "about", "i", "you", "we", "me", "my", "your", "our",
-    "not", "no", "if", "as", "into", "than",
-}  # fmt: skip
 # words a question needs no topic for: "how long does it take", "what else"
-VAGUE_WORDS = {"long", "much", "many", "take", "more", "else", "other", "again", "too"}
-STOPWORDS = ANAPHORA | FUNCTION_WORDS | VAGUE_WORDS
+VAGUE_WORDS = frozenset(["long", "much", "many", "take", "more", "else", "other", "again", "too"])
+FOLLOW_UP_STOPWORDS = STOPWORDS | VAGUE_WORDS
 MIN_OWN_CONTENT_WORDS = 3  # a question with this many topic words stands on its own
 
 REWRITE_SYSTEM = (
@@ -39,21 +26,13 @@ REWRITE_SYSTEM = (
 )
 
 
-def words(text: str) -> list[str]:
-    return [w.lower() for w in WORD.findall(text)]
-
-
-def content_words(text: str, stopwords: set[str] = STOPWORDS) -> list[str]:
-    return [w for w in words(text) if w not in stopwords and not w.isdigit()]
-
-
 def looks_like_follow_up(question: str) -> bool:
     lowered = " ".join(words(question))
     if any(lowered == o or lowered.startswith(o + " ") for o in FOLLOW_UP_OPENERS):
         return True
     if any(w in ANAPHORA for w in words(question)):
         return True
-    return len(content_words(question)) < MIN_OWN_CONTENT_WORDS
+    return len(content_words(question, FOLLOW_UP_STOPWORDS)) < MIN_OWN_CONTENT_WORDS
 
 
 def previous_question(history: Sequence[Turn]) -> str | None:

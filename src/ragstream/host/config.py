@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 DEFAULT_PATH = Path("/etc/ragstream/host.json")
+AGENT_PATH = "/usr/local/bin/ragstream-host"  # where the user data installs the agent
+HEALTH_PATH = "/_stcore/health"  # Streamlit's health route: the app, deploy and agent poll it
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,11 @@ class HostConfig:
     secrets_dir: str = "/run/ragstream"  # tmpfs: the key file lives here, mode 0400
     container_uid: int = 10001  # the image's non-root user: owns the key file
     database_url_parameter: str | None = None  # optional SSM SecureString for the store
-    # Added for the agent (issue 7); defaults suit a real instance, tests override them.
+    # Defaults suit a real instance; tests override them.
     container_name: str = "ragstream"  # blue/green containers: <name>-blue, <name>-green
     blue_port: int = 8501  # loopback host ports of the two slots
     green_port: int = 8502
-    health_path: str = "/_stcore/health"
+    health_path: str = HEALTH_PATH
     health_timeout: float = 180.0  # seconds a new container gets to answer health
     caddyfile: str = "/etc/caddy/Caddyfile"  # the agent rewrites it to switch upstreams
     proxy_admin: str = "localhost:2019"  # Caddy's admin API (what `caddy reload` talks to)

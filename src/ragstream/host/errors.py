@@ -1,7 +1,7 @@
 """The agent's one error type.
 
 The agent ships alone to the instance (see package.py), so it cannot import
-`ragstream.errors`; this mirrors `ragstream.errors.HostError` for the host wing only.
+`ragstream.errors` and its tree; the deploy wing translates this one where it meets it.
 Its str() is one line saying what failed and what to do; the CLI prints it and exits 1.
 """
 

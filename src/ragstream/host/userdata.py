@@ -16,13 +16,12 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from ragstream.host.config import DEFAULT_PATH, HostConfig
+from ragstream.host.config import AGENT_PATH, DEFAULT_PATH, HostConfig
 from ragstream.host.errors import HostError
 from ragstream.host.package import build_zipapp
 from ragstream.host.proxy import render_caddyfile
 
 USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
-AGENT_PATH = "/usr/local/bin/ragstream-host"
 UNIT_PATH = "/etc/systemd/system/ragstream.service"
 PACKAGES = ["docker.io", "python3-boto3", "caddy"]
 

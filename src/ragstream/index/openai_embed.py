@@ -16,10 +16,10 @@ import numpy as np
 
 from ragstream.errors import ConfigError, IndexError_
 from ragstream.index.onnx import BUILTIN_DIR, ModelCard, TokenizerFile
+from ragstream.openai_client import Endpoint, explain, openai_client
 
 KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 KNOWN_DIMS["text-embedding-ada-002"] = 1536
-DEFAULT_URL = "https://api.openai.com/v1"
 BATCH = 128  # inputs per request: well under the API's 2048 inputs and 300k tokens
 
 
@@ -32,25 +32,15 @@ class OpenAIEmbedder:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float | None = None,
+        timeout: float = 60.0,
         dim: int | None = None,
         batch_size: int = BATCH,
         max_retries: int = 2,
     ) -> None:
-        """Key, URL and timeout default to the settings (OPENAI_API_KEY[_FILE], ...)."""
-        import openai
-
         if not model:
             raise ConfigError(
                 "embedder='openai:' names no model; use e.g. openai:text-embedding-3-small"
             )
-        if api_key is None or base_url is None or timeout is None:
-            from ragstream.config import load_settings
-
-            settings = load_settings()
-            api_key = api_key or settings.openai_api_key
-            base_url = base_url or settings.openai_base_url
-            timeout = timeout or settings.openai_timeout
         if not api_key:
             raise ConfigError(
                 f"embedder=openai:{model} needs an API key: set OPENAI_API_KEY or "
@@ -58,13 +48,12 @@ class OpenAIEmbedder:
             )
         self.model = model
         self.name = f"openai:{model}"
-        self.url = base_url or DEFAULT_URL
+        self.endpoint = Endpoint(api_key, base_url, timeout)
+        self.url = self.endpoint.url
         self._requested_dim = dim
         self._batch_size = batch_size
-        self._client = openai.OpenAI(
-            api_key=api_key, base_url=self.url, timeout=timeout, max_retries=max_retries
-        )
-        self._timeout = timeout
+        self._max_retries = max_retries
+        self._client = openai_client(self.endpoint, max_retries)
         # Known models answer from the table; any other is asked once, with a probe.
         self.dim: int = dim or KNOWN_DIMS.get(model) or self._request(["probe"]).shape[1]
 
@@ -112,39 +101,12 @@ class OpenAIEmbedder:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def _translate(self, exc: Exception) -> Exception:
-        import openai
-
-        where = f"{self.url} (embedder={self.name})"
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return ConfigError(
-                f"{where} rejected the API key ({exc.status_code}): check OPENAI_API_KEY or "
-                "OPENAI_API_KEY_FILE"
-            )
-        if isinstance(exc, openai.NotFoundError):
-            return ConfigError(
-                f"{where} has no embedding model {self.model!r} (404): check the embedder "
-                "setting or OPENAI_BASE_URL"
-            )
-        if isinstance(exc, openai.BadRequestError):
-            return ConfigError(f"{where} refused the request (400): {_detail(exc)}")
-        if isinstance(exc, openai.RateLimitError):
-            return IndexError_(
-                f"{where} kept answering 429 (rate limit or quota): wait, or check the quota"
-            )
-        if isinstance(exc, openai.APITimeoutError):
-            return IndexError_(
-                f"{where} did not answer within {self._timeout:g} s: retry, or raise "
-                "RAGSTREAM_OPENAI_TIMEOUT"
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return IndexError_(f"cannot reach {where}: check OPENAI_BASE_URL and the network")
-        if isinstance(exc, openai.APIStatusError):
-            return IndexError_(f"{where} answered {exc.status_code}: {_detail(exc)}")
-        return IndexError_(f"the embeddings request to {where} failed ({type(exc).__name__})")
-
-
-def _detail(exc: Any) -> str:
-    """The server's own error message (not the client's "Error code: ..." wrapper)."""
-    body = getattr(exc, "body", None)
-    text = body.get("message") if isinstance(body, dict) else None
-    return " ".join(str(text or getattr(exc, "message", exc)).split())[:160]
+        failure = explain(
+            exc,
+            where=f"{self.url} (embedder={self.name})",
+            timeout=self.endpoint.timeout,
+            retries=self._max_retries,
+            no_model=f"has no embedding model {self.model!r} (404): check the embedder "
+            "setting or OPENAI_BASE_URL",
+        )
+        return (ConfigError if failure.setting else IndexError_)(failure.message)

@@ -26,11 +26,10 @@ from pgvector.psycopg import register_vector
 
 from ragstream.errors import StoreError
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS
-from ragstream.index.sqlite import MAX_QUERY_TERMS, STOPWORDS
-from ragstream.index.store import Candidates, checked_vectors
+from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
+from ragstream.text import query_terms
 
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
@@ -130,9 +129,7 @@ def glob_to_regex(glob: str) -> str:
 
 def query_words(text: str) -> str:
     """The words keyword search looks for, as SQLite picks them (stopwords dropped)."""
-    words = list(dict.fromkeys(w.lower() for w in re.findall(r"\w+", text)))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " ".join(content[:MAX_QUERY_TERMS])
+    return " ".join(query_terms(text))
 
 
 def _path_lock_key(path: str) -> int:

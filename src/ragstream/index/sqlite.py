@@ -9,7 +9,6 @@ in both searches (registered as an SQL function), so both filter the same way.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,8 +21,9 @@ import numpy as np
 
 from ragstream.errors import StoreError
 from ragstream.index.dense import DenseIndex
-from ragstream.index.store import Candidates, checked_vectors
+from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
+from ragstream.text import query_terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,21 +46,11 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
-# Words that match nearly every chunk: they add little to BM25 but make FTS5 scan everything.
-COMMON_WORDS = (
-    "a an and are as at be by can do does for from how i if in is it me my of on or should"
-    " that the this to was what when where which who why will with you your"
-)
-STOPWORDS = frozenset(COMMON_WORDS.split())
-MAX_QUERY_TERMS = 64
 
 
 def fts_query(text: str) -> str:
     """Any user text as a safe FTS5 expression: each word quoted, ORed; "" when no words."""
-    words = list(dict.fromkeys(w.lower() for w in re.findall(r"\w+", text)))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " OR ".join(f'"{w}"' for w in content[:MAX_QUERY_TERMS])
+    return " OR ".join(f'"{w}"' for w in query_terms(text))
 
 
 @lru_cache(maxsize=4096)
@@ -114,6 +104,11 @@ class SqliteStore:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot open the index ({exc})") from None
+
+    @property
+    def where(self) -> str:
+        """Where the index lives, for messages."""
+        return str(self.db_path)
 
     # --- transactions -------------------------------------------------------------
     @contextmanager
@@ -229,8 +224,18 @@ class SqliteStore:
                 by_id[row[0]] = Chunk(*row)
         return [by_id[i] for i in ids if i in by_id]
 
+    def chunk_ids(self, path: str) -> list[str]:
+        """The ids of one document's chunks, in order."""
+        rows = self._read("SELECT id FROM chunks WHERE path = ? ORDER BY ordinal, rowid", (path,))
+        return [row[0] for row in rows]
+
     def count_chunks(self) -> int:
         return int(self._read("SELECT count(*) FROM chunks")[0][0])
+
+    @contextmanager
+    def deferred_vector_index(self) -> Iterator[None]:
+        """Nothing to defer: the dense matrix is built on first search after a write."""
+        yield
 
     def keyword_search(self, query: str, k: int, path_glob: str | None = None) -> Candidates:
         expression = fts_query(query)

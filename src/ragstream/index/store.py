@@ -9,18 +9,25 @@ or its new ones, never a mix, and a crash mid-ingest leaves the previous state.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
 
-from ragstream.config import Settings
 from ragstream.errors import StoreError
 from ragstream.models import Chunk, DocumentRecord
 
 Candidates = list[tuple[str, float]]  # (chunk id, score), best first
+# The Chunk fields, in the order Chunk(*row) takes them, as both stores select them.
+CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
 
 
 class Store(Protocol):
+    @property
+    def where(self) -> str:
+        """Where the index lives, for messages (a database URL has its password masked)."""
+        ...
+
     def get_meta(self) -> dict[str, str]:
         """Index-level facts, e.g. {"embedder": name, "dim": "384"}; empty when new."""
         ...
@@ -51,7 +58,15 @@ class Store(Protocol):
         """The chunks with these ids, in the order given (missing ids are left out)."""
         ...
 
+    def chunk_ids(self, path: str) -> list[str]:
+        """The ids of one document's chunks, in order."""
+        ...
+
     def count_chunks(self) -> int: ...
+
+    def deferred_vector_index(self) -> AbstractContextManager[None]:
+        """A bulk load into an empty index: build any vector index once, at the end."""
+        ...
 
     def close(self) -> None: ...
 
@@ -72,15 +87,3 @@ def checked_vectors(
             f"{dim}; re-create the index to change embedders"
         )
     return vectors
-
-
-def open_store(settings: Settings) -> Store:
-    """PostgreSQL when a database URL is set, else SQLite inside the workspace."""
-    if settings.database_url:
-        from ragstream.index.postgres import PostgresStore
-
-        return PostgresStore(settings.database_url)
-    from ragstream.index.sqlite import SqliteStore
-
-    settings.workspace.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(settings.workspace / "index.sqlite")

@@ -27,7 +27,13 @@ from ragstream.index.store import Store
 from ragstream.ingest import limits, loaders
 from ragstream.ingest.chunker import chunk_sections
 from ragstream.ingest.loaders.common import one_line
-from ragstream.ingest.report import FileResult, IngestProgress, IngestReport, ProgressCallback
+from ragstream.ingest.report import (
+    FileResult,
+    IngestProgress,
+    IngestReport,
+    ProgressCallback,
+    Stage,
+)
 from ragstream.models import Chunk, DocumentRecord, Section
 
 EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding call
@@ -268,10 +274,10 @@ class Ingestor:
         self._done += 1
         self._tick(result.path, "done")
 
-    def _tick(self, key: str, stage: str) -> None:
+    def _tick(self, key: str, stage: Stage) -> None:
         if self.progress:
             total = max(self._total, self._done)
-            self.progress(IngestProgress(self._done, total, key, stage))  # type: ignore[arg-type]
+            self.progress(IngestProgress(self._done, total, key, stage))
 
 
 def _record(

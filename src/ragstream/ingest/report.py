@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FileStatus = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
-Stage = Literal["scan", "load", "embed", "store", "done"]
+Stage = Literal["load", "embed", "done"]
 
 
 @dataclass(frozen=True)

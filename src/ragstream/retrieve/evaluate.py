@@ -1,32 +1,31 @@
-"""Retrieval evaluation on a BEIR-layout data set: metrics (pure) and the eval run.
+"""Retrieval evaluation on a BEIR-layout data set: metrics (pure), loading, rankings.
 
 Layout: `corpus.jsonl` ({"_id", "title", "text"}), `queries.jsonl` ({"_id", "text"}),
 `qrels/test.tsv` (header `query-id corpus-id score`). Each corpus document is ingested
 with its id as the "path"; a query's chunk hits become a document ranking (first hit of
 each document counts). Every query is retrieved once per retriever; the modes and fusion
 variants are then computed from the same candidate lists with the retriever's own
-ranking code, so "hybrid" here is exactly what `Workspace.search` returns.
+ranking code, so "hybrid" here is exactly what `Workspace.search` returns. The run
+itself (a throw-away workspace) is `ragstream.commands.evaluate.evaluate_dataset`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tempfile
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragstream.config import Settings
+from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import ConfigError
 from ragstream.models import Section
-from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS, Candidates
+from ragstream.retrieve.fusion import Candidates
 from ragstream.retrieve.retriever import Retriever
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: graded relevance}
-MODES = ("bm25", "dense", "hybrid")
+MODES = RETRIEVAL_MODES
 
 
 # --- metrics (pure) -------------------------------------------------------------------
@@ -164,50 +163,3 @@ def rankings(
         chosen = per_query.get(mode, []) if mode in ("bm25", "dense") else rank(per_query)
         runs[qid] = documents_of(chosen, doc_of_chunk)
     return runs
-
-
-def evaluate_dataset(
-    dataset: BeirDataset,
-    settings: Settings,
-    modes: Sequence[str] = MODES,
-    k: int = 10,
-    compare_fusions: bool = True,
-) -> dict[str, Any]:
-    """Ingest `dataset` into a throw-away SQLite workspace and score each mode (and fusion)."""
-    from ragstream.workspace import Workspace  # the library door; imported late (heavy)
-
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="ragstream-eval-") as tmp:
-        # database_url=None: an eval must never write into the user's real database
-        ws = Workspace.open(settings.replace(workspace=Path(tmp), database_url=None))
-        try:
-            report = ws.add_documents(dataset.documents())
-            ingest_seconds = time.perf_counter() - started
-            retriever = ws.retriever
-            lists, doc_of_chunk = collect_candidates(retriever, dataset.queries, max(50, k))
-            results = {
-                mode: score_run(
-                    rankings(lists, doc_of_chunk, retriever.rank, mode), dataset.qrels, k
-                )
-                for mode in modes
-            }
-            fusions = {
-                name: score_run(rankings(lists, doc_of_chunk, fusion, "fused"), dataset.qrels, k)
-                for name, fusion in FUSIONS.items()
-            } if compare_fusions else {}  # fmt: skip
-            embedder = ws.embedder.name
-        finally:
-            ws.close()
-    return {
-        "dataset": dataset.name,
-        "documents": len(dataset.corpus),
-        "failed_documents": [f"{f.path}: {f.reason}" for f in report.failed],
-        "queries": sum(1 for q in dataset.queries if dataset.qrels.get(q)),
-        "embedder": embedder,
-        "k": k,
-        "default_fusion": DEFAULT_FUSION_NAME,
-        "modes": results,
-        "fusions": fusions,
-        "ingest_seconds": round(ingest_seconds, 2),
-        "total_seconds": round(time.perf_counter() - started, 2),
-    }

@@ -19,7 +19,8 @@ from typing import Literal
 
 import numpy as np
 
-Candidates = list[tuple[str, float]]  # (id, score), best first
+from ragstream.index.store import Candidates
+
 Method = Literal["rrf", "sum"]
 Norm = Literal["none", "max", "minmax", "zscore"]
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from ragstream.config import Settings
 from ragstream.errors import ConfigError, GenerationError
 from ragstream.models import Chunk
+from ragstream.openai_client import Endpoint, explain, openai_client
 
+MAX_RETRIES = 1
 MAX_PASSAGE_CHARS = 1200  # keeps the prompt bounded whatever the chunk size
 PROMPT = """Grade how well each passage answers the question, from 0 (unrelated) to 10 \
 (answers it fully). Reply with JSON only: {{"scores": [one number per passage, in order]}}.
@@ -33,41 +35,35 @@ class Reranker(Protocol):
 class OpenAIReranker:
     """Scores passages with one chat completion per query (any OpenAI-compatible server)."""
 
-    def __init__(
-        self, model: str, api_key: str | None, base_url: str | None = None, timeout: float = 60.0
-    ) -> None:
+    def __init__(self, model: str, endpoint: Endpoint) -> None:
         self.model = model
-        self._options: dict[str, Any] = {
-            # local OpenAI-compatible servers often need no key, but the client wants one
-            "api_key": api_key or "not-needed",
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": 1,
-        }
-        self._client: Any = None
+        self.endpoint = endpoint
 
     def rerank(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
         if not chunks:
             return []
-        import openai  # imported on first use: most searches never rerank
-
-        if self._client is None:
-            self._client = openai.OpenAI(**self._options)
+        client = openai_client(self.endpoint, MAX_RETRIES)
         passages = "\n\n".join(
             f"[{i}] {c.text[:MAX_PASSAGE_CHARS]}" for i, c in enumerate(chunks, start=1)
         )
         try:
-            response = self._client.chat.completions.create(
+            response = client.chat.completions.create(
                 model=self.model,
                 temperature=0,
                 messages=[
                     {"role": "user", "content": PROMPT.format(query=query, passages=passages)}
                 ],
             )
-        except openai.OpenAIError as exc:
+        except Exception as exc:
+            failure = explain(
+                exc,
+                where=self.endpoint.url,
+                timeout=self.endpoint.timeout,
+                retries=MAX_RETRIES,
+                no_model=f"has no model {self.model!r} (404): check the reranker setting",
+            )
             raise GenerationError(
-                f"reranker openai:{self.model} failed: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}"
+                f"reranker openai:{self.model} failed: {failure.message}"
             ) from None
         return parse_scores(response.choices[0].message.content or "", len(chunks), self.model)
 
@@ -99,9 +95,4 @@ def create_reranker(settings: Settings) -> Reranker | None:
         raise ConfigError(
             f"reranker={spec}: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
         )
-    return OpenAIReranker(
-        spec.removeprefix("openai:"),
-        settings.openai_api_key,
-        settings.openai_base_url,
-        settings.openai_timeout,
-    )
+    return OpenAIReranker(spec.removeprefix("openai:"), Endpoint.of(settings))

@@ -1,7 +1,8 @@
 """Document loaders, one module per format, chosen by file suffix.
 
-    load(path, max_bytes)            -> list[Section]     (raises LoaderError)
-    load_document(path, max_bytes)   -> LoadResult        (sections + warnings)
+    read_checked(path, max_bytes)    -> bytes             (type, size, emptiness checked)
+    load_bytes(suffix, data)         -> LoadResult        (sections + warnings)
+    load_document(path, max_bytes)   -> LoadResult        (the two in one)
 
 A LoaderError's message is one line saying why and what to do; it does not repeat the
 path, since the ingest report shows it next to the path. Unknown suffixes are the
@@ -16,12 +17,12 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from ragstream.config import MB
 from ragstream.errors import LoaderError
 from ragstream.ingest.loaders.common import LoadResult
 from ragstream.models import Section
 
 Loader = Callable[[bytes], LoadResult]
-MB = 1024 * 1024  # max_file_mb counts mebibytes: pass max_bytes=int(max_file_mb * MB)
 
 
 # suffix -> (module, function). Modules are imported on first use: PDFium, python-docx
@@ -40,8 +41,9 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(LOADERS)
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "LoadResult",
+    "check_size",
+    "human_size",
     "is_supported",
-    "load",
     "load_bytes",
     "load_document",
     "read_checked",
@@ -53,13 +55,10 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load(path: Path, max_bytes: int | None = None) -> list[Section]:
-    """The sections of the document at `path`; LoaderError says why it cannot be read."""
-    return load_document(path, max_bytes).sections
-
-
 def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
-    """Like `load`, plus warnings the caller may report (e.g. "not UTF-8: read as ...")."""
+    """The sections of the document at `path`, plus warnings the caller may report (e.g.
+    "not UTF-8: read as ..."); LoaderError says why it cannot be read. The pipeline calls
+    the two halves itself, to hash the bytes before parsing them."""
     return load_bytes(path.suffix, read_checked(path, max_bytes))
 
 
@@ -89,18 +88,26 @@ def read_file(path: Path, max_bytes: int | None = None) -> tuple[bytes, float]:
             kind = _not_regular(info.st_mode)
             if kind:
                 raise LoaderError(f"not a regular file ({kind}): only files are read")
-            size = info.st_size  # checked before reading: a huge file costs nothing
-            if max_bytes is not None and size > max_bytes:
-                raise LoaderError(
-                    f"file is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit "
-                    "(max_file_mb)"
-                )
-            if size == 0:
-                raise LoaderError("empty file")
+            check_size(info.st_size, max_bytes)  # before reading: a huge file costs nothing
             # Never more than stat said (it may grow while read): the size check holds.
-            return handle.read(size), info.st_mtime
+            return handle.read(info.st_size), info.st_mtime
     except OSError as exc:
         raise LoaderError(f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def check_size(size: int, max_bytes: int | None) -> None:
+    """The one size rule for files and uploads (max_file_mb, in MiB)."""
+    if max_bytes is not None and size > max_bytes:
+        raise LoaderError(
+            f"file is {human_size(size)}, over the {human_size(max_bytes)} limit "
+            "(raise max_file_mb / RAGSTREAM_MAX_FILE_MB to allow it)"
+        )
+    if size == 0:
+        raise LoaderError("empty file")
+
+
+def human_size(n_bytes: float) -> str:
+    return f"{n_bytes / MB:.1f} MB" if n_bytes >= MB / 10 else f"{n_bytes / 1024:.1f} kB"
 
 
 def _not_regular(mode: int) -> str:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from ragstream.commands.options import open_workspace, workspace_options
+from ragstream.commands.options import non_blank, open_workspace, workspace_options
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.errors import RagstreamError
-from ragstream.generate.answer import answer, assembled_prompt
-from ragstream.generate.events import Delta, Done, Source, Sources
+from ragstream.generate.events import Delta, Done, Event, Source, Sources
 
 
 @click.command()
-@click.argument("question")
+@click.argument("question", callback=non_blank)
 @click.option(
     "--model", default=None, help="Chat model [env RAGSTREAM_MODEL; default gpt-4o-mini]."
 )
@@ -56,14 +56,14 @@ def ask(question: str, **options: Any) -> None:
     workspace = open_workspace(options, openai_base_url=base_url)
     try:
         if prompt_only:
-            click.echo(assembled_prompt(workspace, question, **search), nl=False)
+            click.echo(workspace.prompt(question, **search), nl=False)
             return
-        _print_stream(answer(workspace, question, offline=offline or None, **search), stats)
+        _print_stream(workspace.ask(question, offline=offline or None, **search), stats)
     finally:
         workspace.close()
 
 
-def _print_stream(events: Any, stats: bool) -> None:
+def _print_stream(events: Iterator[Event], stats: bool) -> None:
     printed = False
     sources: tuple[Source, ...] = ()
     try:
