@@ -19,6 +19,7 @@ import random
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,6 +140,16 @@ def pdf_page_tree_bomb(path: Path, references: int) -> Path:
     return raw_pdf(path, _one_page_objects(b"3 0 R " * references, references, b"bomb"))
 
 
+def pdf_stream_bomb(path: Path, inflated: int) -> Path:
+    """One page whose Flate content stream inflates to `inflated` bytes of text operators."""
+    line = b"BT /F1 12 Tf 72 720 Td (bomb text) Tj ET\n"
+    packed = zlib.compress(line * (inflated // len(line)), 9)
+    objects = _one_page_objects(b"3 0 R", 1, b"x")
+    objects[3] = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
+    objects[3] += packed + b"\nendstream"
+    return raw_pdf(path, objects)
+
+
 def pdf_outline_loop(path: Path) -> Path:
     """A good page whose bookmark is its own child and sibling (pypdfium2 logs a warning)."""
     objects = _one_page_objects(b"3 0 R", 1, b"Rotate the key yearly.", b"/Outlines 6 0 R")
@@ -185,6 +196,7 @@ def build(folder: Path, *, scale: float = 1.0) -> dict[str, str | None]:
     docx_bomb(bad("bomb-ratio.docx", "looks like a zip bomb"), 40 * MiB)
     bad("not-a-zip.docx", "not a readable DOCX").write_bytes(b"PK\x03\x04 truncated")
     pdf_page_tree_bomb(bad("page-tree-bomb.pdf", "over 5,000 pages"), int(1_000_000 * scale))
+    pdf_stream_bomb(bad("stream-bomb.pdf", "looks like a stream bomb"), int(200 * MiB * scale))
     big_text(bad("huge.txt", "over 4,000 chunks"), int(48 * MiB * scale))
     bad("dots.txt", "over 4,000 chunks").write_bytes(b"." * MiB)
     bad("binary.txt", "binary content").write_bytes(b"\x00\x01\x02" * 1000)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,20 @@ def test_time_budget_applies_only_inside_its_block() -> None:
         limits.check_time()
     with limits.file_budget(60.0):
         limits.check_time()
+
+
+def test_pdf_stream_bombs_are_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.ingest.hostile import pdf_small, pdf_stream_bomb
+
+    with tempfile.TemporaryDirectory() as folder:
+        bomb = pdf_stream_bomb(Path(folder) / "b.pdf", 2 * limits.MiB).read_bytes()
+        small = pdf_small(Path(folder) / "s.pdf").read_bytes()
+    limits.check_pdf_streams(small)
+    limits.check_pdf_streams(bomb)  # 2 MB is under the real cap
+    monkeypatch.setattr(limits, "PDF_MAX_STREAM_BYTES", limits.MiB)
+    with pytest.raises(LoaderError, match=r"inflates to over 1 MB .*stream bomb"):
+        limits.check_pdf_streams(bomb)
+    monkeypatch.setattr(limits, "PDF_MAX_STREAM_BYTES", 4 * limits.MiB)
+    monkeypatch.setattr(limits, "PDF_MAX_STREAMS_TOTAL_BYTES", limits.MiB)
+    with pytest.raises(LoaderError, match="over 1 MB \\(the per-file limit\\)"):
+        limits.check_pdf_streams(bomb)

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.limits import PDF_MAX_PAGES, check_count, check_time
+from ragstream.ingest.limits import PDF_MAX_PAGES, check_count, check_pdf_streams, check_time
 from ragstream.ingest.loaders.common import LoadResult, normalize_newlines, one_line, tidy
 from ragstream.models import Section
 
@@ -33,6 +33,7 @@ _OPEN_ERRORS = {
 
 
 def load_pdf(data: bytes) -> LoadResult:
+    check_pdf_streams(data)  # before PDFium parses a page whose content inflates to GBs
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
