@@ -66,7 +66,7 @@ RUN rm -rf lib/python3*/site-packages/hf_xet lib/python3*/site-packages/hf_xet-*
 # in memory if ever imported. The imports below write it; they also prove the pruned
 # venv still imports.
 RUN find lib -depth -name __pycache__ -type d -exec rm -rf {} + \
-    && bin/python -c "import streamlit, streamlit.web.cli, streamlit.web.server.starlette.starlette_server, uvicorn.main, uvicorn.protocols.http.h11_impl, numpy, onnxruntime, tokenizers, tiktoken, openai, pypdfium2, docx, bs4, click, rich.progress, rich.table, psycopg, pgvector.psycopg, huggingface_hub"
+    && bin/python -c "import streamlit, streamlit.web.cli, streamlit.web.server.starlette.starlette_server, uvicorn.main, uvicorn.protocols.http.h11_impl, uvicorn.protocols.websockets.websockets_sansio_impl, starlette.applications, httpx2, websockets.asyncio.client, PIL.Image, numpy, onnxruntime, tokenizers, tiktoken, openai, pypdfium2, docx, bs4, click, rich.progress, rich.table, psycopg, pgvector.psycopg, huggingface_hub"
 
 # --- 3. the project code, built against the venv, model and vocabularies left out -----
 FROM deps AS code

@@ -10,12 +10,17 @@ Baseline, same process, same images: the runbook's `ragstream-start` way (login,
 rm -f the old container, run the new one on the same port, wait for health), minus its
 SSM/ECR calls and Python start-up, so the ratio also shows what the agent's safety costs.
 
-    python bench/release.py [--runs 5]      -> bench/results/release.json
+Before each release it also opens --sessions WebSocket sessions through Caddy (the test
+app's /ws echo, like Streamlit's /_stcore/stream) and counts how many still echo after
+it: a user's chat survives a release only if its WebSocket does.
+
+    python bench/release.py [--runs 5] [--sessions 20]   -> bench/results/release.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -36,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from ragstream.host.config import HostConfig  # noqa: E402
 from ragstream.host.package import build_zipapp  # noqa: E402
-from tests.host.conftest import MOTO_ECR_PASSWORD, TESTAPP, start_caddy  # noqa: E402
+from tests.host.site import MOTO_ECR_PASSWORD, TESTAPP, start_caddy  # noqa: E402
 from tests.support.docker import (  # noqa: E402
     _engine_answers,
     _start_dockerd,
@@ -80,6 +85,33 @@ class Load:
         return sum(n for key, n in self.outcomes.items() if key.startswith("failed"))
 
 
+class Sessions:
+    """WebSocket sessions opened through the proxy before a release; `kept()` after it."""
+
+    def __init__(self, url: str, count: int) -> None:
+        from websockets.sync.client import connect  # streamlit's dependency, in the venv
+
+        self._open = contextlib.ExitStack()
+        self.sockets = [
+            self._open.enter_context(connect(url, open_timeout=10)) for _ in range(count)
+        ]
+        for ws in self.sockets:
+            ws.send("before")
+            ws.recv(timeout=5)
+
+    def kept(self) -> int:
+        alive = 0
+        for ws in self.sockets:
+            try:
+                ws.send("after")
+                ws.recv(timeout=5)
+                alive += 1
+            except Exception:  # closed by the proxy or the old container: not kept
+                pass
+        self._open.close()
+        return alive
+
+
 def run(*argv: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
     result = subprocess.run(argv, capture_output=True, text=True, env=env, input=stdin)
     if result.returncode != 0:
@@ -98,6 +130,7 @@ def healthy(port: int) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sessions", type=int, default=20, help="WebSockets per release")
     args = parser.parse_args()
 
     if _engine_answers() is None and not _start_dockerd("overlay2"):
@@ -178,6 +211,7 @@ def main() -> None:
 
         releases = []
         for tag in tags[1 : args.runs + 1]:
+            sessions = Sessions(proxy.replace("http://", "ws://") + "ws", args.sessions)
             with Load(proxy) as load:
                 began = time.perf_counter()
                 log = run(
@@ -191,10 +225,12 @@ def main() -> None:
                     env=env,
                 )
                 seconds = time.perf_counter() - began
+            kept = sessions.kept()
             releases.append(
                 {
                     "tag": tag,
                     "seconds": round(seconds, 2),
+                    "websockets_kept": kept,
                     "failed": load.failed,
                     "requests": sum(load.outcomes.values()),
                     "log": log.splitlines(),
@@ -202,7 +238,7 @@ def main() -> None:
             )
             print(
                 f"release {tag}: {seconds:.1f} s, {load.failed} failed of "
-                f"{sum(load.outcomes.values())}",
+                f"{sum(load.outcomes.values())}, {kept}/{args.sessions} WebSockets kept",
                 flush=True,
             )
 
@@ -271,6 +307,11 @@ def main() -> None:
             "release_median_seconds": round(median, 2),
             "release_max_seconds": max(r["seconds"] for r in releases),
             "release_failed_requests_total": sum(r["failed"] for r in releases),
+            "websocket_sessions_per_release": args.sessions,
+            "websocket_sessions_kept_median": statistics.median(
+                r["websockets_kept"] for r in releases
+            ),
+            "caddy_version": run("caddy", "version").split()[0],
             "baseline_replace_in_place_median_seconds": round(base_median, 2),
             "baseline_failed_requests_total": sum(r["failed"] for r in baseline),
             "ratio_release_to_baseline": round(median / base_median, 2),

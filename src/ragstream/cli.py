@@ -2,30 +2,39 @@
 
 Each subcommand lives in ragstream.commands (deploy and serve in their own wings) and is
 imported only when run, so `ragstream search` never pays for importing Streamlit or boto3. Errors from the library
-(RagstreamError) print as one line on stderr with exit code 1, never a traceback.
+(RagstreamError) print as one line on stderr with exit code 1, never a traceback; an
+unexpected exception prints its traceback, with every secret scrubbed (ragstream.redact).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from typing import Any
 
 import click
 
 from ragstream.errors import RagstreamError
+from ragstream.redact import install_log_redaction, redact
 
 # name -> "module:attribute" of a click command or group
 COMMANDS = {
     "ingest": "ragstream.commands.core:ingest",
     "search": "ragstream.commands.core:search",
     "docs": "ragstream.commands.core:docs",
+    "doctor": "ragstream.commands.doctor:doctor",
     "eval": "ragstream.commands.evaluate:evaluate",
     "ask": "ragstream.commands.ask:ask",
     "serve": "ragstream.app.cli:serve",
     "migrate": "ragstream.commands.store:migrate",
     "copy": "ragstream.commands.store:copy",
     "deploy": "ragstream.deploy.cli:deploy",
+    "api": "ragstream.api.cli:api",
+    "mcp": "ragstream.api.cli:mcp",
+    "token": "ragstream.api.cli:token",
+    "source": "ragstream.commands.sources:source",
+    "watch": "ragstream.commands.sources:watch",
 }
 
 
@@ -49,6 +58,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    install_log_redaction()
     try:
         return cli.main(args=argv, prog_name="ragstream", standalone_mode=False)
     except click.exceptions.Abort:
@@ -60,11 +70,14 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except RagstreamError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception:  # a bug: keep the traceback for the report, but never a secret in it
+        click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

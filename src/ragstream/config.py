@@ -17,6 +17,7 @@ from typing import Any, get_type_hints
 
 from ragstream.errors import ConfigError
 from ragstream.layered import build, convert, read_table
+from ragstream.redact import register_secret, register_url
 
 ENV_PREFIX = "RAGSTREAM_"
 MB = 1024 * 1024  # max_file_mb counts mebibytes, everywhere (ingest, page, API)
@@ -47,8 +48,15 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
+    session_hours: float = 12.0  # a web login lasts this long, then the page asks again
 
     def __post_init__(self) -> None:
+        # Every way a Settings is made (flag, env, _FILE, file, replace) passes here, so
+        # each secret it holds is known to redact() before any message can carry it.
+        for secret in (self.openai_api_key, self.password):
+            register_secret(secret)
+        for url in (self.database_url, self.openai_base_url):
+            register_url(url)
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ConfigError(
                 f"retrieval_mode={self.retrieval_mode!r} is not one of {', '.join(RETRIEVAL_MODES)}"
@@ -60,6 +68,8 @@ class Settings:
             )
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {self.top_k})")
+        if self.session_hours <= 0:
+            raise ConfigError(f"session_hours must be above 0 (got {self.session_hours:g})")
 
     @property
     def max_file_bytes(self) -> int:

@@ -11,11 +11,15 @@ class Section:
 
     `page` is 1-based for paged formats and None otherwise; `title` is the heading the
     text sits under (None when there is none). Offsets of chunks are relative to `text`.
+    `line` is the source line (or spreadsheet row) of the text's first line, set only by
+    loaders whose text lines map one to one onto consecutive source lines (or rows), so
+    a chunk can be cited as `notes.txt L120-145`.
     """
 
     text: str
     page: int | None = None
     title: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,35 @@ class Chunk:
     start: int = 0  # character offsets into that section's text
     end: int = 0
     n_tokens: int = 0
+    line_start: int | None = None  # first and last source line (or row), inclusive
+    line_end: int | None = None
+
+    @property
+    def lines(self) -> tuple[int, int] | None:
+        """(line_start, line_end) when the format has lines, for `locator`."""
+        if self.line_start is None or self.line_end is None:
+            return None
+        return self.line_start, self.line_end
+
+
+# Files whose "lines" are table rows, and whose "pages" are slides, for citation labels.
+ROW_SUFFIXES = (".csv", ".tsv", ".xlsx")
+SLIDE_SUFFIXES = (".pptx",)
+
+
+def locator(path: str, page: int | None, title: str | None, lines: tuple[int, int] | None) -> str:
+    """Where a passage sits, after its file name: `p.7`, `slide 3`, `L120-145`,
+    `L12-30 § "Setup > Ports"`, `Sheet1 rows 2-15`, `§ "Install"`, or "" when nothing
+    narrower than the file is known."""
+    suffix = path[path.rfind(".") :].lower() if "." in path else ""
+    if lines is not None:
+        span = str(lines[0]) if lines[0] == lines[1] else f"{lines[0]}-{lines[1]}"
+        if suffix in ROW_SUFFIXES:
+            return f"{title} rows {span}" if title else f"rows {span}"
+        return f'L{span} § "{title}"' if title else f"L{span}"
+    if page is not None:
+        return f"slide {page}" if suffix in SLIDE_SUFFIXES else f"p.{page}"
+    return f'§ "{title}"' if title else ""
 
 
 @dataclass(frozen=True)

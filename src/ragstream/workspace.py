@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragstream.config import Settings, load_settings
 from ragstream.errors import EmbedderMismatch
@@ -33,6 +33,9 @@ from ragstream.ingest.report import (
 from ragstream.models import DocumentRecord, Hit, Section
 from ragstream.retrieve.rerank import create_reranker
 from ragstream.retrieve.retriever import Retriever
+
+if TYPE_CHECKING:
+    from ragstream.sources.manager import Sources
 
 DEFAULT_EMBEDDER = "builtin"
 
@@ -103,6 +106,24 @@ class Workspace:
 
     def remove(self, path: str) -> bool:
         return self.store.remove_document(path)
+
+    @property
+    def sources(self) -> Sources:
+        """The workspace's sources (folders, URLs, S3 prefixes): ragstream.sources.manager."""
+        from ragstream.sources.manager import Sources
+        from ragstream.sources.registry import Registry
+        from ragstream.sources.sync import Syncer
+
+        s = self.settings
+        syncer = Syncer(
+            Registry(s.workspace),
+            self.store,
+            lambda: self._ingestor(None),
+            base=self.base,
+            max_bytes=s.max_file_bytes,
+            skip=s.workspace if not s.database_url else None,
+        )
+        return Sources(syncer)
 
     # --- retrieve -----------------------------------------------------------------
     def search(

@@ -37,7 +37,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     workspace = tmp_path / "ws"
     monkeypatch.setenv("RAGSTREAM_WORKSPACE", str(workspace))
-    monkeypatch.setattr(auth, "FAILURE_DELAY_S", 0.05)
     return workspace
 
 
@@ -95,21 +94,35 @@ def test_offline_mode_and_open_app_warning(env: Path) -> None:
     assert at.sidebar.text_input[0].disabled  # no LLM: the model choice does not apply
 
 
-def test_password_gate_blocks_everything_until_the_right_password(
+def test_with_a_password_the_page_draws_only_for_a_visitor_the_gateway_let_in(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The password is checked by the gateway (tests/web); the page refuses a request
+    # that did not come through it, and offers a logout to one that did.
     monkeypatch.setenv("RAGSTREAM_PASSWORD", "correct horse")
     at = page()
     assert len(at.chat_input) == 0 and len(at.sidebar.file_uploader) == 0
+    assert "ragstream serve" in at.error[0].value
     assert "open to anyone" not in texts(at)
-    at.text_input[0].input("wrong")
-    at.button[0].click().run()
-    assert at.error[0].value == "Wrong password."
-    assert len(at.chat_input) == 0
-    at.text_input[0].input("correct horse")
-    at.button[0].click().run()
+    monkeypatch.setattr(auth, "gateway_user", lambda: "user")
+    at = page()
     assert not at.error
     assert len(at.chat_input) == 1 and len(at.sidebar.file_uploader) == 1
+    assert any("/logout" in str(m.value) for m in at.sidebar.markdown)
+
+
+def test_same_name_upload_from_another_tab_keeps_both_and_same_bytes_are_unchanged(
+    env: Path,
+) -> None:
+    tab_a = upload(page(), "notes.md", b"# Notes\n\nThe boiler is serviced in March.\n")
+    tab_b = upload(page(), "notes.md", b"# Notes\n\nThe roof is inspected in May.\n")
+    assert "notes (2).md" in texts(tab_b) and "kept beside it" in texts(tab_b)
+    names = sorted(row[0] for row in documents(tab_b))
+    assert names == ["notes (2).md", "notes.md"]
+    assert (env / "uploads" / "notes.md").read_text().endswith("March.\n")  # A's survives
+    again = upload(page(), "notes.md", b"# Notes\n\nThe roof is inspected in May.\n")
+    assert "notes (2).md** unchanged" in texts(again)
+    assert len(documents(again)) == 2 and "ingested" in texts(tab_a)
 
 
 def test_upload_of_another_type_or_over_the_limit_is_refused_and_nothing_written(
@@ -117,6 +130,8 @@ def test_upload_of_another_type_or_over_the_limit_is_refused_and_nothing_written
 ) -> None:
     monkeypatch.setenv("RAGSTREAM_MAX_FILE_MB", "0.001")  # 1 kB (1.05 kB: MiB)
     at = page()
+    note = "Up to 1.0 kB per file; larger files are refused (RAGSTREAM_MAX_FILE_MB sets the limit)."
+    assert note in [c.value for c in at.sidebar.caption]  # on screen before any upload
     at = upload(at, "big.md", b"# big\n" + b"words " * 400)
     assert [e.value for e in at.sidebar.error] == [
         "**big.md** failed: file is 2.3 kB, over the 1.0 kB limit "
@@ -149,10 +164,12 @@ def test_upload_ingests_then_chat_answers_with_a_citation_that_opens_the_passage
     citation = next(b for b in assistant[0].button if b.label.startswith("[1] runbook.md"))
     assert "Offline mode" in assistant[0].caption[0].value
 
+    assert "--base-url" not in answer and "operator sets OPENAI_API_KEY" in answer  # page advice
     citation.click().run()
     passage = at.get("html")[0].value
     assert "<mark>The API key is rotated every 90 days by the operator on duty.</mark>" in passage
-    assert "runbook.md" in texts(at)
+    assert "**[1] runbook.md**" in texts(at) and "ws/uploads" not in texts(at)
+    assert re.search(r"L\d+-\d+", texts(at))  # where in the text file it sits
 
 
 def test_follow_up_uses_the_history_and_new_chat_clears_it(env: Path) -> None:
@@ -177,15 +194,43 @@ def test_prompt_only_shows_the_assembled_prompt_to_copy(env: Path) -> None:
     assert not at.chat_message[1].button  # nothing was answered, so nothing cited
 
 
+def test_web_messages_give_advice_for_the_page_not_the_cli(env: Path) -> None:
+    at = ask(page(), "Is there anything about penguins?")  # nothing ingested yet
+    answer = at.chat_message[1].markdown[0].value
+    assert "Add documents" in answer and "ragstream ingest" not in answer
+    assert "operator" in at.sidebar.info[0].value and "--" not in at.sidebar.info[0].value
+
+
 def test_remove_document(env: Path) -> None:
     at = page()
     at = upload(at, "runbook.md", DOC.encode())
     rows = documents(at)
     assert [row[0] for row in rows] == ["runbook.md"] and int(rows[0][2]) >= 1
+    assert at.sidebar.selectbox[0].options == ["runbook.md"]  # the name the table shows
     at.sidebar.selectbox[0].select("ws/uploads/runbook.md").run()
     next(b for b in at.sidebar.button if b.label == "Remove").click().run()
     assert "Documents (0)" in [e.label for e in at.sidebar.expander]
     assert not (env / "uploads" / "runbook.md").exists()
+
+
+def test_a_chat_is_saved_reopened_in_a_new_session_exported_and_deleted(env: Path) -> None:
+    at = upload(page(), "runbook.md", DOC.encode())
+    at = ask(at, "How often is the API key rotated?")
+    assert "Conversations (1)" in [e.label for e in at.sidebar.expander]
+    assert len(list((env / "chats" / "default").glob("*.json"))) == 1
+
+    again = page()  # a reload: a new browser session, an empty chat
+    assert len(again.chat_message) == 0
+    chat_button = next(b for b in again.sidebar.button if b.label.startswith("How often"))
+    again = chat_button.click().run()
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert "90 days" in again.chat_message[1].markdown[0].value
+    export = again.sidebar.get("download_button")[0]
+    assert "Export this chat" in export.proto.label
+    delete = next(b for b in again.sidebar.button if b.help == "Delete this chat")
+    again = delete.click().run()
+    assert "Conversations (0)" in [e.label for e in again.sidebar.expander]
+    assert len(again.chat_message) == 0  # the open chat was the deleted one
 
 
 @pytest.fixture(scope="module")
@@ -209,8 +254,11 @@ def test_llm_answer_streams_with_model_name_and_citations(
     assert not at.error, [e.value for e in at.error]
     answer = at.chat_message[1].markdown[0].value
     assert answer == "Every 90 days [1], by the operator."  # [7] points at nothing: dropped
-    assert "gpt-4o-mini" in at.chat_message[1].caption[0].value
+    note = at.chat_message[1].caption[0].value
+    assert note.startswith("gpt-4o-mini · hybrid retrieval · search ")
+    assert "first token" in note and "total" in note and "tokens" in note
     assert [b.label.split(" ")[0] for b in at.chat_message[1].button] == ["[1]"]
+    assert at.chat_message[1].code[0].value == answer  # the Copy popover: code with copy icon
 
 
 def test_unreachable_llm_is_an_error_line_not_a_traceback(

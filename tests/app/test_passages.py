@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ragstream.app.passages import (
+    citation_labels,
+    document_name,
     highlighted_html,
     matching_sentences,
     source_label,
     supporting_text,
 )
+from ragstream.generate.events import Source
 from ragstream.text import sentence_spans
 
 PASSAGE = (
@@ -67,3 +70,29 @@ def test_highlighted_html_escapes_document_text_and_marks_spans() -> None:
     assert "<script>" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt; now." in out
     assert out.endswith("<mark>Keys &amp; locks rotate.</mark>")
+
+
+def test_citation_labels_tell_apart_what_would_read_the_same() -> None:
+    def source(n: int, path: str, page: int | None, title: str | None, text: str) -> Source:
+        return Source(n, path, page, title, text, 1.0, f"c{n}")
+
+    cited = [
+        source(
+            1, "ws/uploads/git-rebase.md", None, None, "Interactive rebase lets you edit commits."
+        ),
+        source(2, "ws/uploads/git-rebase.md", None, None, "Use --onto to move a branch elsewhere."),
+        source(3, "ws/uploads/git-rebase.md", None, "Abort", "git rebase --abort"),
+        source(4, "docs/handbook.pdf", 2, None, "Key rotation."),
+    ]
+    assert citation_labels(cited) == [
+        "[1] git-rebase.md · “Interactive rebase lets you…”",
+        "[2] git-rebase.md · “Use --onto to move a branch…”",
+        "[3] git-rebase.md § Abort",
+        "[4] handbook.pdf p.2",
+    ]
+    assert len(set(citation_labels(cited))) == 4
+
+
+def test_document_name_is_the_file_name_everywhere() -> None:
+    assert document_name("ws-ui2/uploads/gpl-3.docx") == "gpl-3.docx"
+    assert document_name("notes.md") == "notes.md"

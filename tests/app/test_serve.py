@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ import pytest
 
 from ragstream.app.cli import child_environment, local_url, streamlit_command
 from ragstream.app.server import health_url
-from tests.app.serve_helpers import serving
+from tests.app.serve_helpers import RAGSTREAM, serving
 
 
 def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:
@@ -27,6 +28,7 @@ def test_streamlit_flags_are_production_ones_and_carry_no_secret() -> None:
     assert flags["server.fileWatcherType"] == "none"
     assert flags["browser.gatherUsageStats"] == "false"
     assert flags["server.maxUploadSize"] == "13"  # MB, rounded up so the app's check decides
+    assert int(flags["server.disconnectedSessionTTL"]) <= 60  # a closed tab's uploads go soon
 
 
 def test_wildcard_bind_prints_a_loopback_url() -> None:
@@ -65,10 +67,14 @@ def test_serve_answers_health_warms_up_prints_url_and_stops_cleanly_on_sigterm(
         while not any("index loaded" in line for line in lines) and time.monotonic() < deadline:
             assert process.poll() is None, "".join(lines)
             time.sleep(0.2)
-        args = subprocess.run(
-            ["ps", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True
+        children = subprocess.run(
+            ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(process.pid)],
+            capture_output=True,
+            text=True,
         ).stdout
-        assert "ragstream.app.server" in args and "s3cret-value" not in args
+        assert "ragstream.app.server" in children and "s3cret-value" not in children
+        assert "--server.address=127.0.0.1" in children  # Streamlit only behind the gateway
+        child_pids = [int(line.split()[0]) for line in children.splitlines()]
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
         reader.join(timeout=5)
@@ -79,6 +85,26 @@ def test_serve_answers_health_warms_up_prints_url_and_stops_cleanly_on_sigterm(
     assert "0.0.0.0" not in output and "Traceback" not in output
     assert "missing ScriptRunContext" not in output  # the warm-up thread is quiet
     assert (tmp_path / "ws").is_dir()
-    port = url.rsplit(":", 1)[1]
-    left = subprocess.run(["pgrep", "-f", f"server.port={port}"], capture_output=True, text=True)
-    assert left.stdout == ""  # the child went down with the parent
+    for pid in child_pids:  # the child went down with the parent
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
+
+
+def test_a_busy_port_fails_first_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*RAGSTREAM, "serve", "--address", "127.0.0.1", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "RAGstream is running" pointing at the other server
+    assert result.stderr.strip() == (
+        f"Error: port {port} on 127.0.0.1 is already in use: stop the other server or pass --port N"
+    )

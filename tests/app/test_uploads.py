@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ragstream.app.uploads import (
     check_upload,
     discard_upload,
+    limit_note,
     safe_name,
     save_upload,
     uploads_dir,
@@ -53,6 +55,15 @@ def test_the_page_and_ingest_share_one_limit_in_mebibytes(tmp_path: Path) -> Non
     check_upload("a.txt", 1_048_000, settings.max_file_bytes)  # over 1e6 bytes, under 1 MiB
 
 
+def test_streamlit_counts_the_limit_as_we_do_and_the_page_states_it() -> None:
+    from ragstream.app.cli import streamlit_command
+
+    flags = dict(a.removeprefix("--").split("=", 1) for a in streamlit_command(1, "x", 50)[3:])
+    assert flags["server.maxUploadSize"] == "50"  # Streamlit multiplies by 1024 * 1024
+    note = limit_note(50 * MB)
+    assert "50.0 MB per file" in note and "RAGSTREAM_MAX_FILE_MB" in note
+
+
 def test_refused_upload_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "uploads"
     with pytest.raises(LoaderError):
@@ -62,12 +73,38 @@ def test_refused_upload_writes_nothing(tmp_path: Path) -> None:
     assert not target.exists() or list(target.iterdir()) == []
 
 
-def test_save_is_atomic_and_replaces_a_previous_version(tmp_path: Path) -> None:
-    first = save_upload(tmp_path, "doc.md", b"# one", MB)
-    second = save_upload(tmp_path, "doc.md", b"# two", MB)
-    assert first == second == tmp_path / "doc.md"
-    assert second.read_bytes() == b"# two"
-    assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]  # no temp file left behind
+def test_same_name_keeps_both_and_same_bytes_are_the_same_file(tmp_path: Path) -> None:
+    first = save_upload(tmp_path, "notes.md", b"# one", MB)
+    second = save_upload(tmp_path, "notes.md", b"# two", MB)
+    third = save_upload(tmp_path, "notes.md", b"# three", MB)
+    assert first == tmp_path / "notes.md" and first.read_bytes() == b"# one"  # never lost
+    assert second == tmp_path / "notes (2).md" and second.read_bytes() == b"# two"
+    assert third == tmp_path / "notes (3).md"
+    assert save_upload(tmp_path, "notes.md", b"# two", MB) == second  # known bytes: that file
+    assert save_upload(tmp_path, "notes.md", b"# one", MB) == first
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["notes (2).md", "notes (3).md", "notes.md"]  # no temp file left behind
+
+
+def test_two_tabs_uploading_one_name_at_once_both_keep_their_file(tmp_path: Path) -> None:
+    contents = [f"# tab {n}".encode() for n in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda data: save_upload(tmp_path, "notes.md", data, MB), contents))
+    assert len(set(paths)) == 8
+    assert sorted(p.read_bytes() for p in paths) == sorted(contents)
+
+
+def test_without_hard_links_the_name_is_still_claimed_exclusively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_args: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr("ragstream.app.uploads.os.link", no_links)
+    first = save_upload(tmp_path, "a.txt", b"one", MB)
+    second = save_upload(tmp_path, "a.txt", b"two", MB)
+    assert (first.read_bytes(), second.read_bytes()) == (b"one", b"two")
+    assert second.name == "a (2).txt"
 
 
 def test_failed_write_leaves_no_partial_file(
@@ -76,7 +113,8 @@ def test_failed_write_leaves_no_partial_file(
     def fail(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("ragstream.app.uploads.os.replace", fail)
+    monkeypatch.setattr("ragstream.app.uploads.os.link", fail)
+    monkeypatch.setattr("ragstream.app.uploads.os.open", fail)
     with pytest.raises(OSError):
         save_upload(tmp_path, "doc.txt", b"hello", MB)
     assert list(tmp_path.iterdir()) == []

@@ -36,6 +36,7 @@ EXPECTED = {
     "status",
     "logs",
     "github-oidc",
+    "backup",
 }
 
 

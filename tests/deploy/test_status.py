@@ -9,7 +9,7 @@ import pytest
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.status import check_health, gather
-from tests.deploy.test_release import launch
+from tests.deploy.helpers import launch
 
 
 class Health(http.server.BaseHTTPRequestHandler):
@@ -75,7 +75,8 @@ def test_status_compares_dns_with_the_instance_ip(account):
     )
     status = gather(clients, settings, ask_host=False, timeout=0.5)
     assert status.dns == f"rag.example.org -> {status.public_ip} (matches)"
-    assert not status.problems
+    # DNS is fine now; the URL itself is not reachable from here, and that is a problem too
+    assert [p.split(" (")[0] for p in status.problems] == ["https://rag.example.org is unreachable"]
 
 
 @pytest.mark.aws
@@ -83,3 +84,6 @@ def test_status_without_a_stack_says_to_apply(account):
     status = gather(AwsClients(account.settings), account.settings)
     assert status.state == "absent"
     assert status.problems == ["no instance: run `ragstream deploy apply`"]
+    result = account.run("status")
+    assert result.exit_code == 1  # something is wrong: say so to scripts too
+    assert "problem: no instance: run `ragstream deploy apply`" in result.output

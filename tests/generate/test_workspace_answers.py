@@ -104,7 +104,7 @@ def test_cli_ask_prints_answer_then_sources(
     assert (
         out.rstrip()
         .splitlines()[-1]
-        .startswith('[1] docs/notes/deploy.md § "Deploy > Start script"')
+        .startswith('[1] docs/notes/deploy.md L3-5 § "Deploy > Start script"')
     )
     assert "(offline)" in err
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ragstream.host.config import HostConfig
-from tests.host.conftest import Site
+from tests.host.site import Site
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow]
 

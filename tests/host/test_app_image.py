@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.host.conftest import Site, docker_as
+from tests.host.site import Site, docker_as
 
 # The timeout covers the session's first build of the app image, if this test triggers it.
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.slow, pytest.mark.timeout(1800)]

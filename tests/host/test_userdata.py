@@ -117,6 +117,7 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "ragstream.service" not in result.stderr, result.stderr  # no warnings about it
     text = unit.read_text()
     assert "After=network-online.target docker.service" in text
+    assert "RequiresMountsFor=/var/lib/ragstream/data\n" in text
     assert f"ExecStartPre=-{agent} dns\nExecStart={agent} start\n" in text
     assert "Restart=on-failure" in text and "StartLimitBurst=" in text
 

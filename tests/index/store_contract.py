@@ -47,6 +47,9 @@ def make_doc(
             start=3 * i,
             end=3 * i + len(text),
             n_tokens=len(text.split()),
+            # text files carry their source line range (citations read "a.txt L3-5")
+            line_start=3 * i + 1 if path.endswith(".txt") else None,
+            line_end=3 * i + 2 if path.endswith(".txt") else None,
         )
         for i, text in enumerate(texts)
     ]
@@ -109,6 +112,13 @@ class StoreContract:
         store.replace_document(*make_doc("manual.pdf", CORPUS["manual.pdf"]))
         wanted = [chunks[1].id, "missing", chunks[0].id]
         assert store.chunks(wanted) == [chunks[1], chunks[0]]
+
+    def test_line_ranges_round_trip(self, store: Store) -> None:
+        _, chunks, _ = make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"])
+        store.replace_document(*make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"]))
+        got = store.chunks([c.id for c in chunks])
+        assert [(c.line_start, c.line_end) for c in got] == [(1, 2), (4, 5)]
+        assert got == chunks
 
     def test_vectors_for_returns_stored_vectors_of_existing_ids(self, store: Store) -> None:
         record, chunks, vectors = make_doc("a.md", ["one", "two"], seed=7)

@@ -57,7 +57,8 @@ def test_migrate_command_applies_once_and_open_needs_nothing_more(
     monkeypatch.setenv("RAGSTREAM_DATABASE_URL", postgres_url)
     first = CliRunner().invoke(cli, ["migrate"])
     assert first.exit_code == 0, first.output
-    assert f"applied migration(s) 1, 2; schema at {LATEST}" in first.output
+    every = ", ".join(str(n) for n in range(1, LATEST + 1))
+    assert f"applied migration(s) {every}; schema at {LATEST}" in first.output
     assert ":***@" in first.output and "fixture-Pa55word" not in first.output
     again = CliRunner().invoke(cli, ["migrate"])
     assert "schema already at version" in again.output
@@ -113,7 +114,10 @@ def test_password_never_shows_in_errors_repr_or_logs(
     assert "password authentication failed" in str(info.value)
     store = PostgresStore(postgres_url)
     assert "fixture-Pa55word" not in repr(store) and ":***@" in repr(store)
-    store._conn.close()  # the server connection drops: the error must stay masked too
+    store._conn.close()  # the server connection drops: the store reconnects...
+    assert store.documents() == []
+    store._conn.close()  # ...and when reconnecting fails, the error stays masked too
+    monkeypatch.setattr(store, "_url", wrong)
     with pytest.raises(StoreError) as dropped:
         store.documents()
     assert "fixture-Pa55word" not in str(dropped.value) and ":***@" in str(dropped.value)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragstream.errors import StoreError
+from ragstream.errors import DamagedIndex, StoreError
 from ragstream.index.sqlite import SqliteStore, fts_query
 from tests.index.store_contract import CORPUS, StoreContract, StoreFactory, make_doc, unit
 
@@ -69,10 +69,10 @@ def test_search_runs_while_another_connection_writes(store_factory: StoreFactory
 def test_unusable_file_is_a_one_line_store_error(tmp_path: Path) -> None:
     bad = tmp_path / "index.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match=r"index\.sqlite: cannot open the index") as info:
+    with pytest.raises(DamagedIndex, match=r"index\.sqlite: the index is damaged") as info:
         SqliteStore(bad)
-    assert "\n" not in str(info.value)
-    with pytest.raises(StoreError, match="cannot open"):
+    assert "\n" not in str(info.value) and "ragstream doctor" in str(info.value)
+    with pytest.raises(StoreError, match="opening the index failed"):
         SqliteStore(tmp_path / "missing-dir" / "index.sqlite")
 
 
@@ -132,3 +132,22 @@ def test_vector_cache_reloads_only_after_a_write(store_factory: StoreFactory) ->
     assert len(store.dense_search(unit(2), 5)) == 3
     assert store._matrix is not cached
     np.testing.assert_array_equal(store._matrix.dense.vectors.shape, (3, 8))  # type: ignore[union-attr]
+
+
+def test_an_index_file_from_before_line_ranges_gains_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT"
+        " NULL, text TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER, title TEXT,"
+        ' section_index INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,'
+        " n_tokens INTEGER NOT NULL, vector BLOB NOT NULL);"
+    )
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        store.replace_document(*make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"]))
+        _, chunks, _ = make_doc("notes/cooking.txt", CORPUS["notes/cooking.txt"])
+        assert store.chunks([chunks[1].id])[0].line_start == 4
+    finally:
+        store.close()

@@ -212,3 +212,31 @@ def test_a_long_section_is_cut_in_pieces_with_exact_offsets(
 def test_the_chunk_cap_is_a_loader_error() -> None:
     with pytest.raises(LoaderError, match="over 3 chunks"):
         chunk_sections("a", [Section("word " * 200)], TOKENIZER, 20, 0, max_chunks=3)
+
+
+# --- line ranges -------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.sampled_from(["", "alpha beta.", "gamma delta epsilon", "  zeta"]), max_size=60
+    ),
+    first_line=st.integers(1, 500),
+    max_tokens=st.integers(2, 12),
+)
+def test_chunk_line_ranges_are_the_source_lines_of_its_text(
+    lines: list[str], first_line: int, max_tokens: int
+) -> None:
+    text = "\n".join(lines)
+    chunks = chunk_sections(
+        "a.txt", [Section(text, line=first_line)], FakeWordPiece(), max_tokens, 1
+    )
+    for chunk in chunks:
+        assert chunk.line_start is not None and chunk.line_end is not None
+        source = lines[chunk.line_start - first_line : chunk.line_end - first_line + 1]
+        assert chunk.text.split("\n")[0] in source[0] and chunk.text.split("\n")[-1] in source[-1]
+        assert chunk.line_end - chunk.line_start == chunk.text.count("\n")
+
+
+def test_sections_without_lines_give_chunks_without_line_ranges() -> None:
+    [chunk] = chunk_sections("a.pdf", [Section("one\ntwo", page=3)], FakeWordPiece(), 10, 1)
+    assert (chunk.page, chunk.line_start, chunk.line_end) == (3, None, None)

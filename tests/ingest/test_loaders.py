@@ -15,7 +15,7 @@ from fpdf import FPDF
 
 from ragstream.config import MB
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, is_supported, load_document
+from ragstream.ingest.loaders import CODE_SUFFIXES, SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
 from ragstream.models import Section
 
@@ -52,13 +52,16 @@ def make_pdf(path: Path, pages: list[str]) -> Path:
 
 # --- registry -------------------------------------------------------------------------
 def test_supported_suffixes_are_the_documented_ones() -> None:
-    assert {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"} == SUPPORTED_SUFFIXES
+    documents = {".txt", ".rst", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".csv",
+                 ".tsv", ".xlsx", ".pptx", ".eml"}  # fmt: skip
+    assert documents | set(CODE_SUFFIXES) == SUPPORTED_SUFFIXES
     assert is_supported(Path("a/B.PDF")) and is_supported(Path("notes.Markdown"))
-    assert not is_supported(Path("sheet.xlsx")) and not is_supported(Path("Makefile"))
+    assert is_supported(Path("sheet.xlsx")) and is_supported(Path("src/app.py"))
+    assert not is_supported(Path("old.xls")) and not is_supported(Path("Makefile"))
 
 
 def test_unsupported_suffix_is_a_loader_error(tmp_path: Path) -> None:
-    assert "unsupported file type '.xlsx'" in reason(write(tmp_path, "a.xlsx", b"x"))
+    assert "unsupported file type '.xls'" in reason(write(tmp_path, "a.xls", b"x"))
 
 
 # --- size, emptiness, unreadable: checked before any loader runs ----------------------
@@ -113,8 +116,15 @@ def test_utf8_text_with_bom_and_crlf(tmp_path: Path) -> None:
     result = load_document(path)
     assert result.warnings == []
     [section] = result.sections
-    assert section.text == "Line one.\nLine two: naïve ☃.\n\nEnd."
-    assert section.page is None and section.title is None
+    assert section.text == "Line one.\nLine two: naïve ☃.\n\n\n\nEnd."  # lines as in the file
+    assert section.page is None and section.title is None and section.line == 1
+
+
+def test_text_and_code_sections_know_their_first_line(tmp_path: Path) -> None:
+    [text] = load(write(tmp_path, "a.txt", "\n\n  \nFirst.  \nSecond.\n\n"))
+    assert (text.line, text.text) == (4, "First.\nSecond.")
+    [code] = load(write(tmp_path, "app.py", "import os\n\n\ndef main():\n    pass\n"))
+    assert (code.line, code.text) == (1, "import os\n\n\ndef main():\n    pass")
 
 
 def test_cp1252_text_is_read_with_a_warning(tmp_path: Path) -> None:
@@ -195,17 +205,25 @@ def test_markdown_headings_become_title_paths(tmp_path: Path) -> None:
         "Deploy > Start script > Flags",
         "Rotate keys > Setext heading",
     ]
-    assert sections[0].text == "Intro before any heading."
-    assert sections[2].text.startswith("Start script\n\nRun `start.sh`.")
+    # each section is the file's lines from its heading on, as written, cited by line
+    assert (sections[0].line, sections[0].text) == (4, "Intro before any heading.")
+    assert sections[2].text.startswith("## Start script ##\n\nRun `start.sh`.")
     assert "# not a heading: inside a fence\n./start.sh\n```" in sections[2].text
-    assert sections[3].text == "Flags\n\nUse --dry-run."
-    assert sections[4].text == "Setext heading\n\nUnder setext.\n\n***\n\nRotate monthly."
+    assert (sections[3].line, sections[3].text) == (19, "### Flags\nUse --dry-run.")
+    assert sections[4].text == (
+        "Setext heading\n--------------\n\nUnder setext.\n\n***\n\nRotate monthly."
+    )
+    lines = MARKDOWN.split("\n")
+    for section in sections:
+        assert section.line is not None
+        first = section.line - 1
+        assert lines[first : first + section.text.count("\n") + 1] == section.text.split("\n")
     assert all("front matter" not in s.text for s in sections)
 
 
 def test_markdown_suffix_variant_and_heading_without_body(tmp_path: Path) -> None:
     sections = load(write(tmp_path, "a.markdown", "# Only a title\n## Child\ntext\n"))
-    assert [(s.title, s.text) for s in sections] == [("Only a title > Child", "Child\n\ntext")]
+    assert [(s.title, s.text) for s in sections] == [("Only a title > Child", "## Child\ntext")]
 
 
 # --- pdf ------------------------------------------------------------------------------

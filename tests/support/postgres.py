@@ -33,6 +33,29 @@ class PostgresServer:
     host: str
     port: int
     socket_dir: Path
+    data_dir: Path | None = None
+    options: str = ""
+
+    def restart(self, mode: str = "immediate") -> None:
+        """Stop the server (`immediate`: as a crash would) and start it again on the same
+        port; every client connection is cut."""
+        self.stop(mode)
+        self.start()
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def start(self) -> None:
+        assert self.data_dir is not None
+        log = self.data_dir.parent / "log" / "server.log"
+        self._pg_ctl("-o", self.options, "-w", "-t", "120", "-l", str(log), "start")
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.data_dir is not None
+        subprocess.run(
+            _as_server_user([str(_bin_dir() / "pg_ctl"), "-D", str(self.data_dir), *args]),
+            check=True, capture_output=True, cwd=self.data_dir.parent,
+        )  # fmt: skip
 
     def url(self, database: str, user: str = SUPERUSER, password: str = SUPERUSER_PASSWORD) -> str:
         return f"postgresql://{user}:{password}@{self.host}:{self.port}/{database}"
@@ -109,7 +132,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         server_log = log.read_text(errors="replace") if log.exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {started.stderr}{started.stdout}{server_log}")
     try:
-        yield PostgresServer("127.0.0.1", port, sockets)
+        yield PostgresServer("127.0.0.1", port, sockets, data, options)
     finally:
         subprocess.run(
             _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",

@@ -1,23 +1,14 @@
-"""Who may use the page: Streamlit's OIDC login, else a shared password, else a warning.
-
-The gate runs before anything else is drawn, so an unauthenticated visitor sees no
-document, no answer, and cannot spend the OpenAI key.
+"""Who is on the page. The login happens in front of Streamlit, at the gateway
+(`ragstream.web.gateway`): a visitor without a session never reaches this script, its
+websocket or its upload route. The page only shows who is in and how to leave, and
+warns when the app is open to anyone.
 """
 
 from __future__ import annotations
 
-import hmac
-import time
-
 import streamlit as st
 
-FAILURE_DELAY_S = 1.0  # slows guessing; per attempt, so it also holds across sessions
-AUTH_KEY = "ragstream_authenticated"
-
-
-def password_matches(given: str, expected: str) -> bool:
-    """Constant-time comparison, so the time taken says nothing about the password."""
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+from ragstream.auth import USER_HEADER
 
 
 def oidc_configured() -> bool:
@@ -28,14 +19,36 @@ def oidc_configured() -> bool:
         return False
 
 
-def require_access(password: str | None) -> None:
-    """Draw the gate and stop the script until the visitor is let in."""
+def gateway_user() -> str | None:
+    """The user the gateway signed in (it sets this header and drops any sent from outside)."""
+    try:
+        return st.context.headers.get(USER_HEADER)
+    except Exception:  # no request context (AppTest)
+        return None
+
+
+def current_user() -> str | None:
+    """Whose chats these are: the OIDC e-mail, else the gateway's user, else None (open)."""
     if oidc_configured():
+        try:
+            email = st.user.get("email") or st.user.get("sub")
+        except Exception:  # AppTest or an old Streamlit without st.user details
+            email = None
+        return str(email) if email else "oidc user"
+    return gateway_user()
+
+
+def require_access(password: str | None) -> None:
+    """Stop the script unless the visitor came in through the gateway's login."""
+    if oidc_configured():
+        # The gateway checked Streamlit's signed user cookie; this is the same check
+        # for a page reached some other way (e.g. `streamlit run` on a laptop).
         if not st.user.is_logged_in:
             st.title("RAGstream")
             st.info("Sign in to ask your documents.")
             st.button("Log in", on_click=st.login, type="primary")
             st.stop()
+        logout_link()
         return
     if not password:
         st.warning(
@@ -44,16 +57,14 @@ def require_access(password: str | None) -> None:
             icon=":material/lock_open:",
         )
         return
-    if st.session_state.get(AUTH_KEY):
-        return
-    st.title("RAGstream")
-    with st.form("password_gate"):
-        given = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Enter", type="primary")
-    if submitted:
-        if password_matches(given, password):
-            st.session_state[AUTH_KEY] = True
-            st.rerun()
-        time.sleep(FAILURE_DELAY_S)
-        st.error("Wrong password.")
-    st.stop()
+    if gateway_user() is None:
+        st.error(
+            "Sign in first: open this app through `ragstream serve`, which asks for the password."
+        )
+        st.stop()
+    logout_link()
+
+
+def logout_link() -> None:
+    # A plain same-tab link: the gateway's /logout ends the session and its websocket.
+    st.sidebar.markdown('<a href="/logout" target="_self">Log out</a>', unsafe_allow_html=True)

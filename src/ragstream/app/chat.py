@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from ragstream.app import components
+from ragstream.app import advice, components
 from ragstream.app.components import ChatOptions
 from ragstream.app.state import Message, Session
 from ragstream.errors import RagstreamError
@@ -43,13 +43,23 @@ def history_for(messages: list[Message]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages if not m.prompt]
 
 
-def note_for(done: Done) -> str:
-    ms = done.timings.total_ms
-    took = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-    if done.offline:
-        return f"Offline mode · {took}"
-    tokens = f" · {done.usage.total_tokens} tokens" if done.usage else ""
-    return f"{done.model or 'LLM'} · {took}{tokens}"
+def _ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def note_for(done: Done, mode: str = "") -> str:
+    """The line under an answer: what answered, how it searched, how long each part took."""
+    t = done.timings
+    parts = ["Offline mode" if done.offline else (done.model or "LLM")]
+    if mode:
+        parts.append(f"{mode} retrieval")
+    timing = f"search {_ms(t.retrieval_ms)}"
+    if t.first_token_ms is not None and not done.offline:
+        timing += f" · first token {_ms(t.first_token_ms)}"
+    parts += [timing, f"total {_ms(t.total_ms)}"]
+    if done.usage and not done.offline:
+        parts.append(f"{done.usage.total_tokens} tokens")
+    return " · ".join(parts)
 
 
 def answer(question: str, workspace: Workspace, options: ChatOptions, state: Session) -> bool:
@@ -71,10 +81,10 @@ def answer(question: str, workspace: Workspace, options: ChatOptions, state: Ses
                     workspace.ask(question, history=history, **_search_options(options))
                 )
                 streamed = show_streaming(stream)
-                message = finished(stream, streamed)
+                message = finished(stream, streamed, options.mode)
         except RagstreamError as exc:
             state.messages.pop()
-            st.error(str(exc))
+            st.error(advice.for_page(str(exc)))
             return False
         state.messages.append(message)
         index = len(state.messages) - 1
@@ -89,16 +99,16 @@ def _search_options(options: ChatOptions) -> dict[str, Any]:
     return {"k": options.top_k, "mode": options.mode, "model": options.model}
 
 
-def finished(stream: AnswerStream, streamed: str) -> Message:
+def finished(stream: AnswerStream, streamed: str, mode: str = "") -> Message:
     done = stream.done
     if done is None:  # the stream ended early; keep what was shown
         return Message("assistant", streamed, sources=stream.sources)
     return Message(
         "assistant",
-        done.answer,
+        advice.for_page(done.answer),
         sources=stream.sources,
         citations=done.citations,
-        note=note_for(done),
+        note=note_for(done, mode),
     )
 
 
@@ -109,9 +119,9 @@ def show_streaming(stream: AnswerStream) -> str:
     with st.spinner("Searching your documents…"):
         deltas = stream.text()
         text = next(deltas, "")  # retrieval runs before the first text arrives
-    placeholder.markdown(text + "▌")
+    placeholder.markdown(advice.for_page(text) + "▌")
     for delta in deltas:
         text += delta
-        placeholder.markdown(text + "▌")
-    placeholder.markdown(text)
+        placeholder.markdown(advice.for_page(text) + "▌")
+    placeholder.markdown(advice.for_page(text))
     return text

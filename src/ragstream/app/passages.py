@@ -9,22 +9,62 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from ragstream.generate.events import Source
+from ragstream.models import ROW_SUFFIXES, SLIDE_SUFFIXES, locator
 from ragstream.text import content_words, sentence_spans
 
 _MARKER = re.compile(r"\[(\d+)\]")
 MIN_OVERLAP = 0.6  # share of a sentence's content words found in the answer
 
 
-def source_label(path: str, page: int | None, title: str | None = None) -> str:
-    """`report.pdf p.3` or `notes.md § Setup`: short enough for a button."""
-    name = PurePosixPath(path).name or path
+def document_name(path: str) -> str:
+    """The one name a document goes by on the page (table, sources, remove, citations):
+    its file name; the workspace-relative key is an internal detail."""
+    return PurePosixPath(path).name or path
+
+
+def source_label(
+    path: str, page: int | None, title: str | None = None, lines: tuple[int, int] | None = None
+) -> str:
+    """`report.pdf p.3`, `ssh.1.txt L120-145` or `notes.md § Setup`: short enough for a
+    button."""
+    name = document_name(path)
+    if lines is not None or path.lower().endswith(SLIDE_SUFFIXES):
+        title = title if path.lower().endswith(ROW_SUFFIXES) else None  # a sheet's name
+        return f"{name} {locator(path, page, title, lines)}".rstrip()
     if page is not None:
         return f"{name} p.{page}"
     if title:
         return f"{name} § {title}"
     return name
+
+
+def citation_labels(cited: Sequence[Source]) -> list[str]:
+    """Button labels for citations that tell them apart: `[1] guide.md § Setup`,
+    `[2] ssh.txt L120-145`; where two would still read the same, each adds its opening
+    words."""
+    bases = [source_label(s.path, s.page, s.title, s.lines) for s in cited]
+    counts = Counter(bases)
+    labels = []
+    for source, base in zip(cited, bases, strict=True):
+        label = f"[{source.n}] {base}"
+        if counts[base] > 1:
+            label += f" · “{opening(source.text)}”"
+        labels.append(label)
+    return labels
+
+
+def opening(text: str, max_chars: int = 28) -> str:
+    """The first words of a passage, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat[:max_chars].rsplit(" ", 1)[0] or flat[:max_chars]
+    return cut.rstrip(",;:.") + "…"
 
 
 def _content_words(text: str) -> set[str]:

@@ -11,6 +11,8 @@ visitor wait for the one load in progress instead of starting a second.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import sys
 import threading
@@ -18,8 +20,10 @@ import time
 
 from ragstream.app.cli import SCRIPT, local_url
 from ragstream.host.config import HEALTH_PATH
+from ragstream.redact import install_log_redaction, redact
 
 WARM_UP_THREAD = "ragstream-warm-up"
+JANITOR_EVERY_S = 5.0
 
 
 def warm_up(health_url: str) -> None:
@@ -35,7 +39,7 @@ def warm_up(health_url: str) -> None:
         workspace = shared_workspace(load_settings())
         count = len(workspace.documents())
     except Exception as exc:  # the page reports it properly when a visitor arrives
-        print(f"RAGstream: warm-up skipped: {exc}", file=sys.stderr, flush=True)
+        print(redact(f"RAGstream: warm-up skipped: {exc}"), file=sys.stderr, flush=True)
         return
     took = time.perf_counter() - started
     print(
@@ -52,6 +56,51 @@ def health_url(argv: list[str]) -> str:
     return base + HEALTH_PATH
 
 
+def free_ended_uploads() -> int:
+    """Drop the uploaded bytes of sessions that no longer exist; return how many sessions.
+
+    Streamlit frees a session's uploads only when it shuts the session down; a closed
+    tab's session is kept for a reconnect and then simply expires from that store, its
+    uploads left in memory for good (issue 17: 45 MB uploads stayed after the tab closed).
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return 0
+    instance = runtime.get_instance()
+    manager = instance.uploaded_file_mgr
+    holders = list(getattr(manager, "file_storage", {}))  # before listing the sessions
+    if not holders:
+        return 0
+    # Listing also expires the stored sessions whose reconnect time is over. A session
+    # is active before it can upload, so a holder taken above and missing now is gone.
+    live = {info.session.id for info in instance._session_mgr.list_sessions()}
+    gone = [session_id for session_id in holders if session_id not in live]
+    for session_id in gone:
+        manager.remove_session_files(session_id)
+    if gone:
+        _return_memory()
+    return len(gone)
+
+
+def _return_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise), so RSS shows it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def janitor(every_s: float = JANITOR_EVERY_S) -> None:
+    while True:
+        time.sleep(every_s)
+        try:
+            freed = free_ended_uploads()
+        except Exception as exc:  # Streamlit internals moved, or a race: try again later
+            logging.getLogger("ragstream.app").debug("upload janitor: %s", exc)
+            continue
+        if freed:
+            logging.getLogger("ragstream.app").info("freed the uploads of %d ended sessions", freed)
+
+
 class _QuietWarmUp(logging.Filter):
     """Streamlit warns when a cached function runs outside a page run: ours does so on
     purpose, in the warm-up thread."""
@@ -60,13 +109,25 @@ class _QuietWarmUp(logging.Filter):
         return record.threadName != WARM_UP_THREAD
 
 
+class _QuietPrivatePort(logging.Filter):
+    """Streamlit logs the private port it binds behind the gateway: not an address to
+    open, so it stays out of the output (`ragstream serve` prints the public one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Uvicorn server started")
+
+
 def main() -> None:
     from streamlit.web import cli as streamlit_cli
 
+    install_log_redaction()
     context_logger = "streamlit.runtime.scriptrunner_utils.script_run_context"
     logging.getLogger(context_logger).addFilter(_QuietWarmUp())
+    server_logger = "streamlit.web.server.starlette.starlette_server"
+    logging.getLogger(server_logger).addFilter(_QuietPrivatePort())
     url = health_url(sys.argv[1:])
     threading.Thread(target=warm_up, args=(url,), name=WARM_UP_THREAD, daemon=True).start()
+    threading.Thread(target=janitor, name="ragstream-upload-janitor", daemon=True).start()
     sys.argv = ["streamlit", "run", str(SCRIPT), *sys.argv[1:]]
     sys.exit(streamlit_cli.main())
 

@@ -8,6 +8,7 @@ handled uploads belong to one browser tab and live in `st.session_state`.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -29,11 +30,26 @@ class Message:
 
 
 @dataclass
+class IngestJob:
+    """An ingest running in its own thread; the page only reads it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    fraction: float = 0.0
+    text: str = ""
+    rows: list[FileResult] = field(default_factory=list)  # final once done
+
+
+@dataclass
 class Session:
     messages: list[Message] = field(default_factory=list)
     selected: tuple[int, int] | None = None  # (message index, source number [n])
     handled_uploads: set[str] = field(default_factory=set)  # uploader file ids done
     last_report: list[FileResult] = field(default_factory=list)  # the last upload's
+    ingest: IngestJob | None = None  # the upload being ingested, if any
+    chat_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its saved file's name
+
+    def new_chat_id(self) -> None:
+        self.chat_id = uuid.uuid4().hex
 
 
 def session() -> Session:
@@ -45,8 +61,9 @@ def session() -> Session:
 
 def new_chat() -> None:
     state = session()
-    state.messages.clear()
+    state.messages = []  # a fresh list: the saved chat keeps the old one
     state.selected = None
+    state.new_chat_id()
 
 
 @st.cache_resource(show_spinner="Loading the index…")

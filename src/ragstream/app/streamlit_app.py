@@ -12,16 +12,20 @@ import logging
 
 import streamlit as st
 
-from ragstream.app import auth, chat, components
+from ragstream.app import auth, chat, chats_panel, components, conversations
+from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
 from ragstream.errors import RagstreamError
+from ragstream.redact import install_log_redaction, redact
 
 log = logging.getLogger("ragstream.app")
+install_log_redaction()  # the server log gets no secret either (idempotent per process)
 
 
 def main() -> None:
     st.set_page_config(page_title="RAGstream", page_icon=":material/library_books:", layout="wide")
+    st.html(components.PAGE_STYLE)
     try:
         settings = load_settings()
     except RagstreamError as exc:
@@ -31,6 +35,7 @@ def main() -> None:
 
     state = session()
     options = components.sidebar_controls(settings)
+    chats_dir = conversations.user_dir(settings.workspace, auth.current_user())
     # The chat box is drawn before the index is touched: the page is usable at once,
     # and a question asked during the warm-up simply waits for it.
     question = st.chat_input("Ask your documents…")
@@ -47,13 +52,15 @@ def main() -> None:
         for index, message in enumerate(state.messages):
             components.show_message(message, index, state)
         asked = question.strip() if question else ""
-        if asked:
-            chat.answer(asked, workspace, options, state)
-    with sources_column:
-        components.sources_panel(state)
+        if asked and chat.answer(asked, workspace, options, state):
+            conversations.save(chats_dir, state.chat_id, state.messages)
+    with sources_column, st.container(key=components.SOURCES_KEY):
+        components.sources_panel(state, workspace)
     try:
         components.upload_panel(workspace, state)
         components.documents_panel(workspace)
+        chats_panel.chats_panel(chats_dir, state)
+        sources_panel(workspace)
     except RagstreamError as exc:
         st.error(str(exc))
 
@@ -62,4 +69,4 @@ try:
     main()
 except Exception as exc:  # the last line of defence: a reason, never a traceback
     log.exception("unexpected error in the page")
-    st.error(f"Something went wrong: {exc}. The server log has the details.")
+    st.error(redact(f"Something went wrong: {exc}. The server log has the details."))

@@ -1,8 +1,12 @@
 """Uploaded files: checked before anything is written, then written atomically.
 
-An upload lands in `<workspace>/uploads/` under a hidden temporary name and is renamed
+An upload lands in `<workspace>/uploads/` under a hidden temporary name and is linked
 into place only once complete and flushed, so a crash or a rejected file leaves nothing
 half-written. Names are reduced to a safe basename: a browser may send anything.
+An upload never replaces another document: the same bytes under the same name are the
+same document (ingest then says "unchanged"); different bytes under a taken name are
+kept beside it as `notes (2).md`. Names are claimed with a hard link, which fails if
+the name exists, so two tabs uploading `notes.md` at once cannot overwrite each other.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path, PurePath
 
 from ragstream.config import Settings
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, check_size
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, check_size, human_size
 
 ACCEPTED = ", ".join(sorted({s.lstrip(".").upper() for s in SUPPORTED_SUFFIXES}))
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
@@ -43,22 +47,64 @@ def check_upload(name: str, size: int, max_bytes: int) -> None:
         raise LoaderError(f"{name}: {exc}") from None
 
 
+def limit_note(max_bytes: int) -> str:
+    """The limit as the page states it up front, with the setting that changes it."""
+    return (
+        f"Up to {human_size(max_bytes)} per file; larger files are refused "
+        "(RAGSTREAM_MAX_FILE_MB sets the limit)."
+    )
+
+
 def save_upload(directory: Path, name: str, data: bytes, max_bytes: int) -> Path:
-    """Check, then write `data` to `directory/<safe name>` atomically; return that path."""
+    """Check, then write `data` under `directory` atomically; return where it is.
+
+    The path is `<safe name>` if free or already holding these bytes, else the first
+    `<stem> (n)<suffix>` that is.
+    """
     check_upload(name, len(data), max_bytes)
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / safe_name(name)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
+        for candidate in _candidates(safe_name(name)):
+            target = directory / candidate
+            if _holds(target, data):
+                return target
+            if _claim(Path(tmp), target):
+                return target
+        raise LoaderError(f"{name}: too many uploads with this name; remove some first")
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+
+
+def _candidates(name: str, limit: int = 1000) -> list[str]:
+    path = PurePath(name)
+    return [name] + [f"{path.stem} ({n}){path.suffix}" for n in range(2, limit)]
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    try:
+        return target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _claim(tmp: Path, target: Path) -> bool:
+    """Put `tmp` at `target` unless that name exists (atomic: a link never overwrites)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError:  # a filesystem without hard links: claim the name, then fill it
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        os.replace(tmp, target)
+    return True
 
 
 def discard_upload(settings: Settings, path: Path) -> None:

@@ -17,7 +17,7 @@ from rich.table import Table
 from ragstream.commands.options import non_blank, open_workspace, workspace_options
 from ragstream.config import RETRIEVAL_MODES
 from ragstream.ingest.report import FileStatus, IngestProgress, IngestReport
-from ragstream.models import Hit
+from ragstream.models import Hit, locator
 
 STATUS_STYLE: dict[FileStatus, str] = {
     "ingested": "green",
@@ -166,9 +166,8 @@ def _report_dict(report: IngestReport) -> dict[str, Any]:
 
 def _where(hit: Hit) -> str:
     c = hit.chunk
-    if c.page is not None:
-        return f"{c.path} p.{c.page}"
-    return f'{c.path} § "{c.title}"' if c.title else c.path
+    where = locator(c.path, c.page, c.title, c.lines)
+    return f"{c.path} {where}" if where else c.path
 
 
 def _hit_dict(hit: Hit) -> dict[str, Any]:
@@ -180,6 +179,8 @@ def _hit_dict(hit: Hit) -> dict[str, Any]:
         "title": c.title,
         "start": c.start,
         "end": c.end,
+        "line_start": c.line_start,
+        "line_end": c.line_end,
         "score": hit.score,
         "ranks": hit.ranks,
         "text": c.text,

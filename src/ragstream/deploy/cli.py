@@ -96,11 +96,17 @@ def whoami(deployer: Any) -> None:
 
 
 @deploy.command()
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="exit 2 when there are changes or drift, 0 when there are none (like Terraform)",
+)
 @with_deployer
-def plan(deployer: Any) -> None:
+def plan(deployer: Any, detailed_exitcode: bool) -> None:
     """Show what `apply` would change (describe calls only)."""
     click.echo(f"plan for stack {deployer.settings.stack} in {deployer.settings.region}:")
-    deployer.plan()
+    if deployer.plan() and detailed_exitcode:
+        sys.exit(2)
 
 
 @deploy.command()
@@ -116,7 +122,10 @@ deploy.add_command(apply, "up")
 
 @deploy.command()
 @click.option(
-    "--all", "everything", is_flag=True, help="also delete the ECR repository and the key"
+    "--all",
+    "everything",
+    is_flag=True,
+    help="also delete the data volume, the ECR repository and the key",
 )
 @click.option("--confirm", metavar="STACK", help="the stack name, to skip the typed prompt")
 @with_deployer
@@ -134,7 +143,16 @@ def destroy(deployer: Any, everything: bool, confirm: str | None) -> None:
     )
     if typed != stack:
         raise click.ClickException(f"{typed!r} is not {stack!r}: nothing was deleted")
-    deployer.destroy(steps)
+    deployer.destroy(steps, everything)
+    if everything:
+        click.echo(deployer.oidc_note())
+
+
+@deploy.command()
+@with_deployer
+def backup(deployer: Any) -> None:
+    """Snapshot the /data volume now (tagged with the stack)."""
+    deployer.backup()
 
 
 @deploy.group()
@@ -177,19 +195,24 @@ def secret_check(deployer: Any, name: str | None) -> None:
 @deploy.command()
 @with_deployer
 def status(deployer: Any) -> None:
-    """Instance state, public IP, DNS vs IP, the running image, health of the URL."""
+    """Instance state, public IP, DNS vs IP, the running image, health of the URL.
+
+    Exits 1 when something is wrong (each problem is listed)."""
     from ragstream.deploy.status import gather
 
     report = gather(deployer.clients, deployer.settings)
     for line in report.lines():
         click.echo(line)
+    if report.problems:  # scripts and monitors can tell "up" from "something is wrong"
+        sys.exit(1)
 
 
-def _run_host(deployer: Any, command: str, what: str) -> None:
+def _run_host(deployer: Any, command: Any, what: str) -> list[Any]:
     from ragstream.deploy.release import run_on_stack
 
     failed = []
-    for result in run_on_stack(deployer.clients, deployer.settings.stack, command):
+    results = run_on_stack(deployer.clients, deployer.settings.stack, command)
+    for result in results:
         click.echo(f"[{result.instance_id}] {result.status} (exit {result.exit_code})")
         if result.stdout:
             click.echo(result.stdout.rstrip())
@@ -199,26 +222,42 @@ def _run_host(deployer: Any, command: str, what: str) -> None:
             failed.append(result.instance_id)
     if failed:
         raise click.ClickException(f"{what} failed on {', '.join(failed)}")
+    return results
+
+
+def _promote_latest(deployer: Any, results: list[Any]) -> None:
+    """Move `latest` to what the hosts now serve healthy: the only way `latest` moves."""
+    from ragstream.deploy.image import promote
+    from ragstream.deploy.release import serving_digest
+
+    digest = serving_digest(results)
+    if digest is None:
+        click.echo("latest not moved: the host reported no serving digest")
+    elif promote(deployer, digest):
+        click.echo(f"latest -> {digest}")
 
 
 @deploy.command()
 @click.option("--tag", help="image tag to run [the current git commit]")
 @with_deployer
 def release(deployer: Any, tag: str | None) -> None:
-    """Run the new image on the stack's instance(s) via SSM; fail if its health check fails."""
+    """Run the new image on the stack's instance(s) via SSM; fail if its health check fails.
+
+    Once every instance serves it healthy, `latest` moves to its digest."""
     from ragstream.deploy.image import git_tag
     from ragstream.deploy.release import release_command
 
-    _run_host(deployer, release_command(tag or git_tag()), "release")
+    _promote_latest(deployer, _run_host(deployer, release_command(tag or git_tag()), "release"))
 
 
 @deploy.command()
+@click.option("--to", metavar="TAG|DIGEST", help="one of the last keep_images good releases")
 @with_deployer
-def rollback(deployer: Any) -> None:
-    """Ask the host to go back to the previous image."""
+def rollback(deployer: Any, to: str | None) -> None:
+    """Ask the host to go back to the previous image (or --to an older good one)."""
     from ragstream.deploy.release import rollback_command
 
-    _run_host(deployer, rollback_command(), "rollback")
+    _promote_latest(deployer, _run_host(deployer, rollback_command(to), "rollback"))
 
 
 @deploy.command()
@@ -257,10 +296,10 @@ def build(
 
 
 @deploy.command()
-@click.option("--tag", help="tag to push (and point latest at) [the current git commit]")
+@click.option("--tag", help="tag to push [the current git commit]")
 @with_deployer
 def push(deployer: Any, tag: str | None) -> None:
-    """Log in to ECR (token on stdin), push <tag> and latest, print the digest."""
+    """Log in to ECR (token on stdin), push <tag>, print the digest (release moves latest)."""
     from ragstream.deploy.image import git_tag, push_image
 
     digest = push_image(deployer, tag or git_tag(), echo=click.echo)
@@ -273,11 +312,13 @@ def push(deployer: Any, tag: str | None) -> None:
 @with_deployer
 def github_oidc(deployer: Any, repo: str, branch: str) -> None:
     """Create the GitHub OIDC provider and a deploy role for one repo+branch; print its ARN."""
-    from ragstream.deploy.oidc import setup_github_oidc
+    from ragstream.deploy.oidc import setup_github_oidc, trust_conditions
 
     arn = setup_github_oidc(deployer, repo, branch)
     s = deployer.settings
     click.echo(f"role ARN: {arn}")
+    conditions = trust_conditions(repo, branch)
+    click.echo("trust: " + " ".join(f"{k.rsplit(':', 1)[1]}={v}" for k, v in conditions.items()))
     click.echo(f"set these variables in {repo} (Settings > Secrets and variables > Actions):")
     for name, value in (
         ("AWS_ROLE_ARN", arn),

@@ -10,12 +10,21 @@ from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import (
     LIVE_STATES,
     find_addresses,
+    find_data_volumes,
     find_instances,
     find_security_group,
     resolve_ami,
     retry_while,
 )
-from ragstream.deploy.resources import IngressRule, Instance, SecurityGroup, Stack
+from ragstream.deploy.resources import (
+    BOOTSTRAP_TAG,
+    DATA_DEVICE,
+    VOLUME_TAG,
+    IngressRule,
+    Instance,
+    SecurityGroup,
+    Stack,
+)
 from ragstream.errors import DeployError
 
 METADATA: Any = {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
@@ -26,6 +35,13 @@ IAM_NOT_YET = {"InvalidParameterValue", "InvalidIamInstanceProfile.NotFound"}
 def tag_specs(stack: Stack, kind: str, name: str) -> list[Any]:
     tags = [{"Key": k, "Value": v} for k, v in stack.tags] + [{"Key": "Name", "Value": name}]
     return [{"ResourceType": kind, "Tags": tags}]
+
+
+def instance_tags(stack: Stack) -> list[Any]:
+    specs = tag_specs(stack, "instance", stack.instance.name)
+    if stack.instance.bootstrap:
+        specs[0]["Tags"].append({"Key": BOOTSTRAP_TAG, "Value": stack.instance.bootstrap})
+    return specs
 
 
 def plan_security_group(clients: AwsClients, stack: Stack) -> Iterator[Step]:
@@ -73,6 +89,13 @@ def plan_rules(
         for ip_range in perm.get("Ipv6Ranges", []):
             raw = {**base, "Ipv6Ranges": [{"CidrIpv6": ip_range["CidrIpv6"]}]}
             extra.append((f"{perm.get('IpProtocol')} {ip_range['CidrIpv6']}", raw))
+        # Rules naming another security group or a prefix list: never ours, always drift.
+        for pair in perm.get("UserIdGroupPairs", []):
+            raw = {**base, "UserIdGroupPairs": [{"GroupId": pair["GroupId"]}]}
+            extra.append((f"{_ports(perm)} from security group {pair['GroupId']}", raw))
+        for prefix in perm.get("PrefixListIds", []):
+            raw = {**base, "PrefixListIds": [{"PrefixListId": prefix["PrefixListId"]}]}
+            extra.append((f"{_ports(perm)} from prefix list {prefix['PrefixListId']}", raw))
     extra += [(str(rule), raw) for rule, raw in have.items() if rule not in wanted]
     for rule in sorted(wanted - set(have)):
         permission = {
@@ -100,6 +123,13 @@ def plan_rules(
         )
 
 
+def _ports(perm: Any) -> str:
+    if perm.get("IpProtocol") == "-1":
+        return "all traffic"
+    low, high = perm.get("FromPort"), perm.get("ToPort")
+    return f"{perm.get('IpProtocol')}/{low}" + ("" if low == high else f"-{high}")
+
+
 def plan_instance(
     clients: AwsClients, stack: Stack, user_data: Callable[[str], str]
 ) -> Iterator[Step]:
@@ -107,45 +137,24 @@ def plan_instance(
     spec: Instance = stack.instance
     live = find_instances(clients, stack.name, LIVE_STATES)
     if not live:
-        ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
-
-        def create(ctx: Context) -> None:
-            image = ctx.clients.ec2.describe_images(ImageIds=[ami])["Images"][0]
-            volume: Any = {"VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True}
-            launched = retry_while(
-                IAM_NOT_YET,
-                lambda: ctx.clients.ec2.run_instances(
-                    ImageId=ami,
-                    InstanceType=spec.instance_type,  # type: ignore[arg-type]
-                    MinCount=1,
-                    MaxCount=1,
-                    UserData=user_data(ctx.need("registry")),
-                    IamInstanceProfile={"Name": spec.instance_profile},
-                    SecurityGroupIds=[ctx.need("security_group_id")],
-                    MetadataOptions=METADATA,
-                    BlockDeviceMappings=[
-                        {
-                            "DeviceName": image.get("RootDeviceName", "/dev/sda1"),
-                            "Ebs": {**volume, "VolumeSize": spec.root_volume_gb},
-                        },
-                        {
-                            "DeviceName": "/dev/sdf",
-                            "Ebs": {**volume, "VolumeSize": spec.data_volume_gb},
-                        },
-                    ],
-                    TagSpecifications=tag_specs(stack, "instance", spec.name)
-                    + tag_specs(stack, "volume", spec.name),
-                ),
-            )
-            instance_id = launched["Instances"][0]["InstanceId"]
-            ctx.values["instance_id"] = instance_id
-            ctx.clients.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
-
-        detail = f"{spec.instance_type}, {ami}, gp3 encrypted {spec.root_volume_gb}+{spec.data_volume_gb} GB, IMDSv2"
-        yield Step("create", f"EC2 instance {spec.name}", detail, create)
+        yield create_step(clients, stack, user_data)
         return
+    ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
+    group = stack.security_group
+    found = find_security_group(clients, stack.name, group.name)
+    group_id = found["GroupId"] if found else None
     for instance in live:
         instance_id = instance["InstanceId"]
+        reasons = replacement_reasons(instance, ami, spec.bootstrap)
+        if reasons:
+            yield Step(
+                "replace",
+                f"EC2 instance {instance_id}",
+                f"{'; '.join(reasons)}: terminates it and launches a new one "
+                "(the data volume is kept and reattached)",
+                lambda ctx, i=instance_id: replace_instance(ctx, stack, i, ami, user_data),
+            )
+            continue
         options = instance.get("MetadataOptions", {})
         if (options.get("HttpTokens"), options.get("HttpPutResponseHopLimit")) != ("required", 1):
             yield Step(
@@ -154,6 +163,16 @@ def plan_instance(
                 "require IMDSv2, hop limit 1",
                 lambda ctx, i=instance_id: ctx.clients.ec2.modify_instance_metadata_options(
                     InstanceId=i, **METADATA
+                ),
+            )
+        groups = sorted(g["GroupId"] for g in instance.get("SecurityGroups", []))
+        if group_id is not None and groups != [group_id]:
+            yield Step(
+                "update",
+                f"EC2 instance {instance_id}",
+                f"security groups {', '.join(groups) or 'none'} -> {group_id} ({group.name})",
+                lambda ctx, i=instance_id: ctx.clients.ec2.modify_instance_attribute(
+                    InstanceId=i, Groups=[group_id]
                 ),
             )
         if instance["InstanceType"] != spec.instance_type:
@@ -169,6 +188,112 @@ def plan_instance(
                 f"EC2 instance {instance_id}",
                 "it is stopped",
                 lambda ctx, i=instance_id: ctx.clients.ec2.start_instances(InstanceIds=[i]),
+            )
+
+
+def replacement_reasons(instance: Any, ami: str, bootstrap: str) -> list[str]:
+    """What only a new instance can change: the AMI and the user data's bootstrap part."""
+    reasons = []
+    if instance.get("ImageId") != ami:
+        reasons.append(f"AMI {instance.get('ImageId')} -> {ami}")
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    if bootstrap and tags.get(BOOTSTRAP_TAG) != bootstrap:
+        was = tags.get(BOOTSTRAP_TAG, "none")
+        reasons.append(f"user data (agent, unit, packages) {was} -> {bootstrap}")
+    return reasons
+
+
+def replace_instance(
+    ctx: Context, stack: Stack, instance_id: str, ami: str, user_data: Callable[[str], str]
+) -> None:
+    ec2 = ctx.clients.ec2
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id])
+    launch(ctx, stack, ami, user_data)
+    for address in find_addresses(ctx.clients, stack.name):  # the Elastic IP follows
+        ec2.associate_address(
+            AllocationId=address["AllocationId"], InstanceId=ctx.need("instance_id")
+        )
+
+
+def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], str]) -> Step:
+    spec: Instance = stack.instance
+    ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
+    kept = [v for v in find_data_volumes(clients, stack.name) if v["State"] == "available"]
+    data = (
+        f"reattach kept data volume {kept[0]['VolumeId']} ({kept[0]['Size']} GB)"
+        if kept
+        else f"new data volume {spec.data_volume_gb} GB (kept on termination)"
+    )
+    detail = (
+        f"{spec.instance_type}, {ami}, gp3 encrypted {spec.root_volume_gb} GB root, {data}, IMDSv2"
+    )
+    return Step(
+        "create",
+        f"EC2 instance {spec.name}",
+        detail,
+        lambda ctx: launch(ctx, stack, ami, user_data),
+    )
+
+
+def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], str]) -> None:
+    """Run the instance; reattach the stack's kept /data volume, or make one that outlives it."""
+    spec: Instance = stack.instance
+    ec2 = ctx.clients.ec2
+    image = ec2.describe_images(ImageIds=[ami])["Images"][0]
+    volume: Any = {"VolumeType": "gp3", "Encrypted": True}
+    mappings: list[Any] = [
+        {
+            "DeviceName": image.get("RootDeviceName", "/dev/sda1"),
+            "Ebs": {**volume, "VolumeSize": spec.root_volume_gb, "DeleteOnTermination": True},
+        }
+    ]
+    # Looked up again here (not at plan time): apply may have just terminated the old one.
+    kept = [v for v in find_data_volumes(ctx.clients, stack.name) if v["State"] == "available"]
+    extra: Any = {}
+    if kept:  # a volume lives in one zone: the instance must start there
+        extra["Placement"] = {"AvailabilityZone": kept[0]["AvailabilityZone"]}
+    else:
+        mappings.append(
+            {
+                "DeviceName": DATA_DEVICE,
+                # Never deleted with the instance: /data holds the index and the uploads.
+                "Ebs": {**volume, "VolumeSize": spec.data_volume_gb, "DeleteOnTermination": False},
+            }
+        )
+    launched = retry_while(
+        IAM_NOT_YET,
+        lambda: ec2.run_instances(
+            ImageId=ami,
+            InstanceType=spec.instance_type,  # type: ignore[arg-type]
+            MinCount=1,
+            MaxCount=1,
+            UserData=user_data(ctx.need("registry")),
+            IamInstanceProfile={"Name": spec.instance_profile},
+            SecurityGroupIds=[ctx.need("security_group_id")],
+            MetadataOptions=METADATA,
+            BlockDeviceMappings=mappings,
+            TagSpecifications=instance_tags(stack) + tag_specs(stack, "volume", spec.name),
+            **extra,
+        ),
+    )
+    instance_id = launched["Instances"][0]["InstanceId"]
+    ctx.values["instance_id"] = instance_id
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id])
+    if kept:
+        volume_id = kept[0]["VolumeId"]
+        ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device=DATA_DEVICE)
+        ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id])
+        return
+    found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    for mapping in found.get("BlockDeviceMappings", []):
+        if mapping["DeviceName"] == DATA_DEVICE:
+            ec2.create_tags(
+                Resources=[mapping["Ebs"]["VolumeId"]],
+                Tags=[
+                    {"Key": VOLUME_TAG, "Value": "data"},
+                    {"Key": "Name", "Value": f"{stack.name}-data"},
+                ],
             )
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.executor import Context, DisplayExecutor, Executor, Step
-from ragstream.deploy.lookup import get_or_none
+from ragstream.deploy.lookup import find_data_volumes, get_or_none
 from ragstream.deploy.planner import plan_stack
-from ragstream.deploy.resources import Arns, desired_stack
+from ragstream.deploy.resources import Arns, Names, desired_stack
 from ragstream.deploy.settings import DeploySettings
-from ragstream.deploy.teardown import plan_destroy
+from ragstream.deploy.teardown import kept_volumes, plan_destroy
 from ragstream.errors import ConfigError, DeployError
 from ragstream.host.config import HostConfig
+
+BACKUP_TAGS = [{"Key": "ragstream:backup", "Value": "on-demand"}]
 
 
 @contextmanager
@@ -74,6 +76,8 @@ class Deployer:
             ssm_parameter=s.ssm_parameter,
             domain=s.domain,
             hosted_zone_id=s.hosted_zone_id,
+            config_parameter=Names(s.stack, s.repository).host_config_parameter,
+            keep_releases=s.keep_images,
         )
 
     def user_data(self, registry: str) -> str:
@@ -87,8 +91,10 @@ class Deployer:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 
     def steps(self) -> tuple[list[Step], Context]:
-        stack = desired_stack(self.settings, self.arns)
-        return plan_stack(self.clients, stack, self.user_data, self.registry)
+        from ragstream.host.userdata import bootstrap_fingerprint
+
+        stack = desired_stack(self.settings, self.arns, bootstrap_fingerprint())
+        return plan_stack(self.clients, stack, self.user_data, self.registry, self.host_config())
 
     def plan(self) -> int:
         steps, context = self.steps()
@@ -101,8 +107,47 @@ class Deployer:
     def destroy_steps(self, everything: bool) -> list[Step]:
         return list(plan_destroy(self.clients, self.settings, everything))
 
-    def destroy(self, steps: list[Step]) -> int:
-        return Executor(self.echo).execute(steps, Context(self.clients))
+    def destroy(self, steps: list[Step], everything: bool) -> int:
+        count = Executor(self.echo).execute(steps, Context(self.clients))
+        if not everything:
+            for line in kept_volumes(self.clients, self.settings):
+                self.echo(line)
+        return count
+
+    def oidc_note(self) -> str:
+        """What `destroy --all` left on purpose: the account-wide GitHub OIDC provider."""
+        from ragstream.deploy.oidc import ISSUER, provider_arn
+
+        arn = provider_arn(self.arns)
+        listed = self.clients.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        if arn not in [p["Arn"] for p in listed]:
+            return "no GitHub OIDC provider in this account: nothing left behind"
+        return (
+            f"kept the OIDC provider {ISSUER}: it is one per account, shared by every "
+            "repository that deploys with GitHub Actions; if none does, delete it with "
+            f"`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`"
+        )
+
+    def backup(self) -> list[str]:
+        """Start a tagged snapshot of each data volume of the stack; return the snapshot ids."""
+        volumes = find_data_volumes(self.clients, self.settings.stack)
+        if not volumes:
+            raise DeployError(
+                f"stack {self.settings.stack!r} has no data volume in {self.settings.region}: "
+                "run `ragstream deploy apply` first"
+            )
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        tags: Any = [{"ResourceType": "snapshot", "Tags": [self.settings.stack_tag, *BACKUP_TAGS]}]
+        found = []
+        for volume in volumes:
+            snapshot = self.clients.ec2.create_snapshot(
+                VolumeId=volume["VolumeId"],
+                Description=f"ragstream {self.settings.stack} /data {stamp}",
+                TagSpecifications=tags,
+            )
+            self.echo(f"snapshot {snapshot['SnapshotId']} of {volume['VolumeId']} started")
+            found.append(snapshot["SnapshotId"])
+        return found
 
     def set_secret(self, value: str, name: str | None = None) -> str:
         """Store a SecureString (overwrite); return a confirmation that never shows the value."""

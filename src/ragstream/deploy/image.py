@@ -101,9 +101,16 @@ def build_image(
         args += ["--build-arg", build_arg]
     if cache_from:
         args += ["--cache-from", cache_from]
+    if tag.endswith("-dirty") and _exists(f"{image}:{tag}"):
+        echo(f"note: replacing the local {image}:{tag} (an earlier build of uncommitted changes)")
     echo(f"building {image}:{tag} from {context}")
     _run([*args, str(context)], "build the image")
     return f"{image}:{tag}"
+
+
+def _exists(image: str) -> bool:
+    found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    return found.returncode == 0
 
 
 def ecr_login(deployer: Deployer) -> tuple[str, str]:
@@ -113,25 +120,55 @@ def ecr_login(deployer: Deployer) -> tuple[str, str]:
     return user, password
 
 
-def remote_digest(registry: str, repository: str, tag: str, auth: tuple[str, str]) -> str | None:
-    """The digest the registry has under `tag` (registry v2 API, HEAD), or None."""
+def _registry_call(
+    registry: str,
+    path: str,
+    auth: tuple[str, str],
+    method: str = "GET",
+    data: bytes | None = None,
+    content_type: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One registry v2 API call (basic auth with the ECR token): status, headers, body."""
     local = re.match(r"^(127\.|localhost[:/]|\[::1\])", registry)
-    url = f"{'http' if local else 'https'}://{registry}/v2/{repository}/manifests/{tag}"
+    url = f"{'http' if local else 'https'}://{registry}/v2/{path}"
     token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    request = urllib.request.Request(
-        url, method="HEAD", headers={"Authorization": f"Basic {token}", "Accept": MANIFEST_TYPES}
-    )
+    headers = {"Authorization": f"Basic {token}", "Accept": MANIFEST_TYPES}
+    if content_type:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.headers.get("Docker-Content-Digest")
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            return None
-        raise DeployError(
-            f"registry {registry} answered HTTP {exc.code} for {repository}:{tag}"
-        ) from None
+            return 404, {}, b""
+        raise DeployError(f"registry {registry} answered HTTP {exc.code} for {path}") from None
     except OSError as exc:
         raise DeployError(f"cannot reach registry {registry}: {exc}") from None
+
+
+def remote_digest(registry: str, repository: str, tag: str, auth: tuple[str, str]) -> str | None:
+    """The digest the registry has under `tag` (registry v2 API, HEAD), or None."""
+    status, headers, _ = _registry_call(registry, f"{repository}/manifests/{tag}", auth, "HEAD")
+    return None if status == 404 else headers.get("Docker-Content-Digest")
+
+
+def promote(deployer: Deployer, digest: str, tag: str = "latest") -> bool:
+    """Point `tag` at `digest` (same manifest, no layer moves); False if already there.
+
+    Called only after a host reported `digest` healthy and serving: whatever boots from
+    `tag` (a new instance, one that lost its state) gets an image that passed its check.
+    """
+    registry, repository = deployer.registry, deployer.settings.repository
+    auth = ecr_login(deployer)
+    if remote_digest(registry, repository, tag, auth) == digest:
+        return False
+    status, headers, body = _registry_call(registry, f"{repository}/manifests/{digest}", auth)
+    if status == 404:
+        raise DeployError(f"{registry}/{repository}@{digest} is not in the registry")
+    kind = headers.get("Content-Type") or "application/vnd.docker.distribution.manifest.v2+json"
+    _registry_call(registry, f"{repository}/manifests/{tag}", auth, "PUT", body, kind)
+    return True
 
 
 def local_digest(image: str, repository_ref: str) -> str | None:
@@ -148,41 +185,34 @@ def local_digest(image: str, repository_ref: str) -> str | None:
 
 
 def push_image(deployer: Deployer, tag: str, echo: Callable[[str], None]) -> str:
-    """Push image:<tag> and move latest to it; skip tags whose digest is already there."""
+    """Push image:<tag> (skipped when the registry has it at this digest); return the digest.
+
+    `latest` is not moved here: `release` moves it once a host has run the image healthy.
+    """
     registry, repository = deployer.registry, deployer.settings.repository
     ref = f"{registry}/{repository}"
     auth = ecr_login(deployer)
     digest = local_digest(f"{ref}:{tag}", ref)
+    remote = remote_digest(registry, repository, tag, auth)
+    if digest and remote == digest:
+        echo(f"{ref}:{tag} already at {digest}: skipped")
+        return digest
+    if remote and tag.endswith("-dirty"):
+        # Two dirty builds of one commit share a tag: never replace one silently.
+        raise DeployError(
+            f"{ref}:{tag} already holds another image ({remote}): commit your changes "
+            "(a new commit is a new tag), or delete that tag in the repository first"
+        )
     with tempfile.TemporaryDirectory(prefix="ragstream-docker-") as config:
-        logged_in = False
-        for name in (tag, "latest"):
-            if digest and remote_digest(registry, repository, name, auth) == digest:
-                echo(f"{ref}:{name} already at {digest}: skipped")
-                continue
-            if name == "latest":
-                _run(["docker", "tag", f"{ref}:{tag}", f"{ref}:latest"], "tag latest")
-            if not logged_in:
-                _run(
-                    [
-                        "docker",
-                        "--config",
-                        config,
-                        "login",
-                        "-u",
-                        auth[0],
-                        "--password-stdin",
-                        registry,
-                    ],
-                    f"log in to {registry}",
-                    stdin=auth[1],
-                )
-                logged_in = True
-            echo(f"pushing {ref}:{name}")
-            output = _run(
-                ["docker", "--config", config, "push", f"{ref}:{name}"], f"push {ref}:{name}"
-            )
-            found = re.search(r"digest: (sha256:[0-9a-f]{64})", output)
-            digest = found.group(1) if found else local_digest(f"{ref}:{tag}", ref)
+        _run(
+            ["docker", "--config", config, "login", "-u", auth[0], "--password-stdin", registry],
+            f"log in to {registry}",
+            stdin=auth[1],
+        )
+        echo(f"pushing {ref}:{tag}")
+        output = _run(["docker", "--config", config, "push", f"{ref}:{tag}"], f"push {ref}:{tag}")
+        found = re.search(r"digest: (sha256:[0-9a-f]{64})", output)
+        digest = found.group(1) if found else local_digest(f"{ref}:{tag}", ref)
     if not digest:
         raise DeployError(f"pushed {ref}:{tag} but the registry reported no digest")
     return digest

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ragstream.deploy.aws import AwsClients, error_code
-from ragstream.deploy.resources import STACK_TAG
+from ragstream.deploy.resources import STACK_TAG, VOLUME_TAG
 from ragstream.errors import DeployError
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped"]
@@ -33,6 +33,14 @@ def find_security_group(clients: AwsClients, stack_name: str, name: str) -> Any 
 
 def find_addresses(clients: AwsClients, stack_name: str) -> list[Any]:
     return list(clients.ec2.describe_addresses(Filters=stack_filter(stack_name))["Addresses"])
+
+
+def find_data_volumes(clients: AwsClients, stack_name: str) -> list[Any]:
+    """The stack's /data volumes (kept across terminations), oldest first."""
+    filters = [*stack_filter(stack_name), {"Name": f"tag:{VOLUME_TAG}", "Values": ["data"]}]
+    found = clients.ec2.describe_volumes(Filters=filters)["Volumes"]
+    live = [v for v in found if v["State"] in ("creating", "available", "in-use")]
+    return sorted(live, key=lambda v: str(v.get("CreateTime", "")))
 
 
 def get_or_none(call: Callable[[], Any], *codes: str) -> Any | None:

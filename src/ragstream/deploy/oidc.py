@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ragstream.deploy.document import document_name
 from ragstream.deploy.executor import Context, Executor, Step
 from ragstream.deploy.planner import plan_role
 from ragstream.deploy.resources import STACK_TAG, Arns, Names, Role
@@ -34,11 +35,20 @@ def provider_arn(arns: Arns) -> str:
     return f"arn:{arns.partition}:iam::{arns.account}:oidc-provider/{ISSUER}"
 
 
-def trust_policy(arns: Arns, repo: str, branch: str) -> dict[str, Any]:
+def trust_conditions(repo: str, branch: str) -> dict[str, str]:
+    """Who may assume the deploy role: GitHub's tokens for this audience, repo and branch."""
     if not REPO.fullmatch(repo):
         raise ConfigError(f"--repo {repo!r}: write it as OWNER/NAME, e.g. octo-org/ragstream")
     if not BRANCH.fullmatch(branch) or "*" in branch:
         raise ConfigError(f"--branch {branch!r} is not a plain branch name")
+    return {
+        f"{ISSUER}:aud": AUDIENCE,
+        f"{ISSUER}:sub": f"repo:{repo}:ref:refs/heads/{branch}",
+    }
+
+
+def trust_policy(arns: Arns, repo: str, branch: str) -> dict[str, Any]:
+    conditions = trust_conditions(repo, branch)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -46,12 +56,7 @@ def trust_policy(arns: Arns, repo: str, branch: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn(arns)},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{ISSUER}:aud": AUDIENCE,
-                        f"{ISSUER}:sub": f"repo:{repo}:ref:refs/heads/{branch}",
-                    }
-                },
+                "Condition": {"StringEquals": conditions},
             }
         ],
     }
@@ -95,11 +100,13 @@ def deploy_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
                 "Resource": arns.instances(),
                 "Condition": {"StringEquals": {f"ssm:resourceTag/{STACK_TAG}": settings.stack}},
             },
+            # Only the stack's document (the agent's release/rollback/status), never
+            # AWS-RunShellScript: CI gets no shell on the host.
             {
                 "Sid": "ReleaseDocument",
                 "Effect": "Allow",
                 "Action": "ssm:SendCommand",
-                "Resource": arns.ssm_document("AWS-RunShellScript"),
+                "Resource": arns.ssm_document(document_name(settings.stack)),
             },
         ],
     }

@@ -12,9 +12,12 @@ from typing import Any
 
 from ragstream.deploy import compute
 from ragstream.deploy.aws import AwsClients
+from ragstream.deploy.document import plan_document
 from ragstream.deploy.executor import Context, Step
+from ragstream.deploy.hostconfig import plan_host_config
 from ragstream.deploy.lookup import LIVE_STATES, find_instances, find_security_group, get_or_none
 from ragstream.deploy.resources import Repository, Role, Stack
+from ragstream.host.config import HostConfig
 
 
 def normalized(policy: Any) -> Any:
@@ -126,6 +129,17 @@ def plan_role(clients: AwsClients, role: Role, tags: list[dict[str, str]]) -> It
         )
         listed = iam.list_attached_role_policies(RoleName=role.name)["AttachedPolicies"]
         attached = {p["PolicyArn"] for p in listed}
+        # Any other inline policy (say `*:*` added by hand) is drift: only ours may exist.
+        for other in sorted(iam.list_role_policies(RoleName=role.name)["PolicyNames"]):
+            if other != role.policy_name:
+                yield Step(
+                    "delete",
+                    f"inline policy {other}",
+                    f"from {name} (not in the plan)",
+                    lambda ctx, other=other: ctx.clients.iam.delete_role_policy(
+                        RoleName=role.name, PolicyName=other
+                    ),
+                )
     if inline is None or normalized(inline["PolicyDocument"]) != normalized(role.policy):
         yield Step(
             "create" if inline is None else "update",
@@ -193,7 +207,11 @@ def _principal(trust: dict[str, Any]) -> str:
 
 
 def plan_stack(
-    clients: AwsClients, stack: Stack, user_data: Callable[[str], str], registry: str
+    clients: AwsClients,
+    stack: Stack,
+    user_data: Callable[[str], str],
+    registry: str,
+    host_config: HostConfig,
 ) -> tuple[list[Step], Context]:
     """All steps for the stack, in dependency order, and the context they will run in."""
     context = Context(clients, {"registry": registry})
@@ -207,6 +225,8 @@ def plan_stack(
     steps = [
         *plan_repository(clients, stack.repository, stack),
         *plan_role(clients, stack.role, tags),
+        *plan_host_config(clients, host_config, tags),
+        *plan_document(clients, stack.name, tags),
         *compute.plan_security_group(clients, stack),
         *compute.plan_instance(clients, stack, user_data),
         *compute.plan_elastic_ip(clients, stack),

@@ -1,7 +1,8 @@
 """Run the host agent on the stack's instances through SSM Run Command (no SSH).
 
-`release`, `rollback` and `logs` are one host command each; the instances are found by
-the stack tag, the command goes out as AWS-RunShellScript, and we wait on
+`release`, `rollback`, `status` and `reconfigure` go out as the stack's own document
+(document.py: the agent and nothing else); only `logs`, an admin's command, still uses
+AWS-RunShellScript. The instances are found by the stack tag, and we wait on
 get_command_invocation until every instance has finished (list_command_invocations is
 avoided on purpose: it is not needed and moto lacks it).
 """
@@ -15,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ragstream.deploy.aws import AwsClients, error_code
+from ragstream.deploy.document import document_name
 from ragstream.deploy.lookup import find_instances
 from ragstream.errors import ConfigError, DeployError
 from ragstream.host.config import AGENT_PATH
 
-DOCUMENT = "AWS-RunShellScript"
+SHELL = "AWS-RunShellScript"
 PENDING = {"Pending", "InProgress", "Delayed"}
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # Docker's tag grammar
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,45 @@ class Invocation:
         return self.status == "Success" and self.exit_code == 0
 
 
-def release_command(tag: str) -> str:
+# What the agent prints on stdout once a release serves (healthy): the tag and its digest.
+SERVING = re.compile(r"^(?:released|rolled back to) \S+ (sha256:[0-9a-f]{64})$", re.M)
+
+
+def serving_digest(results: list[Invocation]) -> str | None:
+    """The one digest every instance reported serving, or None (nothing to promote)."""
+    found = {m.group(1) for r in results if r.ok for m in SERVING.finditer(r.stdout)}
+    return found.pop() if len(found) == 1 and all(r.ok for r in results) else None
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """One agent action through the stack's document (a ref is a tag or a digest)."""
+
+    action: str
+    ref: str = ""
+
+    def __str__(self) -> str:
+        return shlex.join([AGENT_PATH, self.action, *([self.ref] if self.ref else [])])
+
+
+def release_command(tag: str) -> AgentCall:
     if not TAG.fullmatch(tag):
         raise ConfigError(f"--tag {tag!r} is not a Docker tag (letters, digits, _ . -)")
-    return shlex.join([AGENT_PATH, "release", "--tag", tag])
+    return AgentCall("release", tag)
 
 
-def rollback_command() -> str:
-    return shlex.join([AGENT_PATH, "rollback"])
+def rollback_command(to: str | None = None) -> AgentCall:
+    if to and not (TAG.fullmatch(to) or DIGEST.fullmatch(to)):
+        raise ConfigError(f"--to {to!r}: give a tag or a digest (sha256:<64 hex>)")
+    return AgentCall("rollback", to or "")
 
 
-def status_command() -> str:
-    return shlex.join([AGENT_PATH, "status"])
+def reconfigure_command() -> AgentCall:
+    return AgentCall("reconfigure")
+
+
+def status_command() -> AgentCall:
+    return AgentCall("status")
 
 
 def logs_command(tail: int, container: str = "ragstream") -> str:
@@ -74,18 +104,22 @@ def running_instance_ids(clients: AwsClients, stack: str) -> list[str]:
 def run_on_stack(
     clients: AwsClients,
     stack: str,
-    command: str,
+    command: str | AgentCall,
     timeout: int = 900,
     poll: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Invocation]:
     """Send `command` to every running instance of the stack; wait for all results."""
     instance_ids = running_instance_ids(clients, stack)
+    if isinstance(command, AgentCall):
+        name, parameters = document_name(stack), {"action": [command.action], "ref": [command.ref]}
+    else:
+        name, parameters = SHELL, {"commands": [command], "executionTimeout": [str(timeout)]}
     sent = clients.ssm.send_command(
         InstanceIds=instance_ids,
-        DocumentName=DOCUMENT,
+        DocumentName=name,
         Comment=f"ragstream deploy, stack {stack}"[:100],
-        Parameters={"commands": [command], "executionTimeout": [str(timeout)]},
+        Parameters=parameters,
         TimeoutSeconds=max(30, min(timeout, 2592000)),
     )
     command_id = sent["Command"]["CommandId"]

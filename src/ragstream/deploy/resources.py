@@ -13,7 +13,25 @@ from typing import Any
 from ragstream.deploy.settings import DeploySettings
 
 STACK_TAG = "ragstream:stack"
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+VOLUME_TAG = "ragstream:volume"  # "data" marks the /data volume, which outlives instances
+DATA_DEVICE = "/dev/sdf"
+BOOTSTRAP_TAG = "ragstream:bootstrap"  # fingerprint of the user data's agent/unit/packages
+# What the SSM agent needs for Run Command and Session Manager, and nothing more. The managed
+# AmazonSSMManagedInstanceCore would also grant ssm:GetParameter(s) on every parameter.
+# These actions are not resource-scoped in IAM: "*" is the only valid resource for them.
+SSM_AGENT_ACTIONS = (
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,10 @@ class Names:
     def ci_role(self) -> str:
         return f"{self.stack}-github-deploy"
 
+    @property
+    def host_config_parameter(self) -> str:
+        return f"/ragstream/{self.stack}/host-config"
+
 
 @dataclass(frozen=True)
 class Arns:
@@ -66,7 +88,8 @@ class Arns:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account}:instance/*"
 
     def ssm_document(self, name: str) -> str:
-        return f"arn:{self.partition}:ssm:{self.region}::document/{name}"
+        """A document of this account (AWS-owned ones have no account in their ARN)."""
+        return f"arn:{self.partition}:ssm:{self.region}:{self.account}:document/{name}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +138,7 @@ class Instance:
     root_volume_gb: int
     data_volume_gb: int
     instance_profile: str
+    bootstrap: str = ""  # "": not compared (see BOOTSTRAP_TAG)
 
 
 @dataclass(frozen=True)
@@ -175,6 +199,7 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             "Action": "ecr:GetAuthorizationToken",
             "Resource": "*",
         },
+        {"Sid": "SsmAgent", "Effect": "Allow", "Action": list(SSM_AGENT_ACTIONS), "Resource": "*"},
         {
             "Sid": "EcrPull",
             "Effect": "Allow",
@@ -190,7 +215,11 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             "Sid": "ReadKey",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
-            "Resource": arns.parameter(settings.ssm_parameter),
+            "Resource": [
+                arns.parameter(settings.ssm_parameter),
+                # the deployed settings, read at every start/release (not a secret)
+                arns.parameter(Names(settings.stack, settings.repository).host_config_parameter),
+            ],
         },
     ]
     if settings.hosted_zone_id:
@@ -214,7 +243,7 @@ def ingress_rules(settings: DeploySettings) -> frozenset[IngressRule]:
     return frozenset(IngressRule(port, cidr) for port in ports for cidr in settings.allowed_cidrs)
 
 
-def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
+def desired_stack(settings: DeploySettings, arns: Arns, bootstrap: str = "") -> Stack:
     names = Names(settings.stack, settings.repository)
     return Stack(
         name=settings.stack,
@@ -225,7 +254,6 @@ def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
             trust_policy=service_trust("ec2.amazonaws.com"),
             policy_name=names.inline_policy,
             policy=instance_policy(settings, arns),
-            managed_policies=(arns.managed_policy(SSM_CORE_POLICY),),
             instance_profile=names.instance_profile,
         ),
         security_group=SecurityGroup(
@@ -241,6 +269,7 @@ def desired_stack(settings: DeploySettings, arns: Arns) -> Stack:
             root_volume_gb=settings.root_volume_gb,
             data_volume_gb=settings.data_volume_gb,
             instance_profile=names.instance_profile,
+            bootstrap=bootstrap,
         ),
         elastic_ip=settings.elastic_ip,
     )

@@ -81,7 +81,8 @@ def gather(
         status.dns = f"{settings.domain} -> {', '.join(values) or 'no A record'} ({verdict})"
         if status.public_ip not in values:
             status.problems.append(
-                "DNS is not pointing at the instance (the host updates it at boot)"
+                "DNS is not pointing at the instance: the host updates it at boot and when "
+                "`ragstream deploy apply` delivers a new domain; run `apply`"
             )
     if status.state != "running":
         status.problems.append(
@@ -92,7 +93,12 @@ def gather(
     if host:
         status.url = f"https://{host}" if settings.domain else f"http://{host}"
         status.health = check_health(status.url, timeout)
+        if not status.health.startswith("ok"):
+            status.problems.append(f"{status.url} is {status.health}")
     if ask_host:
         results = run_on_stack(clients, settings.stack, status_command(), timeout=120)
         status.host = "\n".join(r.stdout or r.stderr or r.status for r in results)
+        status.problems += [
+            f"the host agent on {r.instance_id}: {r.status}" for r in results if not r.ok
+        ]
     return status

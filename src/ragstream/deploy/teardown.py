@@ -1,7 +1,8 @@
 """Plan `destroy`: everything `apply` made, found by the stack tag, in reverse order.
 
-The SSM parameter and the ECR repository (with its images) survive unless `everything`:
-they hold what is expensive to recreate (the key, the built images).
+The /data volume, the SSM parameter and the ECR repository (with its images) survive
+unless `everything`: they hold what is expensive or impossible to recreate (the index and
+uploads, the key, the built images). `apply` reattaches a kept data volume.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 
 from ragstream.deploy.aws import AwsClients
 from ragstream.deploy.compute import release_address
+from ragstream.deploy.document import document_name
 from ragstream.deploy.executor import Context, Step
 from ragstream.deploy.lookup import (
     LIVE_STATES,
     find_addresses,
+    find_data_volumes,
     find_instances,
     find_security_group,
     get_or_none,
@@ -34,7 +37,10 @@ def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool
             ctx.clients.ec2.get_waiter("instance_terminated").wait(InstanceIds=instances)
 
         yield Step(
-            "terminate", f"EC2 instance(s) {', '.join(instances)}", "and their volumes", terminate
+            "terminate",
+            f"EC2 instance(s) {', '.join(instances)}",
+            "and their root volumes" + ("" if everything else " (the data volume is kept)"),
+            terminate,
         )
     for address in find_addresses(clients, settings.stack):
         yield Step(
@@ -57,9 +63,59 @@ def plan_destroy(clients: AwsClients, settings: DeploySettings, everything: bool
             ),
         )
     yield from _plan_delete_role(clients, names.role, names.instance_profile)
+    document = document_name(settings.stack)
+    if get_or_none(lambda: clients.ssm.get_document(Name=document), "InvalidDocument"):
+        yield Step(
+            "delete",
+            f"SSM document {document}",
+            "",
+            lambda ctx: ctx.clients.ssm.delete_document(Name=document),
+        )
+    parameter = names.host_config_parameter
+    if get_or_none(lambda: clients.ssm.get_parameter(Name=parameter), "ParameterNotFound"):
+        yield Step(
+            "delete",
+            f"host config {parameter}",
+            "",
+            lambda ctx: ctx.clients.ssm.delete_parameter(Name=parameter),
+        )
     if everything:
+        yield from _plan_delete_record(clients, settings)
+        for volume in find_data_volumes(clients, settings.stack):
+            yield Step(
+                "delete",
+                f"data volume {volume['VolumeId']}",
+                f"{volume['Size']} GB: the index and uploads of /data",
+                lambda ctx, v=volume["VolumeId"]: retry_while(
+                    {"VolumeInUse", "IncorrectState"},
+                    lambda: ctx.clients.ec2.delete_volume(VolumeId=v),
+                    seconds=300,
+                ),
+            )
         yield from _plan_delete_role(clients, names.ci_role, None)
         yield from _plan_delete_everything(clients, settings)
+
+
+def _plan_delete_record(clients: AwsClients, settings: DeploySettings) -> Iterator[Step]:
+    """The A record the host wrote at boot (Route 53 needs the exact record to delete it)."""
+    if not (settings.domain and settings.hosted_zone_id):
+        return
+    zone, name = settings.hosted_zone_id, settings.domain.rstrip(".") + "."
+    records = clients.route53.list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, StartRecordType="A", MaxItems="1"
+    )["ResourceRecordSets"]
+    for record in records:
+        if record["Name"] == name and record["Type"] == "A":
+            values = ", ".join(r["Value"] for r in record.get("ResourceRecords", []))
+            yield Step(
+                "delete",
+                f"DNS A record {name}",
+                values,
+                lambda ctx, r=record: ctx.clients.route53.change_resource_record_sets(
+                    HostedZoneId=zone,
+                    ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": r}]},
+                ),
+            )
 
 
 def _plan_delete_role(clients: AwsClients, role: str, profile: str | None) -> Iterator[Step]:
@@ -118,3 +174,12 @@ def _plan_delete_everything(clients: AwsClients, settings: DeploySettings) -> It
             "",
             lambda ctx: ctx.clients.ssm.delete_parameter(Name=name),
         )
+
+
+def kept_volumes(clients: AwsClients, settings: DeploySettings) -> list[str]:
+    """Where the data is after a `destroy` without --all: one line per kept volume."""
+    return [
+        f"data volume {v['VolumeId']} ({v['Size']} GB in {v['AvailabilityZone']}) is kept: "
+        "`apply` reattaches it, `destroy --all` deletes it"
+        for v in find_data_volumes(clients, settings.stack)
+    ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ragstream.models import Hit
+from ragstream.models import Hit, locator
 
 
 @dataclass(frozen=True)
@@ -28,20 +28,20 @@ class Source:
     text: str
     score: float
     chunk_id: str
+    lines: tuple[int, int] | None = None  # source lines (or sheet rows), inclusive
 
     @property
     def label(self) -> str:
-        """Where the text sits, e.g. `docs/x.pdf p.7` or `notes/deploy.md § "Start script"`."""
-        if self.page is not None:
-            return f"{self.path} p.{self.page}"
-        if self.title:
-            return f'{self.path} § "{self.title}"'
-        return self.path
+        """Where the text sits, e.g. `docs/x.pdf p.7`, `ssh.1.txt L120-145` or
+        `notes/deploy.md § "Start script"`."""
+        where = locator(self.path, self.page, self.title, self.lines)
+        return f"{self.path} {where}" if where else self.path
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit, text: str | None = None) -> Source:
         c = hit.chunk
-        return cls(n, c.path, c.page, c.title, c.text if text is None else text, hit.score, c.id)
+        body = c.text if text is None else text
+        return cls(n, c.path, c.page, c.title, body, hit.score, c.id, c.lines)
 
 
 @dataclass(frozen=True)

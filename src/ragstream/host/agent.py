@@ -1,7 +1,11 @@
 """`ragstream-host`: the agent on the EC2 instance.
 
-    ragstream-host [--config PATH] start | release --tag T | rollback | dns | status [--json]
-                                   | mount-data
+    ragstream-host [--config PATH] start | release --tag T | rollback [--to REF] | dns
+                                   | status [--json]
+                                   | mount-data | reconfigure
+
+start, release, rollback and reconfigure first take the deployed settings from SSM
+(config_parameter), so a host never runs on settings older than the last `deploy apply`.
 
 Errors print one line on stderr and exit 1; nothing that was serving is touched.
 """
@@ -17,31 +21,68 @@ from pathlib import Path
 from ragstream.host import docker, imds, release
 from ragstream.host.aws import Aws
 from ragstream.host.config import DEFAULT_PATH, HostConfig
-from ragstream.host.errors import HostError
+from ragstream.host.errors import HostError, NotYetError
+from ragstream.host.files import write_atomic
 from ragstream.host.release import log
 from ragstream.host.state import State
 
 
+def sync_config(config: HostConfig, path: Path) -> HostConfig:
+    """Take the deployed settings `deploy apply` stored in SSM; keep host.json in step.
+
+    SSM unreachable: the last settings received (host.json) are used, and that is said.
+    """
+    if not config.config_parameter:
+        return config
+    try:
+        text = Aws(config.region).parameter(config.config_parameter)
+    except HostError as exc:
+        log(f"{exc}; using the settings in {path}")
+        return config
+    if text is None:
+        return config
+    newer = config.with_deployed(text)
+    if newer != config:
+        write_atomic(path, (newer.to_json() + "\n").encode(), mode=0o644)
+        log(f"settings from {config.config_parameter} applied to {path}")
+    return newer
+
+
 def start(config: HostConfig) -> None:
-    current = State.load(config.state_dir).current
+    current = release.reconcile(config, State.load(config.state_dir)).current
     tag = current.tag if current else config.image_tag
     # The digest, when known, so a moved tag (e.g. "latest") cannot change what a reboot runs.
     ref = (current.digest or current.tag) if current else config.image_tag
-    done = release.deploy(config, ref=ref, tag=tag, action="start")
+    try:
+        done = release.deploy(config, ref=ref, tag=tag, action="start")
+    except NotYetError as exc:
+        if current:  # something ran here before: its image or key vanishing is an error
+            raise
+        # A first boot before `secret set` or the first release: one line, no restarts.
+        log(f"waiting: {exc}; the first `ragstream deploy release` starts the app")
+        return
     log(f"serving {tag} ({done.digest or 'no digest'}) from slot {done.slot}")
 
 
 def release_tag(config: HostConfig, tag: str) -> None:
     done = release.deploy(config, ref=tag, tag=tag, action="release")
-    log(f"released {tag} ({done.digest or 'no digest'})")
+    # stdout, one line: `deploy release` moves `latest` to this digest (it passed health).
+    print(f"released {tag} {done.digest}", flush=True)
 
 
-def rollback(config: HostConfig) -> None:
-    previous = State.load(config.state_dir).previous
-    if previous is None:
+def rollback(config: HostConfig, to: str | None) -> None:
+    """Back to the previous release, or `to` (a tag or digest) among the last good ones."""
+    state = State.load(config.state_dir)
+    target = state.find_good(to) if to else state.previous
+    if target is None and to:
+        kept = ", ".join(r.tag for r in state.good) or "none"
+        raise HostError(f"{to} is not among the last good releases kept here ({kept})")
+    if target is None:
         raise HostError("no previous release recorded: nothing to roll back to")
-    release.deploy(config, ref=previous.digest or previous.tag, tag=previous.tag, action="rollback")
-    log(f"rolled back to {previous.tag}")
+    done = release.deploy(
+        config, ref=target.digest or target.tag, tag=target.tag, action="rollback"
+    )
+    print(f"rolled back to {target.tag} {done.digest}", flush=True)
 
 
 def dns(config: HostConfig) -> None:
@@ -67,10 +108,11 @@ def dns(config: HostConfig) -> None:
 
 
 def status(config: HostConfig) -> dict:
-    state = State.load(config.state_dir)
+    state = release.reconcile(config, State.load(config.state_dir))
     report: dict = {
         "current": None,
         "previous": state.previous.__dict__ if state.previous else None,
+        "good": [r.tag for r in state.good],
         "last": state.last,
     }
     if state.current:
@@ -89,12 +131,17 @@ def status(config: HostConfig) -> dict:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragstream-host", description="The RAGstream host agent.")
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH, help="host.json to read")
+    # How the SSM document passes its checked `ref` parameter: the release tag, or the
+    # rollback target (empty: none).
+    parser.add_argument("--ref", default="", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("start", help="(re)start the recorded release (or image_tag)")
     release_parser = commands.add_parser("release", help="blue/green to a new tag")
-    release_parser.add_argument("--tag", required=True)
-    commands.add_parser("rollback", help="return to the previous release")
+    release_parser.add_argument("--tag")
+    rollback_parser = commands.add_parser("rollback", help="to the previous or a kept release")
+    rollback_parser.add_argument("--to", help="tag or digest of one of the last good releases")
     commands.add_parser("dns", help="point the domain's A record at this instance")
+    commands.add_parser("reconfigure", help="take new deployed settings: dns, then start")
     status_parser = commands.add_parser("status", help="what runs, is it healthy")
     status_parser.add_argument("--json", action="store_true")
     commands.add_parser("mount-data", help="format (once) and mount the data volume")
@@ -114,14 +161,21 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = _load(args.config)
+        if args.command in ("start", "release", "rollback", "reconfigure"):
+            config = sync_config(config, args.config)
         if args.command == "start":
             start(config)
         elif args.command == "release":
-            release_tag(config, args.tag)
+            if not (args.tag or args.ref):
+                raise HostError("release needs --tag TAG")
+            release_tag(config, args.tag or args.ref)
         elif args.command == "rollback":
-            rollback(config)
+            rollback(config, args.to or args.ref or None)
         elif args.command == "dns":
             dns(config)
+        elif args.command == "reconfigure":  # after `deploy apply` changed the settings
+            dns(config)
+            start(config)
         elif args.command == "mount-data":
             from ragstream.host.disk import mount_data
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ragstream.host.errors import HostError
+from ragstream.host.errors import HostError, NotYetError
 
 
 def _reason(exc: Exception) -> str:
@@ -47,7 +47,7 @@ class Aws:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ParameterNotFound":
-                raise HostError(
+                raise NotYetError(
                     f"SSM parameter {name} not found: create it (SecureString) "
                     "or fix ssm_parameter in host.json"
                 ) from None
@@ -56,6 +56,17 @@ class Aws:
             raise HostError(f"cannot reach SSM for {name} ({_reason(exc)})") from None
         value: str = response["Parameter"]["Value"]
         return value
+
+    def parameter(self, name: str) -> str | None:
+        """A plain (String) SSM parameter's value, or None if it does not exist."""
+        try:
+            return str(self.ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                return None
+            raise HostError(f"cannot read SSM parameter {name} ({_reason(exc)})") from None
+        except BotoCoreError as exc:
+            raise HostError(f"cannot reach SSM for {name} ({_reason(exc)})") from None
 
     def registry_password(self) -> str:
         """A fresh ECR login password for user AWS (valid 12 hours)."""

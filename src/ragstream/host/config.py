@@ -9,12 +9,15 @@ python3-boto3, nothing else of ours).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 DEFAULT_PATH = Path("/etc/ragstream/host.json")
 AGENT_PATH = "/usr/local/bin/ragstream-host"  # where the user data installs the agent
 HEALTH_PATH = "/_stcore/health"  # Streamlit's health route: the app, deploy and agent poll it
+# The settings `deploy apply` owns and may change on a running host (through the SSM
+# parameter `config_parameter`); the rest are the host's own (paths, ports, timeouts).
+DEPLOYED = ("image_repository", "ssm_parameter", "domain", "hosted_zone_id", "keep_releases")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class HostConfig:
     proxy_admin: str = "localhost:2019"  # Caddy's admin API (what `caddy reload` talks to)
     http_port: int = 80  # plain-HTTP site port when there is no domain
     retry_attempts: int = 5  # IMDS / Route 53 calls, exponential backoff from 1 s
+    # Added for issue 18: the deployed settings' SSM parameter (read at every start and
+    # release), and how many good releases `rollback --to` can return to.
+    config_parameter: str | None = None
+    keep_releases: int = 20
 
     @property
     def registry(self) -> str:
@@ -51,6 +58,16 @@ class HostConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def deployed_json(self) -> str:
+        """What `deploy apply` stores in the config parameter (compared as text)."""
+        return json.dumps({k: getattr(self, k) for k in DEPLOYED}, sort_keys=True)
+
+    def with_deployed(self, text: str) -> HostConfig:
+        """These settings with the deployed ones from `text` (a newer deploy's extra keys
+        are ignored, so an older agent keeps working)."""
+        data = json.loads(text)
+        return replace(self, **{k: data[k] for k in DEPLOYED if k in data})
 
     @classmethod
     def from_json(cls, text: str) -> HostConfig:

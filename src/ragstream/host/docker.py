@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragstream.host.errors import HostError
+from ragstream.host.errors import HostError, NotYetError
 
 SECRETS_MOUNT = "/run/secrets"
 
@@ -47,7 +47,12 @@ def image_ref(repository: str, ref: str) -> str:
 def pull(repository: str, ref: str) -> str:
     """Pull a tag or digest of `repository`; return the repo digest ("sha256:...") or ""."""
     image = image_ref(repository, ref)
-    docker("pull", "--quiet", image)
+    try:
+        docker("pull", "--quiet", image)
+    except HostError as exc:
+        if "manifest unknown" in str(exc) or "not found" in str(exc):
+            raise NotYetError(f"{exc} (nothing pushed and released yet?)") from None
+        raise
     found = json.loads(docker("image", "inspect", "--format", "{{json .RepoDigests}}", image))
     for entry in found or []:
         name, _, digest = entry.partition("@")

@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class HostError(Exception):
     """The host agent could not do its job; nothing that was serving was touched."""
+
+
+class NotYetError(HostError):
+    """Nothing to run yet: no key stored, or no image pushed (a first boot before either)."""

@@ -1,7 +1,7 @@
 """Build the agent as one executable zipapp: `ragstream/host/` and a `__main__`.
 
-It must fit in EC2's 16 KB of user data, so the shipped sources are minified (docstrings
-and comments dropped by a round trip through `ast`), the build-side modules stay home,
+It must fit in EC2's 16 KB of user data, so the shipped sources are minified (docstrings,
+comments and function annotations dropped by a round trip through `ast`), the build-side modules stay home,
 and the zip is STORED: the user data gzips the whole file, and gzip over plain sources
 compresses far better than per-file deflate does. The tests run this very build.
 """
@@ -23,7 +23,7 @@ BUILD_ONLY = {"package.py", "userdata.py", "ragstream.service"}
 
 
 def minify(source: str) -> str:
-    """The same code without docstrings and comments."""
+    """The same code without docstrings, comments and function annotations."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -35,6 +35,11 @@ def minify(source: str) -> str:
             and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:] or [ast.Pass()]
+        # Function annotations are documentation only (dataclass fields keep theirs).
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+        if isinstance(node, ast.arg):
+            node.annotation = None
     return ast.unparse(tree) + "\n"
 
 

@@ -105,22 +105,54 @@ def write_secrets(
     return tuple(mounts)
 
 
+def reconcile(config: HostConfig, state: State) -> State:
+    """The proxy is the truth: when release.json (say, never written on a full disk) names
+    another release than the one the proxy serves, take the serving one from Docker."""
+    slot = serving_slot(config)
+    if slot is None:
+        return state
+    info = docker.state(container(config, slot))
+    labels = info.get("Config", {}).get("Labels") or {}
+    tag = labels.get("ragstream.tag", "unknown")
+    if state.current and (state.current.slot, state.current.tag) == (slot, tag):
+        return state
+    serving = Release(tag, labels.get("ragstream.digest", ""), slot, info["State"]["StartedAt"])
+    if state.current:
+        state.previous = state.current
+    state.current = serving
+    state.last = {**state.last, "reconciled": f"{tag} serves; release.json said otherwise"}
+    return state
+
+
 def deploy(config: HostConfig, ref: str, tag: str, action: str) -> Release:
     """Run `ref` (a tag or digest) blue/green; return the release now serving."""
     started = time.monotonic()
+    state_file = Path(config.state_dir) / "release.json"
     with exclusive(Path(config.state_dir) / "lock"):
-        state = State.load(config.state_dir)
+        state = reconcile(config, State.load(config.state_dir))
         try:
             release = _deploy(config, ref, tag)
         except HostError as exc:
             state.last = _outcome(action, tag, started, reason=str(exc))
-            state.save(config.state_dir)
+            try:
+                state.save(config.state_dir)
+            except OSError as error:
+                log(f"{state_file} not written ({error.strerror})")
             raise
         if action != "start":  # a restart of the same release keeps the history
             state.previous = state.current
         state.current = release
+        state.went_live(release, config.keep_releases)
         state.last = _outcome(action, tag, started)
-        state.save(config.state_dir)
+        try:
+            state.save(config.state_dir)
+        except OSError as exc:
+            # What serves is what counts (exit 0): status and the next release reconcile
+            # from the proxy and Docker; only the history of good releases misses this one.
+            log(
+                f"{tag} is live, but {state_file} could not be written ({exc.strerror}): "
+                f"free space in {config.state_dir}"
+            )
         return release
 
 
@@ -160,7 +192,11 @@ def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
         app_port=config.app_port,
         data_dir=config.data_dir,
         secret_files=write_secrets(config, secrets),
-        labels=(("ragstream.tag", tag), ("ragstream.stack", config.stack)),
+        labels=(
+            ("ragstream.tag", tag),
+            ("ragstream.digest", digest),
+            ("ragstream.stack", config.stack),
+        ),
     )
     try:
         docker.run(spec)

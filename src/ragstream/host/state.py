@@ -1,4 +1,5 @@
-"""What is deployed: current and previous release, and how the last attempt went.
+"""What is deployed: current and previous release, the last good ones (for `rollback
+--to`), and how the last attempt went.
 
 Kept in <state_dir>/release.json, written atomically, so `rollback` and `status` work
 after a reboot or a crash mid-release.
@@ -28,6 +29,17 @@ class State:
     current: Release | None = None
     previous: Release | None = None
     last: dict[str, Any] = field(default_factory=dict)  # action, tag, ok, reason, seconds, at
+    good: list[Release] = field(default_factory=list)  # went live healthy, newest first
+
+    def went_live(self, release: Release, keep: int) -> None:
+        """Remember `release` among the last `keep` good ones (one entry per image)."""
+        key = release.digest or release.tag
+        self.good = [release] + [r for r in self.good if (r.digest or r.tag) != key]
+        del self.good[keep:]
+
+    def find_good(self, ref: str) -> Release | None:
+        """The newest good release whose tag or digest is `ref`."""
+        return next((r for r in self.good if ref in (r.tag, r.digest)), None)
 
     @classmethod
     def load(cls, state_dir: str) -> State:
@@ -42,6 +54,7 @@ class State:
             current=Release(**data["current"]) if data.get("current") else None,
             previous=Release(**data["previous"]) if data.get("previous") else None,
             last=data.get("last") or {},
+            good=[Release(**r) for r in data.get("good") or []],
         )
 
     def save(self, state_dir: str) -> None:
@@ -49,6 +62,7 @@ class State:
             "current": asdict(self.current) if self.current else None,
             "previous": asdict(self.previous) if self.previous else None,
             "last": self.last,
+            "good": [asdict(r) for r in self.good],
         }
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         write_atomic(Path(state_dir) / "release.json", text.encode(), mode=0o644)

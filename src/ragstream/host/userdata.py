@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
+from dataclasses import fields
 from importlib.resources import files
 from string import Template
 from typing import Any
@@ -24,11 +26,30 @@ from ragstream.host.proxy import render_caddyfile
 USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
 UNIT_PATH = "/etc/systemd/system/ragstream.service"
 PACKAGES = ["docker.io", "python3-boto3", "caddy"]
+DATA_DIR: str = HostConfig.data_dir  # the default, where mount-data mounts the volume
+RUNCMD = [
+    [AGENT_PATH, "mount-data"],
+    ["systemctl", "daemon-reload"],
+    ["systemctl", "enable", "--now", "docker.service"],
+    ["systemctl", "restart", "caddy.service"],
+    ["systemctl", "enable", "--now", "--no-block", "ragstream.service"],
+]
 
 
-def render_unit(agent_path: str = AGENT_PATH) -> str:
+def render_unit(agent_path: str = AGENT_PATH, data_dir: str = DATA_DIR) -> str:
     template = Template((files("ragstream.host") / "templates" / "ragstream.service").read_text())
-    return template.substitute(agent=agent_path)
+    return template.substitute(agent=agent_path, data=data_dir)
+
+
+def bootstrap_fingerprint() -> str:
+    """What only a new instance can change: the agent, the unit, packages and boot steps.
+
+    The deployed settings are not in it: `deploy apply` delivers those to a running host.
+    """
+    digest = hashlib.sha256(build_zipapp())
+    digest.update(render_unit().encode())
+    digest.update(json.dumps([PACKAGES, RUNCMD]).encode())
+    return digest.hexdigest()[:16]
 
 
 def _file(path: str, content: str | bytes, permissions: str, gzipped: bool = False) -> dict:
@@ -42,27 +63,31 @@ def _file(path: str, content: str | bytes, permissions: str, gzipped: bool = Fal
     return entry
 
 
+def _settings(config: HostConfig) -> str:
+    """host.json with the values that differ from the defaults (every byte counts here)."""
+    changed = {
+        f.name: getattr(config, f.name)
+        for f in fields(config)
+        if getattr(config, f.name) != f.default
+    }
+    return json.dumps(changed, sort_keys=True) + "\n"
+
+
 def render_user_data(config: HostConfig) -> str:
     """The #cloud-config for one host; raises HostError if it exceeds EC2's 16 KB."""
     document = {
         "package_update": True,
         "packages": PACKAGES,
         "write_files": [
-            _file(str(DEFAULT_PATH), config.to_json() + "\n", "0644"),
+            _file(str(DEFAULT_PATH), _settings(config), "0644"),
             _file(AGENT_PATH, build_zipapp(), "0755", gzipped=True),
-            _file(UNIT_PATH, render_unit(), "0644"),
+            _file(UNIT_PATH, render_unit(data_dir=config.data_dir), "0644"),
             _file(config.caddyfile, render_caddyfile(config, config.blue_port), "0644"),
         ],
-        "runcmd": [
-            [AGENT_PATH, "mount-data"],
-            ["systemctl", "daemon-reload"],
-            ["systemctl", "enable", "--now", "docker.service"],
-            ["systemctl", "restart", "caddy.service"],
-            ["systemctl", "enable", "--now", "--no-block", "ragstream.service"],
-        ],
+        "runcmd": RUNCMD,
     }
     # JSON is valid YAML: no YAML library is needed, and quoting is never ambiguous.
-    text = "#cloud-config\n" + json.dumps(document, indent=1) + "\n"
+    text = "#cloud-config\n" + json.dumps(document, separators=(",", ":")) + "\n"
     size = len(text.encode())
     if size > USER_DATA_LIMIT:
         raise HostError(f"user data is {size} bytes, over EC2's {USER_DATA_LIMIT}-byte limit")

@@ -13,6 +13,9 @@ Migration 2 adds an inverted index: `postings` (one row per chunk and term, with
 term's frequency and the chunk's length) and `term_stats` (document frequencies), so
 BM25 reads the query terms' postings from a covering index (an index-only scan)
 instead of re-parsing the tsvector of every chunk that matches.
+
+Migration 3 adds each chunk's source line range (`line_start`, `line_end`, inclusive;
+NULL where the format has no lines), for citations like `ssh.1.txt L120-145`.
 """
 
 from __future__ import annotations
@@ -89,6 +92,12 @@ INSERT INTO postings (term, chunk_id, tf, dl)
     SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.dl
     FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u;
 INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
+""",
+    ),
+    (
+        3,
+        """
+ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
 """,
     ),
 )

@@ -7,29 +7,39 @@ with FTS5's own BM25 formula (k1=1.2, b=0.75, idf clamped at 1e-6), so both stor
 rank the same data the same way and fusion stays in one place (ragstream.retrieve).
 Each `replace_document` is one transaction holding an advisory lock on the path, so
 two processes ingesting the same file serialise instead of duplicating chunks.
-Passwords never leave this module: every message and repr shows the URL masked.
+Passwords never leave this module: every message and repr shows the URL masked
+(ragstream.redact, which also scrubs the password by value).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, TypeVar
 
 import numpy as np
-import psycopg
-from pgvector.psycopg import register_vector
 
-from ragstream.errors import StoreError
+from ragstream.errors import ConfigError, StoreError
+
+try:  # the optional extra: every door that opens this store gets this one line
+    import psycopg
+    from pgvector.psycopg import register_vector
+except ModuleNotFoundError as _missing:
+    raise ConfigError(
+        f"a PostgreSQL database URL is set (RAGSTREAM_DATABASE_URL, --database-url or "
+        f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
+    ) from None
 from ragstream.index.pg_migrations import LATEST, MIGRATIONS
 from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
+from ragstream.redact import mask_url, redact, register_url
 from ragstream.text import query_terms
 
+__all__ = ["PostgresStore", "glob_to_regex", "mask_url", "query_words"]
+
+T = TypeVar("T")
 SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
@@ -76,25 +86,6 @@ WITH gone AS (
     RETURNING p.term)
 SELECT term, count(*) FROM gone GROUP BY term
 """
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.hostname or ""
-            if ":" in host:
-                host = f"[{host}]"
-            netloc = f"{parts.username or ''}:***@{host}"
-            if parts.port:
-                netloc += f":{parts.port}"
-            parts = parts._replace(netloc=netloc)
-        masked = urlunsplit(parts)
-    except ValueError:
-        masked = url
-    # key=value DSNs and query parameters: password=secret
-    return re.sub(r"(password\s*=\s*)('[^']*'|[^\s&]+)", r"\1***", masked, flags=re.I)
 
 
 def glob_to_regex(glob: str) -> str:
@@ -156,13 +147,16 @@ class PostgresStore:
     """
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
+        register_url(url)  # a --to URL never went through Settings
         self.where = mask_url(url)
-        self._password = urlsplit(url).password if "://" in url else None
         self._lock = threading.RLock()
         self._keyword_lock = threading.Lock()
         self._hnsw_settings = (0, False)
         self._known_dim: int | None = None
         self.applied: list[int] = []  # migrations this open applied
+        self._url = url  # kept to reconnect after the server restarts; never shown
+        self._closed = False
+        self._tx_depth = 0
         self._conn = self._open_connection(url)
         try:
             version = self.schema_version()
@@ -199,10 +193,7 @@ class PostgresStore:
 
     # --- errors and transactions -------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
-        message = _one_line(exc)
-        if self._password:
-            message = message.replace(self._password, "***")
-        return mask_url(message)
+        return redact(_one_line(exc))
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -213,22 +204,62 @@ class PostgresStore:
                 f"{self.where}: {action} failed: a chunk id is already used by another chunk; "
                 "chunk ids must be unique"
             ) from None
+        except psycopg.OperationalError as exc:
+            raise StoreError(
+                f"{self.where}: {action} failed ({self._clean(exc)}); nothing of it was kept: "
+                "run it again (the connection is re-opened)"
+            ) from None
         except psycopg.Error as exc:
             raise StoreError(f"{self.where}: {action} failed ({self._clean(exc)})") from None
 
+    def _live(self, keyword: bool = False) -> psycopg.Connection[Any]:
+        """The connection, re-opened if the last use found it dead (a server restart, a
+        dropped link): call with its lock held."""
+        name = "_keyword_conn" if keyword else "_conn"
+        conn: psycopg.Connection[Any] = getattr(self, name)
+        if conn.closed and not self._closed:
+            conn = self._open_connection(self._url)
+            register_vector(conn)
+            setattr(self, name, conn)
+            if not keyword:
+                self._hnsw_settings = (0, False)  # session settings died with the old one
+        return conn
+
     @contextmanager
     def _transaction(self, action: str) -> Iterator[psycopg.Cursor[Any]]:
-        with (
-            self._lock,
-            self._errors(action),
-            self._conn.transaction(),
-            self._conn.cursor() as cur,
-        ):
-            yield cur
+        """A write: never retried here (it may have half-run on the server before the link
+        broke); it fails in one line, and the next write gets a fresh connection."""
+        with self._lock:
+            conn = self._live()
+            self._tx_depth += 1
+            try:
+                with self._errors(action), conn.transaction(), conn.cursor() as cur:
+                    yield cur
+            finally:
+                self._tx_depth -= 1
+
+    def _retrying(
+        self, action: str, run: Callable[[psycopg.Connection[Any]], T], keyword: bool = False
+    ) -> T:
+        """Run an idempotent read; when the connection turns out dead, open a new one and
+        run it once more, so `serve` survives a PostgreSQL restart without a restart."""
+        with self._keyword_lock if keyword else self._lock:
+            conn = self._live(keyword)
+            try:
+                with self._errors(action):
+                    return run(conn)
+            except StoreError:
+                if not conn.closed or self._closed or self._tx_depth:
+                    raise
+            with self._errors(action):
+                return run(self._live(keyword))
 
     def _read(self, sql: str, params: Any = None, action: str = "read") -> list[tuple[Any, ...]]:
-        with self._lock, self._errors(action), self._conn.cursor() as cur:
-            return cur.execute(sql, params).fetchall()
+        def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
+                return cur.execute(sql, params).fetchall()
+
+        return self._retrying(action, run)
 
     # --- schema ---------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -316,7 +347,7 @@ class PostgresStore:
     def vacuum(self) -> None:
         """VACUUM ANALYZE: what autovacuum does, at once (after a bulk load, for benches)."""
         with self._lock, self._errors("vacuuming"):
-            self._conn.execute(f"VACUUM (ANALYZE) {SEARCHED_TABLES}")
+            self._live().execute(f"VACUUM (ANALYZE) {SEARCHED_TABLES}")
 
     # --- meta and manifest ----------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -359,7 +390,8 @@ class PostgresStore:
             with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}, embedding) FROM STDIN") as copy:
                 for c, vector in zip(chunks, vectors, strict=True):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
-                                    c.section_index, c.start, c.end, c.n_tokens, vector))  # fmt: skip
+                                    c.section_index, c.start, c.end, c.n_tokens,
+                                    c.line_start, c.line_end, vector))  # fmt: skip
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),
@@ -454,8 +486,9 @@ class PostgresStore:
             path_filter = "JOIN chunks c ON c.id = p.chunk_id WHERE c.path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
         sql = BM25_SQL.format(path_filter=path_filter)
-        with self._keyword_lock, self._errors("keyword search"):
-            rows = self._keyword_conn.execute(sql, params).fetchall()
+        rows = self._retrying(
+            "keyword search", lambda conn: conn.execute(sql, params).fetchall(), keyword=True
+        )
         return [(cid, float(score)) for cid, score in rows]
 
     def dense_search(self, vector: np.ndarray, k: int, path_glob: str | None = None) -> Candidates:
@@ -470,30 +503,32 @@ class PostgresStore:
         if path_glob:
             where = "WHERE path ~ %(glob)s"
             params["glob"] = glob_to_regex(path_glob)
-        with self._lock:
-            self._configure_hnsw(min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(path_glob))
-            rows = self._read(
-                "SELECT id, -(embedding <#> %(q)s) FROM chunks "
-                f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s",
-                params,
-                "dense search",
-            )
+        sql = (
+            "SELECT id, -(embedding <#> %(q)s) FROM chunks "
+            f"{where} ORDER BY embedding <=> %(q)s LIMIT %(k)s"
+        )
+
+        def run(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            self._configure_hnsw(conn, min(1000, max(MIN_EF_SEARCH, 2 * k)), bool(path_glob))
+            return conn.execute(sql, params).fetchall()
+
+        rows = self._retrying("dense search", run)
         return [(cid, float(score)) for cid, score in rows]
 
-    def _configure_hnsw(self, ef: int, filtered: bool) -> None:
+    def _configure_hnsw(self, conn: psycopg.Connection[Any], ef: int, filtered: bool) -> None:
         """Session settings for HNSW: a wide enough candidate list and, with a path
         filter only, pgvector >= 0.8's iterative scan (it keeps scanning until k rows
         pass the filter, in strict order); a plain search needs no iteration."""
         if (ef, filtered) != self._hnsw_settings:
-            with self._errors("configuring HNSW search"):
-                self._conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+            conn.execute(f"SET hnsw.ef_search = {int(ef)}")
             # older pgvector lacks the setting and may return fewer than k when filtered
             with suppress(psycopg.Error):
                 mode = "strict_order" if filtered else "off"
-                self._conn.execute(f"SET hnsw.iterative_scan = {mode}")
+                conn.execute(f"SET hnsw.iterative_scan = {mode}")
             self._hnsw_settings = (ef, filtered)
 
     def close(self) -> None:
+        self._closed = True
         with self._lock:
             self._conn.close()
         with self._keyword_lock:

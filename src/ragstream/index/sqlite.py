@@ -12,14 +12,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ragstream.errors import StoreError
+from ragstream.errors import DamagedIndex, StoreError
+from ragstream.index import sqlite_health as health
 from ragstream.index.dense import DenseIndex
 from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, text TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, title TEXT, section_index INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
-    vector BLOB NOT NULL);
+    vector BLOB NOT NULL, line_start INTEGER, line_end INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
@@ -46,6 +47,8 @@ CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     VALUES ('delete', old.rowid, old.title, old.text);
 END;
 """
+# Columns added after schema version 1: (name, type), added to older index files on open.
+ADDED_IN_VERSION_2 = (("line_start", "INTEGER"), ("line_end", "INTEGER"))
 
 
 def fts_query(text: str) -> str:
@@ -81,7 +84,12 @@ class _Matrix:
 
 
 class SqliteStore:
-    """The Store protocol on one SQLite file; safe to share between threads."""
+    """The Store protocol on one SQLite file; safe to share between threads.
+
+    Opening checks the file (truncated? schema version? quick_check, time-bounded): a
+    damaged index still serves the reads that work but refuses every write, and one
+    this process cannot write is opened read-only (`read_only`).
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -89,32 +97,109 @@ class SqliteStore:
         self._dense_lock = threading.Lock()
         self._matrix_lock = threading.Lock()
         self._matrix: _Matrix | None = None
+        self.damage: str | None = None  # what the open-time check found wrong
+        if health.truncated(self.db_path):
+            raise health.truncated_error(self.db_path)
+        existed = self.db_path.exists()
+        self.read_only = health.read_only_place(self.db_path)
+        with self._errors("opening the index"):
+            self._conn = self._connect()
+            try:
+                health.check_version(self.db_path, self._user_version())
+                # checked before anything is written: a damaged file stays as it was found
+                self.damage = health.quick_check(self._conn) if existed else None
+                if not (self.read_only or self.damage):
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                    self._create_schema()
+                # Dense search reads through its own connection, so in hybrid mode it never
+                # waits for a keyword search running on another thread (WAL: readers overlap).
+                self._dense_conn = self._connect()
+                self._chunk_columns = self._readable_chunk_columns()
+            except BaseException:
+                self._conn.close()
+                raise
+
+    def _connect(self) -> sqlite3.Connection:
+        target, uri = str(self.db_path), False
+        if self.read_only:
+            target, uri = health.read_only_uri(self.db_path), True
+        conn = sqlite3.connect(
+            target, timeout=30.0, isolation_level=None, check_same_thread=False, uri=uri
+        )
+        conn.create_function("path_glob", 2, _glob_match, deterministic=True)
+        return conn
+
+    def _create_schema(self) -> None:
+        # executescript commits any open transaction first, so BEGIN goes inside the script
+        self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA}")
         try:
-            self._conn = sqlite3.connect(
-                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.create_function("path_glob", 2, _glob_match, deterministic=True)
-            self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
-            # Dense search reads through its own connection, so in hybrid mode it never
-            # waits for a keyword search running on another thread (WAL: readers overlap).
-            self._dense_conn = sqlite3.connect(
-                self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: cannot open the index ({exc})") from None
+            version = self._user_version()
+            health.check_version(self.db_path, version)
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+            for name, kind in ADDED_IN_VERSION_2:  # an index from before line ranges
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {name} {kind}")
+            if version != health.SCHEMA_VERSION:  # setting it rewrites the header: only once
+                self._conn.execute(f"PRAGMA user_version = {health.SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _readable_chunk_columns(self) -> str:
+        """CHUNK_COLUMNS, with NULL for line ranges an old read-only or damaged index
+        lacks (it is never migrated, see _create_schema)."""
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+        return (
+            CHUNK_COLUMNS
+            if "line_start" in have or not have
+            else CHUNK_COLUMNS.replace("line_start, line_end", "NULL, NULL")
+        )
+
+    def _user_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     @property
     def where(self) -> str:
         """Where the index lives, for messages."""
         return str(self.db_path)
 
-    # --- transactions -------------------------------------------------------------
+    # --- errors and transactions ---------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _errors(self, action: str) -> Iterator[None]:
+        """The one place sqlite3 errors become StoreErrors (see index/sqlite_health.py)."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"{self.db_path}: {action} failed: a chunk id is already used by another "
+                f"chunk ({exc}); chunk ids must be unique"
+            ) from None
+        except sqlite3.Error as exc:
+            raise health.translate(self.db_path, action, exc) from None
+
+    def _rollback(self) -> None:
+        # After SQLITE_FULL (and some I/O errors) SQLite has rolled back already; a second
+        # ROLLBACK would fail and hide the real cause behind "no transaction is active".
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _write(self, action: str = "writing") -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction that bumps the generation; rolled back on any error."""
-        with self._lock:
+        if self.read_only:
+            raise StoreError(
+                f"{self.db_path}: {action} needs write access to {self.db_path.parent}, "
+                "which this process lacks: docs and search work, writes do not"
+            )
+        if self.damage:
+            raise DamagedIndex(
+                f"{self.db_path}: refusing {action}: the index is damaged ({self.damage}): "
+                f"{health.RECOVERY_HINT}"
+            )
+        with self._lock, self._errors(action):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -125,16 +210,13 @@ class SqliteStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._rollback()
                 raise
 
     def _read(self, sql: str, params: Sequence[object] = (), dense: bool = False) -> list[tuple]:
         conn, lock = (self._dense_conn, self._dense_lock) if dense else (self._conn, self._lock)
-        try:
-            with lock:
-                return conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: read failed ({exc})") from None
+        with lock, self._errors("reading the index"):
+            return conn.execute(sql, params).fetchall()
 
     # --- meta and manifest ----------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -142,15 +224,12 @@ class SqliteStore:
         return dict(rows)
 
     def set_meta(self, meta: dict[str, str]) -> None:
-        try:
-            with self._write() as conn:
-                conn.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [(k, str(v)) for k, v in meta.items() if k != "generation"],
-                )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: cannot write index metadata ({exc})") from None
+        with self._write("writing index metadata") as conn:
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, str(v)) for k, v in meta.items() if k != "generation"],
+            )
 
     def documents(self) -> list[DocumentRecord]:
         rows = self._read(
@@ -167,37 +246,26 @@ class SqliteStore:
         vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
-             c.end, c.n_tokens, vectors[i].tobytes())
+             c.end, c.n_tokens, c.line_start, c.line_end, vectors[i].tobytes())
             for i, c in enumerate(chunks)
         ]  # fmt: skip
-        try:
-            with self._write() as conn:
-                conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
-                conn.executemany(
-                    f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
-                     doc.ingested_at),
-                )  # fmt: skip
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(
-                f"{doc.path}: a chunk id is already used by another chunk ({exc}); "
-                "chunk ids must be unique"
-            ) from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: cannot store {doc.path} ({exc})") from None
+        with self._write(f"storing {doc.path}") as conn:
+            conn.execute("DELETE FROM chunks WHERE path = ?", (doc.path,))
+            conn.executemany(
+                f"INSERT INTO chunks({CHUNK_COLUMNS}, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (doc.path, doc.sha256, doc.size, doc.mtime, doc.n_chunks, doc.n_pages,
+                 doc.ingested_at),
+            )  # fmt: skip
 
     def remove_document(self, path: str) -> bool:
-        try:
-            with self._write() as conn:
-                conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
-                removed = conn.execute("DELETE FROM documents WHERE path = ?", (path,)).rowcount
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: cannot remove {path} ({exc})") from None
-        return removed > 0
+        with self._write(f"removing {path}") as conn:
+            conn.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            removed = conn.execute("DELETE FROM documents WHERE path = ?", (path,)).rowcount
+        return bool(removed > 0)
 
     # --- reads ----------------------------------------------------------------------
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -219,7 +287,7 @@ class SqliteStore:
             batch = unique[start : start + 500]
             marks = ",".join("?" * len(batch))
             for row in self._read(
-                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch
+                f"SELECT {self._chunk_columns} FROM chunks WHERE id IN ({marks})", batch
             ):
                 by_id[row[0]] = Chunk(*row)
         return [by_id[i] for i in ids if i in by_id]

@@ -19,7 +19,10 @@ from ragstream.models import Chunk, DocumentRecord
 
 Candidates = list[tuple[str, float]]  # (chunk id, score), best first
 # The Chunk fields, in the order Chunk(*row) takes them, as both stores select them.
-CHUNK_COLUMNS = 'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens'
+CHUNK_COLUMNS = (
+    'id, path, text, ordinal, page, title, section_index, start, "end", n_tokens, '
+    "line_start, line_end"
+)
 
 
 class Store(Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -53,12 +54,17 @@ def chunk_sections(
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     for section_index, section in enumerate(sections):
+        lines_before = 0  # newlines of the section before the current piece
         for offset, piece in pieces(section.text, PIECE_CHARS):
             limits.check_time()
             spans = tokenizer.token_spans(piece)
+            # Newline offsets per piece, never for the whole section: 24M lines would not fit.
+            first_line = None if section.line is None else section.line + lines_before
+            newlines = _newlines(piece, first_line)
             for first, stop in token_windows(piece, spans, max_tokens, overlap):
                 start, end = spans[first][0], spans[stop - 1][1]
                 text = piece[start:end]
+                lines = _line_range(first_line, newlines, start, end)
                 chunks.append(
                     Chunk(
                         id=chunk_id(path, text, seen[text]),
@@ -71,9 +77,12 @@ def chunk_sections(
                         start=offset + start,
                         end=offset + end,
                         n_tokens=stop - first,
+                        line_start=lines[0] if lines else None,
+                        line_end=lines[1] if lines else None,
                     )
                 )
                 seen[text] += 1
+            lines_before += piece.count("\n") if section.line is not None else 0
             if max_chunks is not None:
                 limits.check_count(len(chunks), max_chunks, "chunks", "split the file")
     return chunks
@@ -100,6 +109,22 @@ def pieces(text: str, size: int) -> Iterator[tuple[int, str]]:
         start = cut
     if start < len(text):
         yield start, text[start:]
+
+
+def _newlines(text: str, first_line: int | None) -> list[int]:
+    """Offsets of the text's newlines, when it knows its first line (else unused)."""
+    if first_line is None:
+        return []
+    return [m.start() for m in re.finditer("\n", text)]
+
+
+def _line_range(
+    first_line: int | None, newlines: list[int], start: int, end: int
+) -> tuple[int, int] | None:
+    """The source lines text[start:end] spans: the first line plus newlines before it."""
+    if first_line is None:
+        return None
+    return first_line + bisect_left(newlines, start), first_line + bisect_left(newlines, end)
 
 
 def chunk_id(path: str, text: str, earlier_copies: int) -> str:

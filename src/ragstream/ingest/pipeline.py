@@ -39,6 +39,19 @@ from ragstream.models import Chunk, DocumentRecord, Section
 EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding call
 
 
+@dataclass(frozen=True)
+class Blob:
+    """A document's bytes from somewhere other than a local path (a URL, an S3 object).
+
+    `key` is what the document is stored and cited under; `suffix` picks the loader.
+    """
+
+    key: str
+    suffix: str
+    data: bytes
+    mtime: float = 0.0
+
+
 @dataclass
 class _Pending:
     record: DocumentRecord
@@ -183,7 +196,41 @@ class Ingestor:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def ingest_blobs(self, blobs: Iterable[Blob]) -> IngestReport:
+        """Index documents given as bytes (consumed lazily: one blob in memory at a time)."""
+        started = time.perf_counter()
+        manifest = {doc.path: doc for doc in self.store.documents()}
+        for blob in blobs:
+            self._total += 1
+            self._handle_blob(blob, manifest.get(blob.key))
+        self._flush()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
     # --- steps ----------------------------------------------------------------------
+    def _handle_blob(self, blob: Blob, known: DocumentRecord | None) -> None:
+        self._tick(blob.key, "load")
+        if blob.suffix.lower() not in loaders.SUPPORTED_SUFFIXES:
+            self._result(FileResult(blob.key, "skipped", f"unsupported type {blob.suffix}"))
+            return
+        if len(blob.data) > self.max_bytes:
+            mb = len(blob.data) / loaders.MB
+            reason = f"{mb:.1f} MB, over the {self.max_bytes / loaders.MB:g} MB limit (max_file_mb)"
+            self._result(FileResult(blob.key, "failed", reason))
+            return
+        self._guarded(blob.key, lambda: self._load_blob(blob, known))
+
+    def _load_blob(self, blob: Blob, known: DocumentRecord | None) -> _Pending | None:
+        sha = hashlib.sha256(blob.data).hexdigest()
+        if known is not None and known.sha256 == sha:
+            self._result(FileResult(blob.key, "unchanged", n_chunks=known.n_chunks))
+            return None
+        if not blob.data:
+            raise LoaderError("empty document")
+        loaded = loaders.load_bytes(blob.suffix, blob.data)
+        record = _record(blob.key, sha, len(blob.data), blob.mtime, loaded.sections)
+        return self._chunked(record, loaded.sections, "; ".join(loaded.warnings))
+
     def _handle_file(self, path: Path, key: str, known: DocumentRecord | None) -> None:
         self._tick(key, "load")
         if not loaders.is_supported(path):

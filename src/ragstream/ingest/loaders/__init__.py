@@ -29,13 +29,25 @@ Loader = Callable[[bytes], LoadResult]
 # and BeautifulSoup cost import time that `ragstream search` should not pay.
 LOADERS: dict[str, tuple[str, str]] = {
     ".txt": ("text", "load_text"),
+    ".rst": ("text", "load_text"),
     ".md": ("markdown", "load_markdown"),
     ".markdown": ("markdown", "load_markdown"),
     ".pdf": ("pdf", "load_pdf"),
     ".docx": ("docx", "load_docx"),
     ".html": ("html", "load_html"),
     ".htm": ("html", "load_html"),
+    ".csv": ("delimited", "load_csv"),
+    ".tsv": ("delimited", "load_tsv"),
+    ".xlsx": ("xlsx", "load_xlsx"),
+    ".pptx": ("pptx", "load_pptx"),
+    ".eml": ("eml", "load_eml"),
 }
+# Source code: plain text cited by line range.
+CODE_SUFFIXES = (
+    ".py", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".kt", ".c", ".h",
+    ".cc", ".cpp", ".hpp", ".cs", ".rb", ".php", ".sh", ".sql", ".swift", ".scala", ".lua",
+)  # fmt: skip
+LOADERS.update({suffix: ("text", "load_code") for suffix in CODE_SUFFIXES})
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(LOADERS)
 
 __all__ = [

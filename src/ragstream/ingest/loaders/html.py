@@ -15,6 +15,12 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.clean_html import (
+    clean_heading,
+    content_root,
+    strip_chrome,
+    text_without_chrome_lines,
+)
 from ragstream.ingest.limits import HTML_MAX_TAGS, check_count, check_time
 from ragstream.ingest.loaders.common import (
     LEGACY_WARNING,
@@ -51,7 +57,7 @@ def load_html(data: bytes) -> LoadResult:
     check_count(data.count(b"<"), HTML_MAX_TAGS, "tags", "split the page")
     soup, notes = _parse(data)
     title = soup.title.get_text(" ", strip=True) if soup.title else None
-    root = _main_element(soup)
+    root = content_root(soup) or _main_element(soup)
     sections = _sections(root, title)
     whole = soup.body if soup.body is not None else soup
     if not sections and root is not whole:  # an empty <main> must not lose the page's text
@@ -60,6 +66,7 @@ def load_html(data: bytes) -> LoadResult:
 
 
 def _sections(root: Tag, title: str | None) -> list[Section]:
+    strip_chrome(root)
     drop_chrome = root.name in ("body", "[document]")
     walker = _Walker(SectionBuilder(root_title=title or None), drop_chrome)
     walker.walk(root)
@@ -141,7 +148,7 @@ class _Walker:
             return []
         if name in _HEADINGS:
             self.flush()
-            self.builder.heading(_HEADINGS[name], element.get_text(" "))
+            self.builder.heading(_HEADINGS[name], clean_heading(element.get_text(" ")))
             return []
         if name == "pre":
             self.flush()
@@ -161,6 +168,7 @@ class _Walker:
     def flush(self) -> None:
         lines = "".join(self.inline).split(_LINE_BREAK)
         text = "\n".join(" ".join(line.split()) for line in lines if line.strip())
+        text = text_without_chrome_lines(text)
         self.inline = []
         if text:
             self.builder.text(text)

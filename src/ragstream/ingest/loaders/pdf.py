@@ -1,5 +1,8 @@
 """PDF (.pdf) via pypdfium2: one section per page that has text, `page` 1-based.
 
+Page text is cleaned across the whole document (ragstream.ingest.clean_pdf): running
+headers, footers and page numbers, TOC and index pages go; wrapped lines are joined.
+
 PDFium is fast (0.10 s for 50 pages here, against 0.37 s for pypdf) and permissively
 licensed. Its handles are not thread-safe: load PDFs from one thread at a time.
 """
@@ -13,6 +16,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.clean_pdf import clean_pages
 from ragstream.ingest.limits import PDF_MAX_PAGES, check_count, check_pdf_streams, check_time
 from ragstream.ingest.loaders.common import LoadResult, normalize_newlines, one_line, tidy
 from ragstream.models import Section
@@ -39,7 +43,7 @@ def load_pdf(data: bytes) -> LoadResult:
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         raise LoaderError(_OPEN_ERRORS.get(code, f"not a readable PDF ({one_line(exc)})")) from None
-    sections: list[Section] = []
+    raw: list[str] = []
     warnings: list[str] = []
     try:
         # A page tree can name one page a million times in a few MB: refuse, do not walk it.
@@ -48,14 +52,20 @@ def load_pdf(data: bytes) -> LoadResult:
         for number in range(1, len(document) + 1):
             check_time()
             try:
-                text = _page_text(document, number - 1)
+                raw.append(_page_text(document, number - 1))
             except pdfium.PdfiumError as exc:  # one broken page never loses the others
                 warnings.append(f"page {number}: text could not be extracted ({one_line(exc)})")
-                continue
-            if text:
-                sections.append(Section(text=text, page=number, title=titles.get(number - 1)))
+                raw.append("")
     finally:
         document.close()
+    had_text = any(raw)
+    sections = [
+        Section(text=text, page=number, title=titles.get(number - 1))
+        for number, text in enumerate(clean_pages(raw), start=1)
+        if text
+    ]
+    if had_text and not sections:
+        raise LoaderError("only tables of contents, index pages or page headers: no prose to index")
     if not sections:
         raise LoaderError("no extractable text (scanned?): run OCR on it first (ocrmypdf)")
     return LoadResult(sections, warnings)
@@ -71,7 +81,8 @@ def _page_text(document: pdfium.PdfDocument, index: int) -> str:
             textpage.close()
     finally:
         page.close()
-    return tidy(_JUNK.sub("", normalize_newlines(raw)))
+    # "\x02" is PDFium's mark for a hyphen it joined across a line end: "hyphen\x02ated".
+    return tidy(_JUNK.sub("", normalize_newlines(raw).replace("\x02", "")))
 
 
 def _outline_titles(document: pdfium.PdfDocument) -> dict[int, str]:

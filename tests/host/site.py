@@ -1,0 +1,111 @@
+"""The host agent's test site: a HostConfig over a real Docker engine, registry and Caddy."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ragstream.host.config import HostConfig
+from ragstream.host.proxy import render_caddyfile
+
+SESSION = secrets.token_hex(3)
+
+
+MOTO_ECR_PASSWORD = "123456789012-auth-token"  # what moto's get_authorization_token hands out
+
+
+TESTAPP = Path(__file__).parent / "testapp"
+
+
+TAGS = {"good-1": "1", "good-2": "1", "bad": "0"}  # tag -> APP_HEALTHY
+
+
+@dataclass
+class Site:
+    """One simulated instance: settings, zipapp, Caddy, and the environment to run in."""
+
+    config: HostConfig
+    config_path: Path
+    zipapp: Path
+    env: dict[str, str]
+    key: str = ""
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.http_port}"
+
+    def write_config(self, config: HostConfig) -> Path:
+        path = self.config_path.with_name(f"host-{secrets.token_hex(3)}.json")
+        path.write_text(config.to_json())
+        return path
+
+    def agent(self, *args: str, config: HostConfig | None = None) -> subprocess.CompletedProcess:
+        path = self.write_config(config) if config else self.config_path
+        return subprocess.run(
+            [sys.executable, str(self.zipapp), "--config", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=300,
+        )
+
+    def get(self, path: str = "/") -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.proxy_url + path, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+
+def docker_as(docker_config: Path) -> Callable[..., str]:
+    def run(*args: str, stdin: str | None = None) -> str:
+        env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "DOCKER_BUILDKIT": "0"}
+        result = subprocess.run(
+            ["docker", *args], input=stdin, capture_output=True, text=True, env=env, timeout=600
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"docker {args[0]} failed: {result.stderr.strip()[-500:]}")
+        return result.stdout
+
+    return run
+
+
+def _wait_for(url: str, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer on {url}")
+
+
+def start_caddy(config: HostConfig, workdir: Path) -> subprocess.Popen:
+    if shutil.which("caddy") is None:
+        pytest.skip("caddy not installed (apt-get install caddy)")
+    Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port))
+    env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data")}
+    env["XDG_CONFIG_HOME"] = str(workdir / "config")
+    log = open(workdir / "caddy.log", "ab")  # noqa: SIM115 (lives as long as caddy)
+    process = subprocess.Popen(
+        ["caddy", "run", "--config", config.caddyfile, "--adapter", "caddyfile"],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
+    _wait_for(f"http://{config.proxy_admin}/config/", "caddy admin")
+    return process

@@ -1,0 +1,4 @@
+project = "Tiny Packaging"
+author = "RAGstream tests"
+extensions: list[str] = []
+html_theme = "alabaster"
