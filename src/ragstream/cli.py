@@ -35,6 +35,8 @@ COMMANDS = {
     "token": "ragstream.api.cli:token",
     "source": "ragstream.commands.sources:source",
     "watch": "ragstream.commands.sources:watch",
+    "worker": "ragstream.commands.worker:worker",
+    "jobs": "ragstream.commands.worker:jobs",
 }
 
 

@@ -22,7 +22,7 @@ from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.factory import open_store, store_location
 from ragstream.index.store import Store
-from ragstream.ingest.pipeline import Ingestor
+from ragstream.ingest.pipeline import Blob, Ingestor
 from ragstream.ingest.report import (
     FileResult,
     FileStatus,
@@ -36,6 +36,7 @@ from ragstream.retrieve.retriever import Retriever
 
 if TYPE_CHECKING:
     from ragstream.sources.manager import Sources
+    from ragstream.sources.sync import BlobIngest
 
 DEFAULT_EMBEDDER = "builtin"
 
@@ -90,6 +91,12 @@ class Workspace:
         """Index already-loaded documents (path/id, sections), e.g. an eval corpus."""
         return self._ingestor(progress).ingest_documents(documents)
 
+    def ingest_blobs(
+        self, blobs: Iterable[Blob], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Index documents given as bytes (what an ingest worker does with a job)."""
+        return self._ingestor(progress).ingest_blobs(blobs)
+
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
 
@@ -118,12 +125,22 @@ class Workspace:
         syncer = Syncer(
             Registry(s.workspace),
             self.store,
-            lambda: self._ingestor(None),
+            self._sync_ingestor,
             base=self.base,
             max_bytes=s.max_file_bytes,
             skip=s.workspace if not s.database_url else None,
         )
         return Sources(syncer)
+
+    def _sync_ingestor(self) -> BlobIngest:
+        """In a fleet (a database and a blob store) syncs queue jobs for the workers."""
+        from ragstream.queue.blobs import blob_location, open_blobs
+        from ragstream.queue.submit import QueueingIngestor
+
+        if self.settings.database_url and blob_location():
+            _ = self.store  # migrations: the job table exists
+            return QueueingIngestor(self.settings.database_url, open_blobs(blob_location()))
+        return self._ingestor(None)
 
     # --- retrieve -----------------------------------------------------------------
     def search(

@@ -12,7 +12,7 @@ PACKAGE = Path(ragstream.__file__).parent
 DOORS = ("ragstream.workspace", "ragstream.commands", "ragstream.app", "ragstream.cli",
          "ragstream.api", "ragstream.web", "ragstream.deploy")  # fmt: skip
 FLOORS = ("index", "ingest", "retrieve", "generate", "text.py", "models.py", "errors.py",
-          "config.py", "layered.py", "openai_client.py", "sources")  # fmt: skip
+          "config.py", "layered.py", "openai_client.py", "sources", "queue")  # fmt: skip
 
 
 def floor_files() -> list[Path]:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ragstream.cli import cli
 from ragstream.errors import StoreError
-from ragstream.index.pg_migrations import LATEST, MIGRATIONS
+from ragstream.index.pg_migrations import MIGRATIONS, VERSIONS
 from ragstream.index.postgres import PostgresStore
 from ragstream.index.sqlite import SqliteStore
 from ragstream.index.store import Candidates
@@ -145,9 +145,8 @@ def test_a_database_made_by_migration_1_is_migrated_with_its_chunks(
     monkeypatch.setenv("RAGSTREAM_DATABASE_URL", postgres_url)
     result = CliRunner().invoke(cli, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert f"applied migration(s) {', '.join(str(n) for n in range(2, LATEST + 1))};" in (
-        result.output
-    )
+    later = ", ".join(str(n) for n in sorted(VERSIONS - {1}))
+    assert f"applied migration(s) {later};" in result.output
     migrated = PostgresStore(postgres_url, migrate=False)
     assert_frequencies_match_postings(migrated)
     fresh_url = postgres_url.rsplit("/", 1)[0] + "/postgres"  # written by this release

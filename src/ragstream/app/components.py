@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ragstream.app import advice, passages, uploads, viewer
+from ragstream.app import advice, passages, queued, uploads, viewer
 from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings
 from ragstream.errors import RagstreamError
@@ -32,6 +32,7 @@ STATUS_ICONS = {
     "skipped": ":material/skip_next:",
     "failed": ":material/error:",
     "removed": ":material/delete:",
+    "queued": ":material/schedule:",
 }
 
 
@@ -115,6 +116,10 @@ def start_ingest(workspace: Workspace, files: list[UploadedFile]) -> IngestJob:
     The thread is not the script's: a question asked meanwhile reruns the script (which
     stops whatever the script was doing) but the ingest runs on to its end.
     """
+    if queued.queues_uploads(workspace):  # a fleet: the ingest workers embed, not this page
+        job = IngestJob(rows=queued.enqueue_uploads(workspace, list(files)))
+        job.done.set()
+        return job
     settings = workspace.settings
     target = uploads.uploads_dir(settings)
     job = IngestJob()

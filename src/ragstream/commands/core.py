@@ -25,6 +25,7 @@ STATUS_STYLE: dict[FileStatus, str] = {
     "skipped": "yellow",
     "failed": "red",
     "removed": "cyan",
+    "queued": "blue",
 }
 
 

@@ -53,6 +53,10 @@ def with_deployer(command: Callable[..., Any]) -> Callable[..., Any]:
 
         settings = settings_of(ctx)
         with aws_errors(settings.profile):
+            if settings.target == "ecs":  # the second target: ragstream.deploy.ecs
+                from ragstream.deploy.ecs.cli import run_ecs
+
+                return run_ecs(command, settings, ctx, *args, **kwargs)
             return command(Deployer(settings, echo=click.echo), *args, **kwargs)
 
     return wrapper
@@ -70,9 +74,11 @@ def deploy(ctx: click.Context, config: Path | None, **overrides: Any) -> None:
 
 @deploy.command()
 @click.option("--force", is_flag=True, help="overwrite an existing settings file")
+@click.option("--target", type=click.Choice(["host", "ecs"]), default="host", show_default=True,
+              help="one EC2 host, or ECS Fargate + ALB + RDS + S3 (adds an [ecs] table)")  # fmt: skip
 @setting_flags
 @click.pass_context
-def init(ctx: click.Context, force: bool, **flags: Any) -> None:
+def init(ctx: click.Context, force: bool, target: str, **flags: Any) -> None:
     """Write ragstream.deploy.toml: the flags given over the defaults (or, with --force, over
     the existing file)."""
     from ragstream.deploy.settings import write_settings
@@ -83,7 +89,12 @@ def init(ctx: click.Context, force: bool, **flags: Any) -> None:
     flags["allowed_cidrs"] = flags["allowed_cidrs"] or None
     given = {k: v for k, v in {**ctx.obj["overrides"], **flags}.items() if v is not None}
     # only defaults and flags: a stray RAGSTREAM_DEPLOY_* variable is not written to the file
-    write_settings(load_deploy_settings(given, env={}, path=None), path)
+    write_settings(load_deploy_settings({**given, "target": target}, env={}, path=None), path)
+    if target == "ecs":
+        from ragstream.deploy.ecs.settings import EcsSettings, ecs_toml
+
+        with path.open("a", encoding="utf-8") as file:
+            file.write(ecs_toml(EcsSettings()))
     click.echo(f"wrote {path}; next: `ragstream deploy whoami`, then `ragstream deploy plan`")
 
 

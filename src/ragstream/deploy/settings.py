@@ -46,6 +46,7 @@ class DeploySettings:
     ssh: bool = False
     keep_images: int = 20  # ECR lifecycle: tagged images kept
     registry: str | None = None  # None: the ECR registry of the account (override for tests)
+    target: str = "host"  # "host": one EC2 instance; "ecs": ragstream.deploy.ecs
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9-]{1,40}", self.stack):
@@ -62,6 +63,8 @@ class DeploySettings:
                 raise ConfigError(
                     f"allowed_cidrs: {cidr!r} is not a CIDR like 203.0.113.0/24"
                 ) from None
+        if self.target not in ("host", "ecs"):
+            raise ConfigError(f"target={self.target!r}: use host or ecs")
         if not self.allowed_cidrs:
             raise ConfigError("allowed_cidrs is empty: nobody could reach the app")
         if self.data_volume_gb < 1 or self.root_volume_gb < 8 or self.keep_images < 1:

@@ -16,6 +16,10 @@ instead of re-parsing the tsvector of every chunk that matches.
 
 Migration 3 adds each chunk's source line range (`line_start`, `line_end`, inclusive;
 NULL where the format has no lines), for citations like `ssh.1.txt L120-145`.
+
+Migration 5 (4 is taken on another branch; each touches only its own tables, so
+they apply in any order) adds `ingest_jobs`, the ingest queue the workers claim from
+(ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 """
 
 from __future__ import annotations
@@ -100,6 +104,36 @@ INSERT INTO term_stats SELECT term, count(*) FROM postings GROUP BY term;
 ALTER TABLE chunks ADD COLUMN line_start integer, ADD COLUMN line_end integer;
 """,
     ),
+    (
+        5,
+        """
+CREATE TABLE ingest_jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    doc_key text NOT NULL,            -- what the document is stored and cited under
+    blob text NOT NULL,               -- where its bytes are in the blob store
+    suffix text NOT NULL,
+    sha256 text NOT NULL,
+    mtime double precision NOT NULL DEFAULT 0,
+    state text NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'done', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    max_attempts integer NOT NULL DEFAULT 5,
+    run_after timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz,
+    lease uuid,                       -- fencing token of the current claim
+    worker text,
+    last_error text,
+    n_chunks integer,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz);
+-- Claiming scans only live jobs, oldest first.
+CREATE INDEX ingest_jobs_live ON ingest_jobs (run_after, id) WHERE state IN ('queued', 'running');
+-- At most one waiting job per document: a newer upload replaces the waiting one.
+CREATE UNIQUE INDEX ingest_jobs_one_queued ON ingest_jobs (doc_key) WHERE state = 'queued';
+CREATE INDEX ingest_jobs_running_key ON ingest_jobs (doc_key) WHERE state = 'running';
+""",
+    ),
 )
 
-LATEST = MIGRATIONS[-1][0]
+VERSIONS = frozenset(version for version, _ in MIGRATIONS)
+LATEST = max(VERSIONS)

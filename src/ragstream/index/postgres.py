@@ -31,7 +31,7 @@ except ModuleNotFoundError as _missing:
         f"a PostgreSQL database URL is set (RAGSTREAM_DATABASE_URL, --database-url or "
         f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
     ) from None
-from ragstream.index.pg_migrations import LATEST, MIGRATIONS
+from ragstream.index.pg_migrations import LATEST, MIGRATIONS, VERSIONS
 from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.redact import mask_url, redact, register_url
@@ -160,18 +160,18 @@ class PostgresStore:
         self._conn = self._open_connection(url)
         try:
             version = self.schema_version()
-            if version < LATEST:
+            if version > LATEST:
+                raise StoreError(
+                    f"{self.where}: the schema is at version {version}, newer than this "
+                    f"RAGstream knows ({LATEST}): upgrade RAGstream"
+                )
+            if self.pending_migrations():
                 if not migrate:
                     raise StoreError(
                         f"{self.where}: the schema is at version {version}, this RAGstream "
                         f"needs {LATEST}: run 'ragstream migrate'"
                     )
                 self.applied = self.migrate()
-            elif version > LATEST:
-                raise StoreError(
-                    f"{self.where}: the schema is at version {version}, newer than this "
-                    f"RAGstream knows ({LATEST}): upgrade RAGstream"
-                )
             register_vector(self._conn)
             self._keyword_conn = self._open_connection(url)
         except BaseException:
@@ -270,6 +270,14 @@ class PostgresStore:
             return 0
         rows = self._read("SELECT coalesce(max(version), 0) FROM schema_migrations")
         return int(rows[0][0])
+
+    def pending_migrations(self) -> list[int]:
+        """Known migrations not applied yet (by set, not by the highest number: branches
+        may add migrations that merge in either order)."""
+        if not self._read("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0]:
+            return sorted(VERSIONS)
+        done = {row[0] for row in self._read("SELECT version FROM schema_migrations")}
+        return sorted(VERSIONS - done)
 
     def migrate(self) -> list[int]:
         """Enable pgvector if needed and apply the missing migrations; returns their numbers."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-FileStatus = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
+FileStatus = Literal["ingested", "unchanged", "skipped", "failed", "removed", "queued"]
 Stage = Literal["load", "embed", "done"]
 
 

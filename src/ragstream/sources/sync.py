@@ -10,18 +10,24 @@ nothing and counts towards the backoff (schedule.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ragstream.errors import RagstreamError, SourceError
 from ragstream.index.store import Store
-from ragstream.ingest.pipeline import Blob, Ingestor, display_path
+from ragstream.ingest.pipeline import Blob, display_path
 from ragstream.ingest.report import FileResult, IngestReport
 from ragstream.sources.connector import Connector, Doc
 from ragstream.sources.registry import Registry, SourceState
 from ragstream.sources.spec import SourceSpec
+
+
+class BlobIngest(Protocol):
+    """An Ingestor, or ragstream.queue's QueueingIngestor (a fleet: workers embed)."""
+
+    def ingest_blobs(self, blobs: Iterable[Blob]) -> IngestReport: ...
 
 
 @dataclass
@@ -54,7 +60,7 @@ class SyncResult:
 class Syncer:
     registry: Registry
     store: Store
-    make_ingestor: Callable[[], Ingestor]
+    make_ingestor: Callable[[], BlobIngest]
     base: Path  # documents of folder sources are keyed relative to this (like `ingest`)
     max_bytes: int
     skip: Path | None = None  # the workspace directory: never a document
@@ -131,7 +137,8 @@ class Syncer:
 
         report = self.make_ingestor().ingest_blobs(blobs(self.connector(spec).scan(known)))
         for f in report.files:
-            if f.status in ("ingested", "unchanged") and f.path in staged:
+            # queued: a worker indexes it; a job that dies shows in `ragstream jobs`
+            if f.status in ("ingested", "unchanged", "queued") and f.path in staged:
                 kept[f.path] = staged[f.path]
             elif f.path in state.docs and f.path not in kept:
                 kept[f.path] = state.docs[f.path]  # failed to load: the old one stays

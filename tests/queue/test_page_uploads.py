@@ -1,0 +1,78 @@
+"""Uploads in the page with PostgreSQL + a blob store are queued, not embedded in the
+web process; a worker (in-process here) then indexes them under the same key a direct
+ingest would give them."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ragstream.app.queued import enqueue_uploads, queues_uploads
+from ragstream.queue.blobs import open_blobs
+from ragstream.queue.jobs import JobQueue
+from ragstream.queue.worker import Worker
+from ragstream.workspace import Workspace
+from tests.queue.fleet import document, indexed_exactly_once
+
+pytestmark = pytest.mark.postgres
+
+
+@dataclass
+class FakeUpload:  # what Streamlit's UploadedFile offers the page
+    name: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def test_page_uploads_are_queued_then_indexed_by_a_worker(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    assert not queues_uploads(ws)  # no blob store: the page ingests itself, as before
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    assert queues_uploads(ws)
+    rows = enqueue_uploads(ws, [FakeUpload("Notes 1.md", document(1, 300)),
+                                FakeUpload("evil.exe", b"MZ")])  # fmt: skip
+    assert [(r.path, r.status) for r in rows] == [("ws/uploads/Notes 1.md", "queued"),
+                                                  ("evil.exe", "failed")]  # fmt: skip
+    assert "is not supported" in rows[1].reason
+    assert ws.documents() == []  # nothing embedded in the web process
+    with JobQueue(postgres_url) as queue:
+        worker = Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs, poll=0.05)
+        stats = worker.run(until_empty=True)
+    assert (stats.done, stats.failed) == (1, 0)
+    assert list(indexed_exactly_once(postgres_url)) == ["ws/uploads/Notes 1.md"]
+    ws.close()
+
+
+def test_a_source_sync_queues_changed_documents_for_the_workers(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_bytes(document(2, 300))
+    (docs / "b.txt").write_bytes(document(3, 300))
+    for f in docs.iterdir():  # settled files (a sync leaves files still being written)
+        os.utime(f, (time.time() - 600, time.time() - 600))
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    ws.sources.add(str(docs))
+    [first] = ws.sources.sync()
+    assert {f.path: f.status for f in first.report.files} == {
+        "docs/a.md": "queued", "docs/b.txt": "queued"}  # fmt: skip
+    assert ws.documents() == []
+    with JobQueue(postgres_url) as queue:
+        Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs, poll=0.05).run(
+            until_empty=True
+        )
+        [second] = ws.sources.sync()  # nothing changed: nothing queued
+        assert {f.status for f in second.report.files} == {"unchanged"}
+        assert queue.counts()["done"] == 2 and queue.depth() == 0
+    assert sorted(indexed_exactly_once(postgres_url)) == ["docs/a.md", "docs/b.txt"]
+    ws.close()
