@@ -6,6 +6,7 @@ paste them into any chat tool.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +32,7 @@ UNANSWERED_NOTE = (
 )
 MIN_PASSAGE_TOKENS = 48  # a passage cut shorter than this is more noise than help
 HISTORY_TURNS = 6  # the last three exchanges are enough to resolve a follow-up
+HISTORY_TURN_CHARS = 4000  # an earlier turn is cut to this before its tokens are counted
 HISTORY_SHARE = 0.25  # at most this part of the budget goes to earlier turns
 
 Role = Literal["user", "assistant"]
@@ -44,16 +46,18 @@ class Turn:
 
 
 def as_turns(history: Iterable[Any]) -> list[Turn]:
-    """Accept Turn objects, (role, content) pairs or {"role", "content"} dicts."""
+    """The last HISTORY_TURNS turns, each cut to HISTORY_TURN_CHARS: a long conversation
+    costs no more per answer than a short one. Accepts Turn objects, (role, content)
+    pairs or {"role", "content"} dicts."""
     turns = []
-    for item in history:
+    for item in deque(history, maxlen=HISTORY_TURNS):
         if isinstance(item, Turn):
-            turns.append(item)
-            continue
-        role, content = (item["role"], item["content"]) if isinstance(item, dict) else item
+            role, content = item.role, item.content
+        else:
+            role, content = (item["role"], item["content"]) if isinstance(item, dict) else item
         if role not in ("user", "assistant"):
             raise GenerationError(f"history role {role!r} is not 'user' or 'assistant'")
-        turns.append(Turn(role, str(content)))
+        turns.append(Turn(role, str(content)[:HISTORY_TURN_CHARS]))
     return turns
 
 
