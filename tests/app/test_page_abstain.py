@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.app.test_page import DOC, ask, env, page, upload
-
-__all__ = ["env"]  # the fixture, shared with test_page
+from tests.app.page_helpers import DOC, ask, page, upload
 
 
 def test_off_topic_question_is_not_answered_and_says_so(env: Path) -> None:

@@ -10,8 +10,7 @@ from ragstream.generate.extractive import NOT_ANSWERED, OFFLINE_NOTE
 from ragstream.generate.prompt import SYSTEM_PROMPT, UNANSWERED_NOTE, render_prompt
 from ragstream.models import Hit
 from ragstream.retrieve.abstain import THRESHOLDS
-from tests.generate.factories import hit
-from tests.generate.test_answer import QUESTION, Retriever, answer
+from tests.generate.factories import QUESTION, Retriever, answer, hit
 
 LOW = THRESHOLDS["dense"] - 0.05
 

@@ -14,29 +14,9 @@ import pytest
 from fpdf import FPDF
 
 from ragstream.config import MB
-from ragstream.errors import LoaderError
 from ragstream.ingest.loaders import CODE_SUFFIXES, SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
-from ragstream.models import Section
-
-
-def load(path: Path, max_bytes: int | None = None) -> list[Section]:
-    return load_document(path, max_bytes).sections
-
-
-def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
-
-
-def reason(path: Path, max_bytes: int | None = None) -> str:
-    with pytest.raises(LoaderError) as info:
-        load(path, max_bytes=max_bytes)
-    message = str(info.value)
-    assert "\n" not in message
-    assert str(path) not in message and path.name not in message  # the report shows it
-    return message
+from tests.ingest.files import load, reason, write
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:
