@@ -75,7 +75,8 @@ RUN /opt/venv/bin/pip install --quiet -c constraints.txt setuptools wheel
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN /opt/venv/bin/pip install --quiet --no-deps --no-build-isolation --target /opt/ragstream/app . \
-    && rm -rf /opt/ragstream/app/ragstream/index/models /opt/ragstream/app/ragstream/generate/vocab
+    && rm -rf /opt/ragstream/app/ragstream/index/models /opt/ragstream/app/ragstream/generate/vocab \
+       /opt/ragstream/app/ragstream/deploy  # the deploy wing runs on your machine or in CI
 
 # --- the runtime image ----------------------------------------------------------------
 FROM ${BASE_IMAGE}

@@ -40,6 +40,7 @@ from ragstream.generate.answer import prompt_messages  # noqa: E402
 from ragstream.generate.events import Delta, Done, Sources  # noqa: E402
 from ragstream.generate.llm import ChatModel  # noqa: E402
 from ragstream.models import Chunk, DocumentRecord, Hit  # noqa: E402
+from ragstream.retrieve.rerank import reranker_name  # noqa: E402
 from ragstream.workspace import Workspace  # noqa: E402
 from tests.generate.sse_server import start_server  # noqa: E402
 
@@ -100,7 +101,9 @@ class TimedWorkspace(Workspace):
         return hits
 
 
-def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[str, object]:
+def run(
+    n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3, reranker: str | None = None
+) -> dict[str, object]:
     queries = [row["text"] for row in read_jsonl(DATA / "queries.jsonl")][: n_queries + warmup]
     server = start_server()
     load_before = os.getloadavg()[0]
@@ -109,14 +112,14 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
         offline_ws = build_workspace(Path(tmp) / "ws", n_chunks)
         build_s = time.perf_counter() - started
         settings = offline_ws.settings.replace(
-            openai_api_key="sk-bench", openai_base_url=server.base_url
+            openai_api_key="sk-bench", openai_base_url=server.base_url, reranker=reranker
         )
         ws = TimedWorkspace(settings)
         assert ws.workspace.store.count_chunks() == n_chunks
         bare = ChatModel(settings)._client  # the same cached openai client the library uses
 
         rows: dict[str, list[float]] = {k: [] for k in (
-            "search_ms", "sources_ms", "sources_minus_search_ms", "request_after_sources_ms",
+            "search_ms", "search_without_rerank_ms", "sources_ms", "sources_minus_search_ms", "request_after_sources_ms",
             "bare_client_request_ms", "request_after_question_ms", "first_token_ms",
             "offline_answer_ms",
         )}  # fmt: skip
@@ -130,10 +133,17 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
                 pass
             return (server.requests[0].arrived - t0) * 1000
 
+        def plain_search(query: str) -> float:
+            """The same search without the reranker: what reranking adds to `ask`."""
+            t0 = time.perf_counter()
+            Workspace.search(ws, query, rerank=False)  # untimed: not the answer's search
+            return (time.perf_counter() - t0) * 1000
+
         for i, query in enumerate(queries):
             messages, _ = prompt_messages(query, settings=ws.settings, search=ws.search)
             bare_first = i % 2 == 0  # alternate, so drifting load hits both sides alike
             bare_ms = bare_request(messages) if bare_first else 0.0
+            plain_ms = plain_search(query) if bare_first else 0.0
 
             server.script()
             t0 = time.perf_counter()
@@ -149,10 +159,12 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
                     assert not event.offline and event.answer
             arrived = server.requests[0].arrived
             bare_ms = bare_ms if bare_first else bare_request(messages)
+            plain_ms = plain_ms if bare_first else plain_search(query)
 
             if i < warmup:  # loads the tokenizer vocabulary, the openai module, caches
                 continue
             rows["search_ms"].append(ws.last_ms)
+            rows["search_without_rerank_ms"].append(plain_ms)
             rows["sources_ms"].append((t_sources - t0) * 1000)
             rows["sources_minus_search_ms"].append((t_sources - t0) * 1000 - ws.last_ms)
             rows["request_after_sources_ms"].append((arrived - t_sources) * 1000)
@@ -164,6 +176,7 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
                 done = list(offline_ws.ask(query))[-1]
                 rows["offline_answer_ms"].append((time.perf_counter() - t0) * 1000)
                 assert isinstance(done, Done) and done.offline
+        settings_of_run = settings
         ws.close()
         offline_ws.close()
     server.shutdown()
@@ -175,8 +188,10 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
         - medians["bare_client_request_ms"],
         2,
     )
+    rerank_added = round(medians["search_ms"] - medians["search_without_rerank_ms"], 2)
     return {
         "bench": "answer_latency",
+        "reranker": reranker_name(settings_of_run),
         "chunks": n_chunks,
         "queries": n_queries,
         "store_build_s": round(build_s, 1),
@@ -185,6 +200,7 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
         "medians_ms": medians,
         "p95_ms": {name: round(float(np.percentile(v, 95)), 2) for name, v in rows.items()},
         "library_before_request_ms": library_ms,
+        "rerank_added_ms": rerank_added,
         "ratios": {
             "sources_over_search": round(medians["sources_ms"] / medians["search_ms"], 3),
             "request_after_sources_over_bare_client": round(
@@ -194,6 +210,7 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
         "targets": {
             "sources_ms_le_50": medians["sources_ms"] <= 50,
             "library_before_request_ms_le_20": library_ms <= 20,
+            "rerank_added_ms_le_500": rerank_added <= 500,
         },
         "notes": (
             "sources_ms: question -> Sources event; search_ms: the Workspace.search call "
@@ -203,7 +220,9 @@ def run(n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3) -> dict[
             "openai client alone sending the same messages (alternated with the library). "
             "library_before_request_ms = sources_minus_search + request_after_sources - "
             "bare_client: what the library adds before the request, excluding retrieval and "
-            "the HTTP client. first_token_ms: question -> first Delta (server adds no delay)."
+            "the HTTP client. first_token_ms: question -> first Delta (server adds no delay). "
+            "search_without_rerank_ms: the same search with rerank=False, alternated; "
+            "rerank_added_ms = search_ms - search_without_rerank_ms (medians)."
         ),
     }
 
@@ -213,8 +232,11 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--offline", type=int, default=10, help="queries also answered offline")
+    parser.add_argument(
+        "--reranker", default=None, help="reranker setting, e.g. colbert [default: none]"
+    )
     args = parser.parse_args()
-    result = run(args.chunks, args.queries, args.offline)
+    result = run(args.chunks, args.queries, args.offline, reranker=args.reranker)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -1,6 +1,6 @@
 """Embedding throughput of the builtin int8 ONNX MiniLM against sentence-transformers + torch.
 
-    python bench/embed_throughput.py [-n 256] [--runs 3]
+    python bench/embed_throughput.py [-n 256] [--runs 3] [--batched 8]
         [--baseline-python /tmp/stenv/bin/python] [--fp32-onnx /tmp/minilm-fp32.onnx]
 
 Embeds N chunks of 256 tokens (254 word pieces + [CLS]/[SEP]) of real English prose: the
@@ -10,6 +10,8 @@ runs in another venv's Python as a child process that waits for "run" on stdin, 
 interleave with ours and the shared machine's noise falls on both alike. Without that venv
 the baseline is skipped and the JSON says so. --fp32-onnx (written by
 `scripts/export_model.py --fp32-out`) adds the unquantised ONNX model, same pipeline.
+--batched N (0 to skip) adds the int8 model run in padded batches of N, the way it ran
+before vectors had to be a function of their text alone: the paired ratio is the speed cost.
 
 Make the baseline venv (a CPU torch wheel; plain `torch` would pull CUDA):
     python3 -m venv /tmp/stenv && /tmp/stenv/bin/pip install torch==2.13.0 sentence-transformers
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-python", default="/tmp/stenv/bin/python")
     parser.add_argument("--fp32-onnx", default="/tmp/minilm-fp32.onnx")
+    parser.add_argument("--batched", type=int, default=8, help="old batch size to compare")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -158,6 +161,11 @@ def main() -> None:
     systems: dict[str, Callable[[], float]] = {
         "onnx_int8": lambda: timed(lambda: vectors.update(int8=int8.embed(texts)))
     }
+    if args.batched > 1:
+        batched = OnnxEmbedder(BUILTIN_DIR, batch_size=args.batched)
+        systems["onnx_int8_batched"] = lambda: timed(
+            lambda: vectors.update(batched=batched.embed(texts))
+        )
     notes: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="embed-bench-"))
     if Path(args.fp32_onnx).is_file():
@@ -227,6 +235,12 @@ def main() -> None:
             seconds["onnx_fp32"], seconds["onnx_int8"]
         )
         result["cosine_int8_vs_onnx_fp32"] = _cosines(vectors["int8"], vectors["fp32"])
+    if "onnx_int8_batched" in rates:
+        result["batched_size"] = args.batched
+        result["ratio_int8_vs_int8_batched_per_round_median"] = _round_ratio(
+            seconds["onnx_int8_batched"], seconds["onnx_int8"]
+        )
+        result["cosine_int8_vs_int8_batched"] = _cosines(vectors["int8"], vectors["batched"])
     shutil.rmtree(workdir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     unfinished = args.out.with_suffix(".json.tmp")

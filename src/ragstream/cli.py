@@ -9,6 +9,7 @@ unexpected exception prints its traceback, with every secret scrubbed (ragstream
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import traceback
 from typing import Any
@@ -43,13 +44,20 @@ COMMANDS = {
 }
 
 
+def installed(target: str) -> bool:
+    """Whether a command's module is here: the Docker image leaves the deploy wing out
+    (the container never deploys), so `ragstream deploy` does not exist inside it."""
+    package = target.partition(":")[0].rsplit(".", 1)[0]
+    return importlib.util.find_spec(package) is not None
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(name for name, target in COMMANDS.items() if installed(target))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
-        if target is None:
+        if target is None or not installed(target):
             return None
         module, _, attribute = target.partition(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)

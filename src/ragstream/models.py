@@ -90,6 +90,8 @@ class Hit:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # e.g. {"bm25": 3, "dense": 1}
+    # each stage's raw score, e.g. {"dense": 0.61, "bm25": 7.2, "colbert": 0.74}
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

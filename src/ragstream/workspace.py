@@ -38,7 +38,7 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
-from ragstream.retrieve.rerank import create_reranker
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
 from ragstream.retrieve.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -194,11 +194,13 @@ class Workspace:
         path_glob: str | None = None,
         collections: Sequence[str] | None = None,
         user: Identity | None = None,
+        rerank: bool = False,
     ) -> list[Hit]:
         """Top-k chunks for `query`: "hybrid" (default), "bm25" or "dense", from the
-        `collections` asked for (None: every one) that `user` may read."""
+        `collections` asked for (None: every one) that `user` may read; `rerank` applies
+        the `reranker` setting's second pass (answers always do)."""
         allowed = self.accounts.readable(user, collections)
-        return self._search(query, k, mode, path_glob, allowed)
+        return self._search(query, k, mode, path_glob, allowed, rerank)
 
     def _search(
         self,
@@ -207,6 +209,7 @@ class Workspace:
         mode: str | None,
         path_glob: str | None,
         allowed: Sequence[str] | None,
+        rerank: bool,
     ) -> list[Hit]:
         return self.retriever.search(
             query,
@@ -214,6 +217,7 @@ class Workspace:
             mode=mode or self.settings.retrieval_mode,
             path_glob=path_glob,
             collections=allowed,
+            rerank=rerank,
         )
 
     # --- answer ---------------------------------------------------------------------
@@ -276,7 +280,8 @@ class Workspace:
         user: Identity | None,
     ) -> Search:
         allowed = self.accounts.readable(user, collections)  # checked once, before any output
-        return lambda query: self._search(query, k, mode, path_glob, allowed)
+        # answers rerank (the `reranker` setting); plain `search` does only when asked
+        return lambda query: self._search(query, k, mode, path_glob, allowed, rerank=True)
 
     def close(self) -> None:
         if self._store is not None:
@@ -331,7 +336,14 @@ class Workspace:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(self.store, self.embedder, create_reranker(self.settings))
+            recipe = recipe_for(reranker_name(self.settings))
+            self._retriever = Retriever(
+                self.store,
+                self.embedder,
+                create_reranker(self.settings),
+                rerank_depth=recipe.depth,
+                rerank_weight=recipe.weight,
+            )
         return self._retriever
 
     def _ingestor(

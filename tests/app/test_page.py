@@ -15,34 +15,8 @@ from streamlit.testing.v1 import AppTest
 from ragstream.app import auth
 from ragstream.app.cli import SCRIPT
 from ragstream.app.components import html_table
+from tests.app.page_helpers import DOC, RUN_TIMEOUT, ask, page, upload
 from tests.generate.sse_server import ChatServer, Reply, start_server
-
-RUN_TIMEOUT = 120  # the first run loads the embedder
-DOC = (
-    "# Operations runbook\n\n"
-    "## Start script\n\n"
-    "The start script checks whether the container already exists. "
-    "If the container already exists, the start script removes it and starts a fresh one.\n\n"
-    "## Keys\n\n"
-    "The API key is rotated every 90 days by the operator on duty. "
-    "Rotation is logged in the change calendar.\n"
-)
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh workspace and an environment with no key, password or settings file."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGSTREAM_PASSWORD", "RAGSTREAM_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    workspace = tmp_path / "ws"
-    monkeypatch.setenv("RAGSTREAM_WORKSPACE", str(workspace))
-    return workspace
-
-
-def page() -> AppTest:
-    at = AppTest.from_file(str(SCRIPT), default_timeout=RUN_TIMEOUT)
-    return at.run()
 
 
 def texts(at: AppTest) -> str:
@@ -72,16 +46,6 @@ def test_documents_table_shows_any_file_name_as_it_is() -> None:
     assert "<th>Document</th><th>Chunks</th>" in table
     assert '<td class="number">3</td>' in table
     assert table_rows(table) == [[name, "3"]]
-
-
-def upload(at: AppTest, name: str, data: bytes, mime: str = "text/markdown") -> AppTest:
-    at.sidebar.file_uploader[0].upload(name, data, mime)
-    return at.run()
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question)
-    return at.run()
 
 
 def test_offline_mode_and_open_app_warning(env: Path) -> None:

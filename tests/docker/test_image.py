@@ -109,7 +109,10 @@ def test_serve_ingest_ask_offline_restart_and_stop(run: Callable[..., str], volu
 # What the image's venv leaves out (Dockerfile, stage `venv`), and the page, the CLI and
 # the token counter working without it. The page runs through Streamlit's AppTest
 # inside the container: the real script on the real runtime, as a browser session would.
-PRUNED = ("pandas", "pyarrow", "narwhals", "altair", "pydeck", "hf_xet", "bpe_openai", "pip")
+# Left out of the image: what the app never loads, and the deploy wing (it runs on your
+# machine or in CI, never in the container).
+PRUNED = ("pandas", "pyarrow", "narwhals", "altair", "pydeck", "hf_xet", "bpe_openai", "pip",
+          "ragstream.deploy")  # fmt: skip
 PAGE = f"""
 from streamlit.testing.v1 import AppTest
 from ragstream.app.cli import SCRIPT
@@ -148,6 +151,8 @@ def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
         f"import importlib.util as u; print([m for m in {PRUNED!r} if u.find_spec(m)])",
     )
     assert present.stdout.strip() == "[]", present.stdout
+    commands = docker("exec", name, "ragstream", "--help").stdout
+    assert "serve" in commands and "deploy" not in commands, commands
     wait_healthy(name)
     put_docs(name)
     docker("exec", name, "ragstream", "ingest", "/data/inbox")

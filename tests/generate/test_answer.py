@@ -3,70 +3,16 @@ loopback Chat Completions server: event order, citations, follow-ups, prompt exp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-
 import pytest
 
 from ragstream.config import Settings
 from ragstream.errors import GenerationError
-from ragstream.generate.answer import answer as answer_stream
 from ragstream.generate.answer import prompt_messages
-from ragstream.generate.events import Delta, Done, Event, Sources, Usage
+from ragstream.generate.events import Delta, Done, Sources, Usage
 from ragstream.generate.extractive import NOTHING_FOUND, OFFLINE_NOTE
 from ragstream.generate.prompt import render_prompt
-from ragstream.models import Hit
-from tests.generate.factories import hit
+from tests.generate.factories import QUESTION, Retriever, answer, hit
 from tests.generate.sse_server import ChatServer, Reply
-
-HITS = [
-    hit(
-        "When the container already exists, the start script stops it and removes it before "
-        "starting a fresh one. It then waits for the health check to pass.",
-        "notes/deploy.md",
-        title="Start script",
-    ),
-    hit(
-        "The whole restart usually takes about forty seconds on a small instance.",
-        "docs/runbook.pdf",
-        page=7,
-    ),
-    hit("Rotate the API key every ninety days.", "notes/keys.md"),
-]
-QUESTION = "What does the start script do when the container already exists?"
-
-
-@dataclass
-class Retriever:
-    """Stands in for a Workspace: fixed hits, and a record of what was searched."""
-
-    settings: Settings
-    hits: list[Hit] = field(default_factory=lambda: list(HITS))
-    queries: list[str] = field(default_factory=list)
-
-    def search(
-        self,
-        query: str,
-        *,
-        k: int | None = None,
-        mode: str | None = None,
-        path_glob: str | None = None,
-    ) -> list[Hit]:
-        self.queries.append(query)
-        return self.hits[: k or 5]
-
-
-def answer(
-    retriever: Retriever, question: str, history: object = (), **options: object
-) -> Iterator[Event]:
-    """The library's answer stream over the stand-in's search and settings."""
-    return answer_stream(
-        question,
-        history,
-        settings=retriever.settings,
-        search=retriever.search,
-        **options,  # type: ignore[arg-type]
-    )
 
 
 def online(server: ChatServer, **kw: object) -> Retriever:

@@ -6,6 +6,8 @@ import pytest
 
 from ragstream.errors import GenerationError
 from ragstream.generate.prompt import (
+    HISTORY_TURN_CHARS,
+    HISTORY_TURNS,
     MIN_PASSAGE_TOKENS,
     SYSTEM_PROMPT,
     Turn,
@@ -125,3 +127,15 @@ def test_history_accepts_pairs_dicts_and_turns_and_rejects_bad_roles() -> None:
     assert turns == [Turn("user", "a"), Turn("assistant", "b"), Turn("user", "c")]
     with pytest.raises(GenerationError, match="'system'"):
         as_turns([("system", "x")])
+
+
+def test_a_long_conversation_is_bounded_by_turns_and_characters() -> None:
+    # 206 turns (the slow conversation), one of them a pasted megabyte.
+    history = [("user" if i % 2 == 0 else "assistant", f"turn {i}") for i in range(205)]
+    history.append(("assistant", "x" * 1_000_000))
+    turns = as_turns(iter(history))  # any iterable: only the tail is kept
+    assert len(turns) == HISTORY_TURNS
+    assert [t.content for t in turns[:-1]] == [f"turn {i}" for i in range(200, 205)]
+    assert turns[-1].content == "x" * HISTORY_TURN_CHARS
+    messages, _ = plan_prompt("and then?", [], turns, 4000, COUNTER)
+    assert [m["content"] for m in messages[1:-1]] == [t.content for t in turns]

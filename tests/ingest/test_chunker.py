@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ragstream.errors import LoaderError
 from ragstream.index.embedder import Tokenizer
-from ragstream.ingest.chunker import chunk_sections
+from ragstream.ingest import chunker
+from ragstream.ingest.chunker import chunk_sections, pieces
 from ragstream.models import Chunk, Section
 
 
@@ -188,6 +190,28 @@ def test_a_sentence_end_beats_a_line_wrap_and_a_line_beats_a_space() -> None:
     items = "\n".join(f"- item {i} alpha beta" for i in range(10))
     [first, *_] = chunk_sections("a", [Section(items)], TOKENIZER, max_tokens=16, overlap=0)
     assert first.text.endswith("beta") and first.n_tokens == 15
+
+
+def test_a_long_section_is_cut_in_pieces_with_exact_offsets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    paragraph = "Rotate the key. Then deploy the server again, and check it.\n\n"
+    text = paragraph * 120 + "." * 3000 + " tail words here"  # a run with no break at all
+    cuts = list(pieces(text, 1000))
+    assert "".join(piece for _, piece in cuts) == text and len(cuts) > 5
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in cuts)
+    whole = chunk_sections("a", [Section(text)], TOKENIZER, max_tokens=40, overlap=8)
+    monkeypatch.setattr(chunker, "PIECE_CHARS", 1000)
+    cut = chunk_sections("a", [Section(text)], TOKENIZER, max_tokens=40, overlap=8)
+    assert all(text[c.start : c.end] == c.text for c in cut)
+    assert cut[-1].text.endswith("tail words here")
+    # Within a piece nothing changes; only a chunk starting a piece has no overlap.
+    assert cut[:5] == whole[:5] and len(cut) >= len(whole) - 1
+
+
+def test_the_chunk_cap_is_a_loader_error() -> None:
+    with pytest.raises(LoaderError, match="over 3 chunks"):
+        chunk_sections("a", [Section("word " * 200)], TOKENIZER, 20, 0, max_chunks=3)
 
 
 # --- line ranges -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ragstream.ingest.clean_pdf import (
     join_lines,
     running_line_indexes,
 )
-from tests.ingest.test_loaders import load
+from tests.ingest.files import load
 
 BODY = [
     "The backup tool copies each file into the target folder and then compares the",

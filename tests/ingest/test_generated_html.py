@@ -12,7 +12,7 @@ import pytest
 from ragstream.errors import LoaderError
 from ragstream.models import Section
 from tests.ingest import generated_docs as g
-from tests.ingest.test_loaders import load
+from tests.ingest.files import load
 
 # A sentence of each source that must survive, and a heading that must be a title.
 KEPT = {

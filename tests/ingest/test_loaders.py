@@ -14,29 +14,9 @@ import pytest
 from fpdf import FPDF
 
 from ragstream.config import MB
-from ragstream.errors import LoaderError
 from ragstream.ingest.loaders import CODE_SUFFIXES, SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
-from ragstream.models import Section
-
-
-def load(path: Path, max_bytes: int | None = None) -> list[Section]:
-    return load_document(path, max_bytes).sections
-
-
-def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
-
-
-def reason(path: Path, max_bytes: int | None = None) -> str:
-    with pytest.raises(LoaderError) as info:
-        load(path, max_bytes=max_bytes)
-    message = str(info.value)
-    assert "\n" not in message
-    assert str(path) not in message and path.name not in message  # the report shows it
-    return message
+from tests.ingest.files import load, reason, write
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:
@@ -94,7 +74,20 @@ def test_whitespace_only_says_no_text(tmp_path: Path, name: str) -> None:
 
 def test_an_unreadable_path_says_why(tmp_path: Path) -> None:
     (tmp_path / "dir.txt").mkdir()
-    assert reason(tmp_path / "dir.txt").startswith("cannot read the file")
+    assert reason(tmp_path / "dir.txt") == "not a regular file (a folder): only files are read"
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")
+    assert reason(tmp_path / "gone.txt").startswith("cannot read the file (No such file")
+
+
+def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.txt")  # opening it for reading would block forever
+    assert reason(tmp_path / "pipe.txt") == "not a regular file (a FIFO): only files are read"
+
+
+def test_nul_bytes_after_the_sniffed_head_are_dropped(tmp_path: Path) -> None:
+    path = write(tmp_path, "late-nul.txt", "x" * 9000 + "\x00ab\x00c")
+    [section] = load(path)
+    assert section.text == "x" * 9000 + "abc"
 
 
 # --- text -----------------------------------------------------------------------------
@@ -442,3 +435,31 @@ def test_deeply_nested_html_does_not_overflow_the_stack(tmp_path: Path) -> None:
     page = "<main>" + "<div><span>q</span>" * depth + "deep text" + "</div>" * depth + "</main>"
     [section] = load(write(tmp_path, "deep.html", page))
     assert section.text.endswith("q\n\nqdeep text") and section.text.count("q") == depth
+
+
+# --- hostile shapes (the full corpus runs in test_hostile.py) --------------------------
+def test_an_empty_main_does_not_drop_the_page_text(tmp_path: Path) -> None:
+    page = "<html><body><main> </main><div><p>Real text outside main.</p></div></body></html>"
+    [section] = load(write(tmp_path, "a.html", page))
+    assert section.text == "Real text outside main."
+
+
+def test_a_circular_outline_keeps_the_text_and_prints_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.ingest.hostile import pdf_outline_loop
+
+    [section] = load(pdf_outline_loop(tmp_path / "loop.pdf"))
+    assert section.text == "Rotate the key yearly." and section.title == "Loop"
+    assert capfd.readouterr().err == ""
+
+
+def test_an_html_page_of_too_many_tags_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragstream.ingest import limits
+
+    monkeypatch.setattr(limits, "HTML_MAX_TAGS", 100)
+    monkeypatch.setattr("ragstream.ingest.loaders.html.HTML_MAX_TAGS", 100)
+    path = write(tmp_path, "tags.html", "<b>x</b>" * 51)
+    assert reason(path) == "over 100 tags (the per-file limit): split the page"

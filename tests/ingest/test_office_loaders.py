@@ -18,7 +18,7 @@ from ragstream.ingest.chunker import chunk_sections
 from ragstream.ingest.loaders import load_document
 from ragstream.ingest.loaders.rows import cell_text, column_name
 from ragstream.models import locator
-from tests.ingest.test_loaders import load, reason, write
+from tests.ingest.files import load, reason, write
 
 
 class WordTokenizer:

@@ -59,3 +59,38 @@ def test_bad_modes_and_bad_dataset(tmp_path: Path) -> None:
     run = CliRunner().invoke(cli, ["eval", str(tmp_path)])
     assert run.exit_code == 1
     assert "corpus.jsonl: cannot read" in str(run.exception)
+
+
+def test_default_pipeline_and_rerankers_with_abstention_and_latency() -> None:
+    run = CliRunner().invoke(
+        cli,
+        ["eval", str(TINY), "--json", "--no-fusions", "--reranker", "colbert,cross-encoder,none"],
+        catch_exceptions=False,
+    )
+    assert run.exit_code == 0, run.output
+    result = json.loads(run.output)
+    modes, pipelines = result["modes"], result["pipelines"]
+    assert {"default", "hybrid+colbert", "hybrid+cross-encoder", "hybrid+none"} <= set(modes)
+    assert modes["hybrid+none"] == modes["hybrid"]  # no reranker: the first stage as is
+    assert pipelines["default"]["reranker"] == "none"  # what `ask` runs by default
+    assert modes["default"] == modes["hybrid"]
+    for label in ("hybrid+colbert", "hybrid+cross-encoder"):
+        assert modes[label]["Recall@5"] == 1.0
+        assert pipelines[label]["rerank_ms_p50"] > 0
+    assert pipelines["hybrid+none"]["rerank_ms_p50"] == 0
+    for p in pipelines.values():
+        rates = p["abstention"]
+        assert set(rates) == {"answerable abstained", "unanswerable abstained"}
+        assert all(0 <= v <= 1 for v in rates.values())
+
+
+def test_several_embedders_give_one_run_each() -> None:
+    run = CliRunner().invoke(
+        cli,
+        ["eval", str(TINY), "--json", "--no-fusions", "--embedder", "builtin,builtin",
+         "--reranker", "none"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    runs = json.loads(run.output)["runs"]
+    assert len(runs) == 2 and runs[0]["modes"] == runs[1]["modes"]

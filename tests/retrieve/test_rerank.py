@@ -105,7 +105,7 @@ def test_parse_scores_tolerates_chatter() -> None:
 
 
 def test_create_reranker_settings() -> None:
-    assert create_reranker(Settings()) is None
+    assert create_reranker(Settings(reranker="none")) is None
     with pytest.raises(ConfigError, match="reranker='cohere:x'"):
         create_reranker(Settings(reranker="cohere:x"))
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):

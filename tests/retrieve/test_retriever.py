@@ -86,6 +86,7 @@ class ReverseReranker:
 def test_reranker_reorders_a_deeper_pool(retriever: Retriever) -> None:
     plain = retriever.search("pasta key water", k=5)
     retriever.reranker = reranker = ReverseReranker()
+    retriever.rerank_weight = 1.0  # the reranker's order alone
     reranked = retriever.search("pasta key water", k=2)
     assert reranker.seen == [h.chunk.id for h in plain]  # pool is deeper than k
     assert [h.chunk.id for h in reranked] == [h.chunk.id for h in plain][::-1][:2]

@@ -59,6 +59,8 @@ def note_for(done: Done, mode: str = "") -> str:
     parts += [timing, f"total {_ms(t.total_ms)}"]
     if done.usage and not done.offline:
         parts.append(f"{done.usage.total_tokens} tokens")
+    if not done.answered:  # abstained: the passages shown are the closest, not answers
+        parts.append("not answered by the documents")
     return " · ".join(parts)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,6 +52,12 @@ from ragstream.generate.events import Delta, Done, Event, Source, Sources
 @click.option("--prompt-only", is_flag=True, help="Print the assembled prompt; send nothing.")
 @click.option("--stats", is_flag=True, help="Print timings and token usage on stderr.")
 @access_options(many_collections=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"answer", "citations", "answered"} as JSON once the answer is complete.',
+)
 @workspace_options
 def ask(question: str, **options: Any) -> None:
     """Answer QUESTION from the workspace's documents, citing them as [n].
@@ -58,7 +65,9 @@ def ask(question: str, **options: Any) -> None:
     Without OPENAI_API_KEY (or --base-url) the answer is extractive: the most relevant
     sentences of your documents, each with its citation. No key ever appears in output.
     """
-    prompt_only, stats, offline = (options.pop(n) for n in ("prompt_only", "stats", "offline"))
+    prompt_only, stats, offline, as_json = (
+        options.pop(n) for n in ("prompt_only", "stats", "offline", "as_json")
+    )
     base_url = options.pop("base_url")
     search: dict[str, Any] = {n: options.pop(n) for n in ("model", "k", "mode", "path_glob")}
     search["collections"] = asked_collections(options)
@@ -68,7 +77,11 @@ def ask(question: str, **options: Any) -> None:
         if prompt_only:
             click.echo(workspace.prompt(question, **search), nl=False)
             return
-        _print_stream(workspace.ask(question, offline=offline or None, **search), stats)
+        events = workspace.ask(question, offline=offline or None, **search)
+        if as_json:
+            _print_json(events, stats)
+        else:
+            _print_stream(events, stats)
     finally:
         workspace.close()
 
@@ -95,6 +108,22 @@ def _print_stream(events: Iterator[Event], stats: bool) -> None:
         if printed:
             click.echo()  # the error line must not run on after half an answer
         raise
+
+
+def _print_json(events: Iterator[Event], stats: bool) -> None:
+    """The finished answer as one JSON object: answered is false when it abstained."""
+    done = next(e for e in events if isinstance(e, Done))
+    citations = [
+        {"n": s.n, "label": s.label, "path": s.path, "page": s.page, "title": s.title}
+        for s in done.citations
+    ]
+    click.echo(
+        json.dumps(
+            {"answer": done.answer, "citations": citations, "answered": done.answered}, indent=2
+        )
+    )
+    if stats:
+        click.echo(_stats_line(done), err=True)
 
 
 def _stats_line(done: Done) -> str:

@@ -83,6 +83,11 @@ def ingest(
 @click.option(
     "--path", "path_glob", default=None, help='Only files matching this glob, e.g. "docs/*.pdf".'
 )
+@click.option(
+    "--rerank",
+    is_flag=True,
+    help="Rescore the top hits with the reranker setting (ColBERT by default; slower).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @access_options(many_collections=True)
 @workspace_options
@@ -91,6 +96,7 @@ def search(
     k: int | None,
     mode: str | None,
     path_glob: str | None,
+    rerank: bool,
     as_json: bool,
     **options: Any,
 ) -> None:
@@ -99,7 +105,13 @@ def search(
     with open_workspace(options) as workspace:
         user = acting_as(workspace, options)
         hits = workspace.search(
-            query, k=k, mode=mode, path_glob=path_glob, collections=collections, user=user
+            query,
+            k=k,
+            mode=mode,
+            path_glob=path_glob,
+            collections=collections,
+            user=user,
+            rerank=rerank,
         )
     if as_json:
         click.echo(json.dumps([_hit_dict(h) for h in hits], indent=2))

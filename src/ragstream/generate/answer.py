@@ -17,12 +17,18 @@ from ragstream.config import Settings
 from ragstream.errors import GenerationError
 from ragstream.generate.citations import MarkerFilter, cited_sources
 from ragstream.generate.events import Delta, Done, Event, Source, Sources, Timings, Usage
-from ragstream.generate.extractive import NOTHING_FOUND, Embed, extractive_answer
+from ragstream.generate.extractive import (
+    NOTHING_FOUND,
+    Embed,
+    extractive_answer,
+    not_answered,
+)
 from ragstream.generate.llm import ChatModel, llm_configured
 from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt
 from ragstream.generate.rewrite import clean_rewrite, rewrite_messages, rewrite_offline
 from ragstream.generate.tokens import context_budget, counter_for
 from ragstream.models import Hit
+from ragstream.retrieve.abstain import answers_question
 
 Search = Callable[[str], list[Hit]]  # query -> ranked hits (k, mode, path already bound)
 
@@ -50,16 +56,21 @@ def answer(
 
     query = standalone_question(question, turns, chat)
     hits = search(query)
-    messages, sources = plan_prompt(
-        question, hits, turns, context_budget(model, settings.context_tokens), counter_for(model)
-    )
+    answered = answers_question(hits)  # the documents may not answer it: say so, not guess
+    budget = context_budget(model, settings.context_tokens)
+    messages, sources = plan_prompt(question, hits, turns, budget, counter_for(model), answered)
     retrieval_ms = _ms(started)
     yield Sources(sources=tuple(sources), query=query)
 
     text, usage, first_ms = "", None, None
     if chat is None or not sources:
         focus = question if query != question.strip() else None  # a rewritten follow-up
-        text = extractive_answer(query, sources, embed, focus) if sources else NOTHING_FOUND
+        if not sources:
+            text = NOTHING_FOUND
+        elif not answered:
+            text = not_answered(sources)
+        else:
+            text = extractive_answer(query, sources, embed, focus)
         first_ms = _ms(started)
         yield Delta(text)
     else:
@@ -87,6 +98,7 @@ def answer(
         query=query,
         usage=usage,
         model=None if chat is None else model,
+        answered=answered and bool(sources),
     )
 
 
@@ -115,7 +127,7 @@ def prompt_messages(
     turns = as_turns(history)
     hits = search(standalone_question(question, turns, None))
     budget = context_budget(model, settings.context_tokens)
-    return plan_prompt(question, hits, turns, budget, counter_for(model))
+    return plan_prompt(question, hits, turns, budget, counter_for(model), answers_question(hits))
 
 
 def _ms(since: float) -> float:

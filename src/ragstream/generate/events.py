@@ -83,6 +83,7 @@ class Done:
     query: str  # the standalone question used for retrieval
     usage: Usage | None = None  # tokens as the server reported them (None offline)
     model: str | None = None
+    answered: bool = True  # False: the documents do not answer it (retrieve/abstain.py)
     kind: Literal["done"] = field(default="done", init=False)
 
 

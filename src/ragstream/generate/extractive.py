@@ -45,6 +45,14 @@ NOTHING_FOUND = (
     "`ragstream ingest DIR`, or ask with other words."
 )
 
+NOT_ANSWERED = "The documents do not answer this question."
+
+
+def not_answered(sources: Sequence[Source]) -> str:
+    """The one-line abstention, then the closest passages, marked as not answers."""
+    closest = "\n".join(f"- {s.label}" for s in sources[:3])
+    return f"{NOT_ANSWERED}\n\nClosest passages (closest, not answers):\n{closest}"
+
 
 @dataclass(frozen=True)
 class Sentence:

@@ -6,6 +6,7 @@ paste them into any chat tool.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,10 +21,18 @@ SYSTEM_PROMPT = (
     "passages given with the question. Cite the passage behind every statement with its "
     "number in square brackets, like [1] or [2][3], right after the statement. Use only "
     "numbers that appear in the context. If the context does not contain the answer, say "
-    "so plainly instead of guessing. Answer in the language of the question, concisely."
+    'so in one line instead of guessing ("The documents do not answer this.") and list '
+    "the closest passages as closest, not answers. Answer in the language of the "
+    "question, concisely."
+)
+UNANSWERED_NOTE = (
+    "Note: retrieval found no passage that clearly answers this question. Unless one does, "
+    "say that the documents do not answer it and list the closest passages as closest, "
+    "not answers."
 )
 MIN_PASSAGE_TOKENS = 48  # a passage cut shorter than this is more noise than help
 HISTORY_TURNS = 6  # the last three exchanges are enough to resolve a follow-up
+HISTORY_TURN_CHARS = 4000  # an earlier turn is cut to this before its tokens are counted
 HISTORY_SHARE = 0.25  # at most this part of the budget goes to earlier turns
 
 Role = Literal["user", "assistant"]
@@ -37,16 +46,18 @@ class Turn:
 
 
 def as_turns(history: Iterable[Any]) -> list[Turn]:
-    """Accept Turn objects, (role, content) pairs or {"role", "content"} dicts."""
+    """The last HISTORY_TURNS turns, each cut to HISTORY_TURN_CHARS: a long conversation
+    costs no more per answer than a short one. Accepts Turn objects, (role, content)
+    pairs or {"role", "content"} dicts."""
     turns = []
-    for item in history:
+    for item in deque(history, maxlen=HISTORY_TURNS):
         if isinstance(item, Turn):
-            turns.append(item)
-            continue
-        role, content = (item["role"], item["content"]) if isinstance(item, dict) else item
+            role, content = item.role, item.content
+        else:
+            role, content = (item["role"], item["content"]) if isinstance(item, dict) else item
         if role not in ("user", "assistant"):
             raise GenerationError(f"history role {role!r} is not 'user' or 'assistant'")
-        turns.append(Turn(role, str(content)))
+        turns.append(Turn(role, str(content)[:HISTORY_TURN_CHARS]))
     return turns
 
 
@@ -79,9 +90,10 @@ def pack_context(hits: Sequence[Hit], budget: int, counter: TokenCounter) -> lis
     return sources
 
 
-def user_message(question: str, sources: Sequence[Source]) -> str:
+def user_message(question: str, sources: Sequence[Source], answered: bool = True) -> str:
     context = "\n\n".join(passage(s) for s in sources) or "(no passages were found)"
-    return f"Context:\n\n{context}\n\nQuestion: {question}"
+    note = "" if answered else f"\n\n{UNANSWERED_NOTE}"
+    return f"Context:\n\n{context}{note}\n\nQuestion: {question}"
 
 
 def fit_history(turns: Sequence[Turn], budget: int, counter: TokenCounter) -> list[Turn]:
@@ -101,15 +113,17 @@ def plan_prompt(
     history: Sequence[Turn],
     budget: int,
     counter: TokenCounter,
+    answered: bool = True,
 ) -> tuple[list[Message], list[Source]]:
-    """The chat messages for `question` and the numbered sources they contain."""
+    """The chat messages for `question` and the numbered sources they contain
+    (`answered=False`: retrieval judged that no passage answers; the prompt says so)."""
     turns = fit_history(history, int(budget * HISTORY_SHARE), counter)
-    fixed = counter.count(SYSTEM_PROMPT) + counter.count(user_message(question, []))
+    fixed = counter.count(SYSTEM_PROMPT) + counter.count(user_message(question, [], answered))
     fixed += sum(counter.count(t.content) + 4 for t in turns) + 12  # role framing
     sources = pack_context(hits, budget - fixed, counter)
     messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
     messages += [{"role": t.role, "content": t.content} for t in turns]
-    messages.append({"role": "user", "content": user_message(question, sources)})
+    messages.append({"role": "user", "content": user_message(question, sources, answered)})
     return messages, sources
 
 

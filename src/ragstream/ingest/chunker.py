@@ -20,15 +20,17 @@ import hashlib
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ragstream.index.embedder import Tokenizer
+from ragstream.ingest import limits
 from ragstream.models import Chunk, Section
 
 TOKEN, WORD, LINE, SENTENCE, PARAGRAPH = 0, 1, 2, 3, 4  # strength of the gap before a token
 _PARAGRAPH_GAP = re.compile(r"\n[ \t\r\f\v]*\n")
 _SENTENCE_END = tuple(".!?。！？…")
 _CLOSERS = "\"')]}”’»"
+PIECE_CHARS = 200_000  # a longer section is tokenised in pieces of about this size
 
 
 def chunk_sections(
@@ -37,8 +39,14 @@ def chunk_sections(
     tokenizer: Tokenizer,
     max_tokens: int = 256,
     overlap: int = 32,
+    *,
+    max_chunks: int | None = None,
 ) -> list[Chunk]:
-    """The chunks of one document, numbered by `ordinal` across its sections."""
+    """The chunks of one document, numbered by `ordinal` across its sections.
+
+    More than `max_chunks` chunks is a LoaderError (the per-file cap in ingest.limits),
+    found while cutting: a huge file is never tokenised whole.
+    """
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
         raise ValueError(
             f"need max_tokens >= 1 and 0 <= overlap < max_tokens, got {max_tokens}, {overlap}"
@@ -46,37 +54,68 @@ def chunk_sections(
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     for section_index, section in enumerate(sections):
-        spans = tokenizer.token_spans(section.text)
-        newlines = _newlines(section)
-        for first, stop in token_windows(section.text, spans, max_tokens, overlap):
-            start, end = spans[first][0], spans[stop - 1][1]
-            text = section.text[start:end]
-            lines = _line_range(section.line, newlines, start, end)
-            chunks.append(
-                Chunk(
-                    id=chunk_id(path, text, seen[text]),
-                    path=path,
-                    text=text,
-                    ordinal=len(chunks),
-                    page=section.page,
-                    title=section.title,
-                    section_index=section_index,
-                    start=start,
-                    end=end,
-                    n_tokens=stop - first,
-                    line_start=lines[0] if lines else None,
-                    line_end=lines[1] if lines else None,
+        lines_before = 0  # newlines of the section before the current piece
+        for offset, piece in pieces(section.text, PIECE_CHARS):
+            limits.check_time()
+            spans = tokenizer.token_spans(piece)
+            # Newline offsets per piece, never for the whole section: 24M lines would not fit.
+            first_line = None if section.line is None else section.line + lines_before
+            newlines = _newlines(piece, first_line)
+            for first, stop in token_windows(piece, spans, max_tokens, overlap):
+                start, end = spans[first][0], spans[stop - 1][1]
+                text = piece[start:end]
+                lines = _line_range(first_line, newlines, start, end)
+                chunks.append(
+                    Chunk(
+                        id=chunk_id(path, text, seen[text]),
+                        path=path,
+                        text=text,
+                        ordinal=len(chunks),
+                        page=section.page,
+                        title=section.title,
+                        section_index=section_index,
+                        start=offset + start,
+                        end=offset + end,
+                        n_tokens=stop - first,
+                        line_start=lines[0] if lines else None,
+                        line_end=lines[1] if lines else None,
+                    )
                 )
-            )
-            seen[text] += 1
+                seen[text] += 1
+            lines_before += piece.count("\n") if section.line is not None else 0
+            if max_chunks is not None:
+                limits.check_count(len(chunks), max_chunks, "chunks", "split the file")
     return chunks
 
 
-def _newlines(section: Section) -> list[int]:
-    """Offsets of the section's newlines, when it knows its first line (else unused)."""
-    if section.line is None:
+def pieces(text: str, size: int) -> Iterator[tuple[int, str]]:
+    """(offset, piece) of a long text, cut at paragraph, else line, else space breaks.
+
+    The tokeniser's spans of a whole 50 MB text would take gigabytes; pieces of ~size
+    characters bound that, and a chunk never spans a cut (cuts fall where a chunk would
+    end anyway). Texts up to `size` are one piece, so ordinary documents are unchanged.
+    """
+    start = 0
+    while len(text) - start > size:
+        limit = start + size
+        for separator in ("\n\n", "\n", " "):
+            cut = text.rfind(separator, start + size // 2, limit)
+            if cut >= 0:
+                cut += len(separator)
+                break
+        else:
+            cut = limit  # no break at all (a megabyte of dots): cut anywhere
+        yield start, text[start:cut]
+        start = cut
+    if start < len(text):
+        yield start, text[start:]
+
+
+def _newlines(text: str, first_line: int | None) -> list[int]:
+    """Offsets of the text's newlines, when it knows its first line (else unused)."""
+    if first_line is None:
         return []
-    return [m.start() for m in re.finditer("\n", section.text)]
+    return [m.start() for m in re.finditer("\n", text)]
 
 
 def _line_range(
@@ -89,7 +128,8 @@ def _line_range(
 
 
 def chunk_id(path: str, text: str, earlier_copies: int) -> str:
-    digest = hashlib.sha256(f"{path}\0{text}\0{earlier_copies}".encode())
+    # surrogatepass: a lone surrogate (from an odd file name or text) must not crash here.
+    digest = hashlib.sha256(f"{path}\0{text}\0{earlier_copies}".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:24]
 
 

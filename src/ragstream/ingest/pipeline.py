@@ -15,7 +15,8 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,9 @@ import numpy as np
 from ragstream.errors import LoaderError
 from ragstream.index.embedder import Embedder
 from ragstream.index.store import Store
-from ragstream.ingest import loaders
+from ragstream.ingest import limits, loaders
 from ragstream.ingest.chunker import chunk_sections
+from ragstream.ingest.loaders.common import one_line
 from ragstream.ingest.report import (
     FileResult,
     IngestProgress,
@@ -65,44 +67,74 @@ def display_path(path: Path, base: Path) -> str:
     """The key a file is stored and cited under: relative to `base` when inside it.
 
     `base` is the folder that holds the workspace, so keys do not depend on the directory
-    a command happens to be run from.
+    a command happens to be run from. A name that is not valid UTF-8 shows its bytes as
+    \\xNN escapes: the key must be storable text (SQLite, PostgreSQL, chunk ids).
     """
-    resolved = path.resolve()
     try:
-        return resolved.relative_to(base).as_posix()
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: keep the path as given
+        resolved = path.absolute()
+    try:
+        key = resolved.relative_to(base).as_posix()
     except ValueError:
-        return resolved.as_posix()
+        key = resolved.as_posix()
+    return printable(key)
 
 
-def scan(
-    paths: Sequence[Path], base: Path, skip: Path | None = None
-) -> tuple[list[Path], list[str], list[str]]:
-    """Files to consider, the directory keys scanned (for deletions), and missing paths."""
-    files: list[Path] = []
-    roots: list[str] = []
-    missing: list[str] = []
+def printable(name: str) -> str:
+    """A file name as valid Unicode: undecodable bytes (surrogate escapes) as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Scanned:
+    files: list[Path] = field(default_factory=list)  # to consider
+    roots: list[str] = field(default_factory=list)  # directory keys scanned (for deletions)
+    missing: list[str] = field(default_factory=list)  # paths given that do not exist
+    unreadable: dict[str, str] = field(default_factory=dict)  # folder key -> why
+
+
+def scan(paths: Sequence[Path], base: Path, skip: Path | None = None) -> Scanned:
+    """The files under `paths`, and what could not be looked into."""
+    found = Scanned()
     skip_resolved = skip.resolve() if skip else None
     for path in paths:
-        if path.is_file():
-            files.append(path)
-        elif path.is_dir():
-            roots.append(display_path(path, base))
-            files.extend(_walk(path, skip_resolved))
+        if path.is_dir():
+            found.roots.append(display_path(path, base))
+            found.files.extend(_walk(path, base, skip_resolved, found.unreadable))
+        elif os.path.lexists(path):  # files, and FIFOs or broken links the loader explains
+            found.files.append(path)
         else:
-            missing.append(str(path))
-    return files, roots, missing
+            found.missing.append(printable(str(path)))
+    return found
 
 
-def _walk(root: Path, skip: Path | None) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: Path, base: Path, skip: Path | None, unreadable: dict[str, str]) -> Iterator[Path]:
+    def failed(exc: OSError) -> None:  # os.walk would drop the folder silently
+        where = Path(exc.filename) if exc.filename else root
+        unreadable[display_path(where, base)] = exc.strerror or str(exc)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
         here = Path(dirpath)
         # Hidden folders (.git, .ragstream, .venv) are never documents.
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip
+            d for d in dirnames if not d.startswith(".") and not _same(here / d, skip)
         )
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield here / name
+
+
+def _same(path: Path, skip: Path | None) -> bool:
+    try:
+        return skip is not None and path.resolve() == skip
+    except (OSError, RuntimeError):
+        return False
 
 
 class Ingestor:
@@ -132,6 +164,7 @@ class Ingestor:
         self.max_tokens = min(chunk_tokens, embedder.max_tokens - 2)  # room for [CLS]/[SEP]
         self.overlap = min(chunk_overlap, self.max_tokens // 2)
         self.max_bytes = max_bytes
+        self.seconds_per_file = limits.SECONDS_MAX_PER_FILE
         self.progress = progress
         self.report = IngestReport()
         self._pending: list[_Pending] = []
@@ -143,13 +176,17 @@ class Ingestor:
         self, paths: Sequence[Path], *, keep_missing: bool, skip: Path | None
     ) -> IngestReport:
         started = time.perf_counter()
-        files, roots, missing = scan(paths, self.base, skip)
-        for name in missing:
+        found = scan(paths, self.base, skip)
+        for name in found.missing:
             self.report.files.append(FileResult(name, "failed", "no such file or directory"))
+        for key, why in sorted(found.unreadable.items()):
+            # Its documents stay in the index: unreadable is not removed.
+            reason = f"folder cannot be read ({why}): its documents are kept as they were"
+            self.report.files.append(FileResult(key, "failed", reason))
         manifest = {doc.path: doc for doc in self.store.documents()}
-        self._total = len(files)
+        self._total = len(found.files)
         seen: set[str] = set()
-        for path in files:
+        for path in found.files:
             key = display_path(path, self.base)
             seen.add(key)
             known = manifest.get(key)
@@ -162,7 +199,8 @@ class Ingestor:
         self._flush()
         if not keep_missing:
             mine = {k: d for k, d in manifest.items() if d.collection == self.collection}
-            self._remove_missing(mine, roots, seen)
+            kept = tuple(key.rstrip("/") + "/" for key in found.unreadable)
+            self._remove_missing(mine, found.roots, seen, kept)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -176,7 +214,7 @@ class Ingestor:
                 continue
             text = "\n".join(s.text for s in sections).encode("utf-8")
             record = _record(key, hashlib.sha256(text).hexdigest(), len(text), 0.0, sections)
-            self._queue(record, sections)
+            self._guarded(key, partial(self._chunked, record, sections))
         self._flush()
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -212,49 +250,70 @@ class Ingestor:
             reason = f"{mb:.1f} MB, over the {self.max_bytes / loaders.MB:g} MB limit (max_file_mb)"
             self._result(FileResult(blob.key, "failed", reason))
             return
+        self._guarded(blob.key, lambda: self._load_blob(blob, known))
+
+    def _load_blob(self, blob: Blob, known: DocumentRecord | None) -> _Pending | None:
         sha = hashlib.sha256(blob.data).hexdigest()
         if known is not None and known.sha256 == sha:
             self._result(FileResult(blob.key, "unchanged", n_chunks=known.n_chunks))
-            return
-        try:
-            if not blob.data:
-                raise LoaderError("empty document")
-            loaded = loaders.load_bytes(blob.suffix, blob.data)
-        except LoaderError as exc:
-            self._result(FileResult(blob.key, "failed", str(exc)))
-            return
+            return None
+        if not blob.data:
+            raise LoaderError("empty document")
+        loaded = loaders.load_bytes(blob.suffix, blob.data)
         record = _record(blob.key, sha, len(blob.data), blob.mtime, loaded.sections)
-        self._queue(record, loaded.sections, "; ".join(loaded.warnings))
+        return self._chunked(record, loaded.sections, "; ".join(loaded.warnings))
 
     def _handle_file(self, path: Path, key: str, known: DocumentRecord | None) -> None:
         self._tick(key, "load")
         if not loaders.is_supported(path):
-            suffix = path.suffix or "(no extension)"
+            suffix = printable(path.suffix) or "(no extension)"
             self._result(FileResult(key, "skipped", f"unsupported file type {suffix}"))
             return
+        self._guarded(key, lambda: self._load_file(path, key, known))
+
+    def _guarded(self, key: str, work: Callable[[], _Pending | None]) -> None:
+        """Run one document's load and chunking within its budget; any failure becomes
+        its one-line reason and the run goes on. Embedding and writing come after."""
         try:
-            data = loaders.read_checked(path, self.max_bytes)
-            sha = hashlib.sha256(data).hexdigest()
-            if known is not None and known.sha256 == sha:
-                self._result(FileResult(key, "unchanged", n_chunks=known.n_chunks))
-                return
-            loaded = loaders.load_bytes(path.suffix, data)
+            with limits.file_budget(self.seconds_per_file):
+                pending = work()
         except LoaderError as exc:
             self._result(FileResult(key, "failed", str(exc)))
             return
-        record = _record(key, sha, len(data), path.stat().st_mtime, loaded.sections)
-        self._queue(record, loaded.sections, "; ".join(loaded.warnings))
-
-    def _queue(
-        self, record: DocumentRecord, sections: Sequence[Section], warning: str = ""
-    ) -> None:
-        chunks = chunk_sections(record.path, sections, self.embedder, self.max_tokens, self.overlap)
-        if not chunks:
-            self._result(FileResult(record.path, "failed", "no text to index"))
+        except Exception as exc:  # any other per-file failure: one line, and the run goes on
+            self._result(FileResult(key, "failed", f"cannot ingest it ({one_line(exc)})"))
             return
-        self._pending.append(_Pending(record, chunks, warning))
-        if sum(len(p.chunks) for p in self._pending) >= EMBED_BATCH_CHUNKS:
-            self._flush()
+        if pending is not None:
+            self._pending.append(pending)
+            if sum(len(p.chunks) for p in self._pending) >= EMBED_BATCH_CHUNKS:
+                self._flush()
+
+    def _load_file(self, path: Path, key: str, known: DocumentRecord | None) -> _Pending | None:
+        data, mtime = loaders.read_file(path, self.max_bytes)
+        sha = hashlib.sha256(data).hexdigest()
+        if known is not None and known.sha256 == sha:
+            self._result(FileResult(key, "unchanged", n_chunks=known.n_chunks))
+            return None
+        size = len(data)
+        loaded = loaders.load_bytes(path.suffix, data)
+        del data  # the text is all we need from here: one copy less of a large file
+        record = _record(key, sha, size, mtime, loaded.sections)
+        return self._chunked(record, loaded.sections, "; ".join(loaded.warnings))
+
+    def _chunked(
+        self, record: DocumentRecord, sections: Sequence[Section], warning: str = ""
+    ) -> _Pending:
+        chunks = chunk_sections(
+            record.path,
+            sections,
+            self.embedder,
+            self.max_tokens,
+            self.overlap,
+            max_chunks=limits.CHUNKS_MAX_PER_FILE,
+        )
+        if not chunks:
+            raise LoaderError("no text to index")
+        return _Pending(record, chunks, warning)
 
     def _flush(self) -> None:
         """Embed what the pending documents need, then write each document atomically."""
@@ -282,11 +341,17 @@ class Ingestor:
             self._result(FileResult(record.path, "ingested", item.warning, len(item.chunks)))
 
     def _remove_missing(
-        self, manifest: dict[str, DocumentRecord], roots: list[str], seen: set[str]
+        self,
+        manifest: dict[str, DocumentRecord],
+        roots: list[str],
+        seen: set[str],
+        kept: tuple[str, ...],
     ) -> None:
         prefixes = tuple(root.rstrip("/") + "/" for root in roots)
         for key in sorted(manifest):
-            if key not in seen and key.startswith(prefixes) and self.store.remove_document(key):
+            if key in seen or not key.startswith(prefixes) or key.startswith(kept):
+                continue
+            if self.store.remove_document(key):
                 self.report.files.append(FileResult(key, "removed", "file no longer exists"))
 
     def _result(self, result: FileResult) -> None:

@@ -11,7 +11,7 @@ from ragstream.index.embedder import Embedder
 from ragstream.index.store import Store
 from ragstream.models import Hit
 from ragstream.retrieve.fusion import DEFAULT_FUSION, Candidates, FusionFn
-from ragstream.retrieve.rerank import Reranker
+from ragstream.retrieve.rerank import Reranker, fuse
 
 
 class Retriever:
@@ -32,6 +32,7 @@ class Retriever:
         fusion: FusionFn = DEFAULT_FUSION,
         depth: int = 50,
         rerank_depth: int = 20,
+        rerank_weight: float = 0.5,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -39,6 +40,7 @@ class Retriever:
         self.fusion = fusion
         self.depth = depth
         self.rerank_depth = rerank_depth
+        self.rerank_weight = rerank_weight
         self._worker: ThreadPoolExecutor | None = None
 
     def candidates(
@@ -87,35 +89,54 @@ class Retriever:
         mode: str = "hybrid",
         path_glob: str | None = None,
         collections: Sequence[str] | None = None,
+        rerank: bool = True,
     ) -> list[Hit]:
+        """Top-k hits from `collections` (None: all); with a reranker set (and `rerank`),
+        the top `rerank_depth` fused hits are rescored and fused with their first-stage
+        score (`rerank.fuse`).
+
+        Each hit carries the raw score of every stage that saw it (`Hit.scores`: dense
+        cosine, BM25, the reranker's), which abstention reads (`retrieve.abstain`)."""
         lists = self.candidates(query, mode, max(self.depth, k), path_glob, collections)
         if not lists:
             return []
         ranked = self.rank(lists)
-        keep = max(k, self.rerank_depth) if self.reranker else k
+        reranker = self.reranker if rerank else None
+        keep = max(k, self.rerank_depth) if reranker else k
         top = ranked[:keep]
         chunks = {c.id: c for c in self.store.chunks([cid for cid, _ in top])}
         positions = {
-            name: {cid: rank for rank, (cid, _) in enumerate(cands, start=1)}
+            name: {cid: (rank, score) for rank, (cid, score) in enumerate(cands, start=1)}
             for name, cands in lists.items()
         }
         hits = [
             Hit(
                 chunk=chunks[cid],
                 score=score,
-                ranks={name: pos[cid] for name, pos in positions.items() if cid in pos},
+                ranks={name: pos[cid][0] for name, pos in positions.items() if cid in pos},
+                scores={name: pos[cid][1] for name, pos in positions.items() if cid in pos},
             )
             for cid, score in top
             if cid in chunks  # a chunk removed between the two reads is skipped
         ]
-        if self.reranker and hits:
-            hits = self._rerank(query, hits)
+        if reranker and hits:
+            hits = (
+                self._rerank(reranker, query, hits[: self.rerank_depth]) + hits[self.rerank_depth :]
+            )
         return hits[:k]
 
-    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        assert self.reranker is not None
-        scores = self.reranker.rerank(query, [h.chunk for h in hits])
-        order = sorted(range(len(hits)), key=lambda i: -scores[i])  # stable: ties keep fusion order
+    def _rerank(self, reranker: Reranker, query: str, hits: list[Hit]) -> list[Hit]:
+        scores = reranker.rerank(query, [h.chunk for h in hits])
+        name = getattr(reranker, "name", "rerank")
+        fused = fuse(
+            [(str(i), h.score) for i, h in enumerate(hits)], scores, self.rerank_weight
+        )  # ids are positions here: the order is all fuse needs
         return [
-            Hit(hits[i].chunk, float(scores[i]), {**hits[i].ranks, "fused": i + 1}) for i in order
+            Hit(
+                hits[int(i)].chunk,
+                score,
+                {**hits[int(i)].ranks, "fused": int(i) + 1},
+                {**hits[int(i)].scores, name: float(scores[int(i)])},
+            )
+            for i, score in fused
         ]

@@ -3,31 +3,13 @@ a hosted zone and an ACM certificate for the ECS target's tests."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from ragstream.deploy.ecs.deployer import EcsDeployer
 from ragstream.deploy.ecs.settings import EcsSettings
 from ragstream.deploy.settings import DeploySettings
-
-
-@dataclass
-class EcsAccount:
-    aws: Any
-    settings: DeploySettings
-    ecs: EcsSettings
-    lines: list[str]
-    private_subnets: list[str]
-
-    def deployer(self) -> EcsDeployer:
-        self.lines.clear()
-        return EcsDeployer(self.settings, echo=self.lines.append, ecs=self.ecs)
-
-    def plan(self) -> list[str]:
-        self.deployer().plan()
-        return [line for line in self.lines if line.startswith("  + ")]
+from tests.deploy.ecs.account import EcsAccount
 
 
 @pytest.fixture

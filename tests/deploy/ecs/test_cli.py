@@ -11,7 +11,7 @@ from ragstream.cli import cli
 from ragstream.deploy.ecs.settings import load_ecs_settings
 from ragstream.deploy.settings import load_deploy_settings
 from ragstream.errors import ConfigError
-from tests.deploy.ecs.conftest import EcsAccount
+from tests.deploy.ecs.account import EcsAccount
 
 
 def test_init_writes_the_target_and_an_ecs_table(

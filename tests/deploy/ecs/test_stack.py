@@ -16,7 +16,7 @@ import pytest
 
 from ragstream.deploy.ecs import cli as ecs_cli
 from ragstream.deploy.ecs.resources import METRIC_NAMESPACE
-from tests.deploy.ecs.conftest import EcsAccount
+from tests.deploy.ecs.account import EcsAccount
 
 pytestmark = pytest.mark.aws
 

@@ -12,12 +12,15 @@ caller's business: check `is_supported` first.
 from __future__ import annotations
 
 import importlib
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from ragstream.config import MB
 from ragstream.errors import LoaderError
 from ragstream.ingest.loaders.common import LoadResult
+from ragstream.models import Section
 
 Loader = Callable[[bytes], LoadResult]
 
@@ -56,6 +59,7 @@ __all__ = [
     "load_bytes",
     "load_document",
     "read_checked",
+    "read_file",
 ]
 
 
@@ -71,16 +75,34 @@ def load_document(path: Path, max_bytes: int | None = None) -> LoadResult:
 
 
 def read_checked(path: Path, max_bytes: int | None = None) -> bytes:
-    """The file's bytes, after the checks that need no parsing (type, size, emptiness).
+    """The file's bytes, after the checks that need no parsing (type, size, emptiness)."""
+    return read_file(path, max_bytes)[0]
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> tuple[bytes, float]:
+    """The file's bytes and mtime, after the checks that need no parsing.
 
     The ingest pipeline reads each file once: it hashes these bytes to skip unchanged
-    files, and parses them only when they changed (`load_bytes`).
+    files, and parses them only when they changed (`load_bytes`). Size and mtime come
+    from the open file, so a file deleted or replaced meanwhile cannot fail later.
     """
     if not is_supported(path):
         raise LoaderError(f"unsupported file type {path.suffix or '(no suffix)'!r}")
     try:
-        check_size(path.stat().st_size, max_bytes)  # before reading: a huge file costs nothing
-        return path.read_bytes()
+        # A FIFO, socket or device is never opened: reading a FIFO blocks forever.
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind:
+            raise LoaderError(f"not a regular file ({kind}): only files are read")
+        # O_NONBLOCK: if it was swapped for a FIFO since the stat, open must not block.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            kind = _not_regular(info.st_mode)
+            if kind:
+                raise LoaderError(f"not a regular file ({kind}): only files are read")
+            check_size(info.st_size, max_bytes)  # before reading: a huge file costs nothing
+            # Never more than stat said (it may grow while read): the size check holds.
+            return handle.read(info.st_size), info.st_mtime
     except OSError as exc:
         raise LoaderError(f"cannot read the file ({exc.strerror or exc})") from None
 
@@ -100,12 +122,40 @@ def human_size(n_bytes: float) -> str:
     return f"{n_bytes / MB:.1f} MB" if n_bytes >= MB / 10 else f"{n_bytes / 1024:.1f} kB"
 
 
+def _not_regular(mode: int) -> str:
+    """'' for a regular file, else what it is."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "not a file"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
 def load_bytes(suffix: str, data: bytes) -> LoadResult:
     """Parse a document's bytes with the loader for `suffix`."""
     result = loader_for(suffix)(data)
     if not result.sections:
         raise LoaderError("no text found: the file holds nothing to index")
+    # PostgreSQL refuses NUL in text, and no format means one: dropped here, for all loaders.
+    result.sections = [_without_nul(s) for s in result.sections]
     return result
+
+
+def _without_nul(section: Section) -> Section:
+    if "\x00" not in section.text and "\x00" not in (section.title or ""):
+        return section
+    title = section.title.replace("\x00", "") if section.title else section.title
+    return Section(section.text.replace("\x00", ""), section.page, title)
 
 
 def loader_for(suffix: str) -> Loader:

