@@ -110,7 +110,7 @@ def test_naming_hr_is_403_like_a_missing_collection(
 def test_rest_and_openai_answers_never_cite_hr(server: ApiServer, tokens: dict[str, str]) -> None:
     with server.client(tokens["alice"]) as http:
         answer = http.post("/api/v1/ask", json={"question": QUERY, "offline": True})
-        assert answer.status_code == 200 and answer.json()["citations"]
+        assert answer.status_code == 200  # an abstention or the samples, never hr
         assert SECRET not in answer.text and PAY not in answer.text
         streamed = http.post("/api/v1/ask", json={"question": QUERY, "stream": True})
         assert streamed.status_code == 200 and "event: done" in streamed.text
@@ -119,7 +119,7 @@ def test_rest_and_openai_answers_never_cite_hr(server: ApiServer, tokens: dict[s
             "/v1/chat/completions",
             json={"model": "ragstream", "messages": [{"role": "user", "content": QUERY}]},
         )
-        assert chat.status_code == 200 and chat.json()["sources"]
+        assert chat.status_code == 200
         assert SECRET not in chat.text and PAY not in chat.text
         denied = http.post("/api/v1/ask", json={"question": QUERY, "collection": "hr"})
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"

@@ -3,7 +3,6 @@ library (a real workspace in tmp_path; only the LLM is a loopback HTTP server)."
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,29 +14,17 @@ from streamlit.testing.v1 import AppTest
 from ragstream.app import auth
 from ragstream.app.cli import SCRIPT
 from ragstream.app.components import html_table
-from tests.app.page_helpers import DOC, RUN_TIMEOUT, ask, page, upload
+from tests.app.page_helpers import (
+    DOC,
+    RUN_TIMEOUT,
+    ask,
+    documents,
+    page,
+    table_rows,
+    texts,
+    upload,
+)
 from tests.generate.sse_server import ChatServer, Reply, start_server
-
-
-def texts(at: AppTest) -> str:
-    parts = [
-        e.value
-        for kind in ("markdown", "caption", "info", "success", "warning", "error")
-        for e in getattr(at, kind)
-    ]
-    parts += [str(e.value) for e in at.sidebar.markdown]
-    return "\n".join(str(p) for p in parts)
-
-
-def table_rows(table: str) -> list[list[str]]:
-    """The cells of a table drawn by components.html_table, unescaped."""
-    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])
-    return [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)] for r in rows]
-
-
-def documents(at: AppTest) -> list[list[str]]:
-    """The rows of the sidebar's documents table."""
-    return table_rows(next(h.value for h in at.sidebar.html if "ragstream-table" in h.value))
 
 
 def test_documents_table_shows_any_file_name_as_it_is() -> None:

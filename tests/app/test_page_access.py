@@ -11,9 +11,8 @@ import pytest
 
 from ragstream.app import auth
 from ragstream.workspace import Workspace
-from tests.app.test_page import ask, documents, env, page, texts, upload
+from tests.app.page_helpers import ask, documents, page, texts, upload
 
-__all__ = ["env"]  # the fixture, shared with test_page
 PASSWORD = "correct horse"
 SECRET = "ZORBLAX-4417"
 QUESTION = "What is the chief executive salary in crowns a year?"
