@@ -18,11 +18,14 @@ ARG BASE_IMAGE=python:3.12-slim
 # feeds the venv below, so editing the version, the dev tools or their pins keeps the
 # big venv layer cached. The postgres extra is in: the deployed host can point the store
 # at a database (HostConfig.database_url_parameter), and it costs ~10 MB.
+# Other extras ride along with --build-arg EXTRAS=postgres,s3 (S3 sources read by the
+# host's instance role; boto3 adds ~25 MB, so the default image leaves it out).
 FROM ${BASE_IMAGE} AS requirements
+ARG EXTRAS=postgres
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
 COPY pyproject.toml constraints.txt ./
-RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.in \
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + [d for e in '${EXTRAS}'.split(',') if e for d in p['optional-dependencies'][e]]))" > requirements.in \
     && python3 -m venv /tmp/resolver \
     && /tmp/resolver/bin/pip install --quiet --dry-run --ignore-installed --only-binary=:all: \
         -c constraints.txt -r requirements.in --report report.json \

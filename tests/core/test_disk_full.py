@@ -40,11 +40,10 @@ def test_ingest_on_a_full_disk_says_so_and_reads_go_on(
     assert run(capsys, "ingest", "-q", str(docs), *ws)[0] == 0
     # leave ~40 KB free: enough to open and read, not to store a few more documents
     filler = disk / "filler"
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:  # unbuffered: nothing left to flush at close
         while True:
             try:
                 out.write(b"\0" * 8192)
-                out.flush()
             except OSError:
                 break
     filler.write_bytes(b"\0" * (filler.stat().st_size - 40_000))

@@ -59,3 +59,30 @@ def test_an_old_stack_loses_the_managed_policy(account):
     ]
     assert account.run("apply").exit_code == 0
     assert iam.list_attached_role_policies(RoleName="rs-test-instance")["AttachedPolicies"] == []
+
+
+def test_the_instance_reads_only_the_configured_source_buckets(account):
+    """S3 sources on the host use the instance role: read (list + get) under each
+    configured s3://bucket/prefix, nothing else, and never a write."""
+    result = account.run("apply", source_bucket="s3://team-docs/handbook")
+    assert result.exit_code == 0, result.output
+    policies = role_policies(account.aws.client("iam"), "rs-test-instance")
+    assert allowed(policies, "s3:GetObject", "arn:aws:s3:::team-docs/handbook/a.pdf")
+    assert allowed(policies, "s3:ListBucket", "arn:aws:s3:::team-docs")
+    assert not allowed(policies, "s3:GetObject", "arn:aws:s3:::team-docs/private/x.pdf")
+    assert not allowed(policies, "s3:GetObject", "arn:aws:s3:::other-bucket/handbook/a.pdf")
+    assert not allowed(policies, "s3:PutObject", "arn:aws:s3:::team-docs/handbook/a.pdf")
+    listing = next(
+        s for p in policies for s in p["Statement"] if s.get("Action") == "s3:ListBucket"
+    )
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["handbook*"]}}
+    again = account.run("plan", source_bucket="s3://team-docs/handbook")
+    assert again.exit_code == 0 and "nothing to do" in again.output.lower(), again.output
+
+
+def test_a_malformed_source_bucket_is_one_line(account):
+    result = account.run("plan", source_bucket="https://team-docs")
+    assert result.exit_code != 0  # the CLI's main prints the ConfigError as one line
+    assert "source_buckets: 'https://team-docs' is not s3://bucket[/prefix]" in str(
+        result.exception
+    )

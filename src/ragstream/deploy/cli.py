@@ -28,6 +28,12 @@ SETTING_FLAGS = [
     click.option("--elastic-ip/--no-elastic-ip", default=None, help="keep a fixed public IP"),
     click.option("--ssh/--no-ssh", default=None, help="open port 22 to the allowed CIDRs"),
     click.option("--registry", help="push here instead of the account's ECR (mirrors, tests)"),
+    click.option(
+        "--source-bucket",
+        "source_buckets",
+        multiple=True,
+        help="s3://bucket[/prefix] the host may read, for S3 sources (repeat)",
+    ),
 ]
 
 
@@ -69,6 +75,7 @@ def with_deployer(command: Callable[..., Any]) -> Callable[..., Any]:
 def deploy(ctx: click.Context, config: Path | None, **overrides: Any) -> None:
     """Deploy to your AWS account: plan/apply the stack, build/push images, release."""
     overrides["allowed_cidrs"] = overrides["allowed_cidrs"] or None
+    overrides["source_buckets"] = overrides["source_buckets"] or None
     ctx.obj = {"config": config, "overrides": overrides}
 
 
@@ -87,6 +94,7 @@ def init(ctx: click.Context, force: bool, target: str, **flags: Any) -> None:
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists: edit it, or pass --force to rewrite it")
     flags["allowed_cidrs"] = flags["allowed_cidrs"] or None
+    flags["source_buckets"] = flags["source_buckets"] or None
     given = {k: v for k, v in {**ctx.obj["overrides"], **flags}.items() if v is not None}
     # only defaults and flags: a stray RAGSTREAM_DEPLOY_* variable is not written to the file
     write_settings(load_deploy_settings({**given, "target": target}, env={}, path=None), path)

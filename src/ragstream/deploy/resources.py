@@ -222,6 +222,7 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             ],
         },
     ]
+    statements.extend(source_read_statements(settings))
     if settings.hosted_zone_id:
         statements.append(
             {
@@ -232,6 +233,31 @@ def instance_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def source_read_statements(settings: DeploySettings) -> list[dict[str, Any]]:
+    """Read access to the configured S3 sources only: list under each prefix, get its
+    objects (`ragstream source add s3://...` on the host uses the instance role)."""
+    statements: list[dict[str, Any]] = []
+    for n, (bucket, prefix) in enumerate(settings.source_locations, start=1):
+        listing: dict[str, Any] = {
+            "Sid": f"ListSource{n}",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+        }
+        if prefix:
+            listing["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+        statements.append(listing)
+        statements.append(
+            {
+                "Sid": f"ReadSource{n}",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+            }
+        )
+    return statements
 
 
 def ingress_rules(settings: DeploySettings) -> frozenset[IngressRule]:

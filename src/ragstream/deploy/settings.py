@@ -45,6 +45,8 @@ class DeploySettings:
     elastic_ip: bool = False
     ssh: bool = False
     keep_images: int = 20  # ECR lifecycle: tagged images kept
+    # S3 sources (`ragstream source add s3://...`) the host may read: s3://bucket[/prefix]
+    source_buckets: tuple[str, ...] = ()
     registry: str | None = None  # None: the ECR registry of the account (override for tests)
     target: str = "host"  # "host": one EC2 instance; "ecs": ragstream.deploy.ecs
 
@@ -65,10 +67,16 @@ class DeploySettings:
                 ) from None
         if self.target not in ("host", "ecs"):
             raise ConfigError(f"target={self.target!r}: use host or ecs")
+        for location in self.source_buckets:
+            bucket_and_prefix(location)  # one line naming a malformed entry
         if not self.allowed_cidrs:
             raise ConfigError("allowed_cidrs is empty: nobody could reach the app")
         if self.data_volume_gb < 1 or self.root_volume_gb < 8 or self.keep_images < 1:
             raise ConfigError("data_volume_gb >= 1, root_volume_gb >= 8 and keep_images >= 1")
+
+    @property
+    def source_locations(self) -> list[tuple[str, str]]:
+        return [bucket_and_prefix(location) for location in self.source_buckets]
 
     @property
     def arch(self) -> str:
@@ -85,6 +93,19 @@ class DeploySettings:
 
     def replace(self, **changes: Any) -> DeploySettings:
         return dataclasses.replace(self, **changes)
+
+
+def bucket_and_prefix(location: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix"); a bad entry is one line."""
+    rest = location.removeprefix("s3://")
+    bucket, _, prefix = rest.partition("/")
+    if not location.startswith("s3://") or not re.fullmatch(
+        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket
+    ):
+        raise ConfigError(
+            f"source_buckets: {location!r} is not s3://bucket[/prefix] (a bucket the host may read)"
+        )
+    return bucket, prefix
 
 
 def load_deploy_settings(
