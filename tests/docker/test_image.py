@@ -299,7 +299,9 @@ def test_code_is_the_last_small_layer_after_model_and_dependencies(app_image: st
     layers = [line.split("|", 1) for line in history if not line.startswith("0|")]
     sizes = [int(size) for size, _ in layers]  # newest first
     code, vocabularies, model, venv = sizes[:4]
-    assert code <= 2_000_000, layers[0]
+    # A code change pushes this one layer: 1.2 MB at first, ~2.1 MB (~0.8 MB gzipped) since
+    # the API, gateway, sources, queue and collections doubled the package.
+    assert code <= 3_000_000, layers[0]
     assert 2_000_000 < vocabularies < 3_000_000, layers[1]
     assert 15_000_000 < model < 40_000_000, layers[2]
     assert venv > 100_000_000, layers[3]
