@@ -112,7 +112,8 @@ def bomb(kind: str, member: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(member, b"<x>" + b" " * (64 * 1024 * 1024) + b"</x>")
+        # 40 MiB: under the part-size cap, so the ratio rule is what refuses it
+        archive.writestr(member, b"<x>" + b" " * (40 * 1024 * 1024) + b"</x>")
     return buffer.getvalue()
 
 

@@ -13,8 +13,8 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.shapes.base import BaseShape
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.limits import check_zip
 from ragstream.ingest.loaders.common import LoadResult, one_line, tidy
-from ragstream.ingest.loaders.zipcheck import check_zip
 from ragstream.models import Section
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

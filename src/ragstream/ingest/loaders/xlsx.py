@@ -16,9 +16,9 @@ import warnings
 import openpyxl
 
 from ragstream.errors import LoaderError
+from ragstream.ingest.limits import check_zip
 from ragstream.ingest.loaders.common import LoadResult, one_line
 from ragstream.ingest.loaders.rows import MAX_ROWS, row_sections
-from ragstream.ingest.loaders.zipcheck import check_zip
 from ragstream.models import Section
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
