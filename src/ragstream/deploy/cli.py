@@ -164,7 +164,9 @@ def destroy(deployer: Any, everything: bool, confirm: str | None) -> None:
         raise click.ClickException(f"{typed!r} is not {stack!r}: nothing was deleted")
     deployer.destroy(steps, everything)
     if everything:
-        click.echo(deployer.oidc_note())
+        from ragstream.deploy.oidc import oidc_note
+
+        click.echo(oidc_note(deployer))
 
 
 @deploy.command()

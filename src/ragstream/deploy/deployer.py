@@ -114,20 +114,6 @@ class Deployer:
                 self.echo(line)
         return count
 
-    def oidc_note(self) -> str:
-        """What `destroy --all` left on purpose: the account-wide GitHub OIDC provider."""
-        from ragstream.deploy.oidc import ISSUER, provider_arn
-
-        arn = provider_arn(self.arns)
-        listed = self.clients.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
-        if arn not in [p["Arn"] for p in listed]:
-            return "no GitHub OIDC provider in this account: nothing left behind"
-        return (
-            f"kept the OIDC provider {ISSUER}: it is one per account, shared by every "
-            "repository that deploys with GitHub Actions; if none does, delete it with "
-            f"`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`"
-        )
-
     def backup(self) -> list[str]:
         """Start a tagged snapshot of each data volume of the stack; return the snapshot ids."""
         volumes = find_data_volumes(self.clients, self.settings.stack)

@@ -112,6 +112,19 @@ def deploy_policy(settings: DeploySettings, arns: Arns) -> dict[str, Any]:
     }
 
 
+def oidc_note(deployer: Deployer) -> str:
+    """What `destroy --all` left on purpose: the account-wide GitHub OIDC provider."""
+    arn = provider_arn(deployer.arns)
+    listed = deployer.clients.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    if arn not in [p["Arn"] for p in listed]:
+        return "no GitHub OIDC provider in this account: nothing left behind"
+    return (
+        f"kept the OIDC provider {ISSUER}: it is one per account, shared by every "
+        "repository that deploys with GitHub Actions; if none does, delete it with "
+        f"`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`"
+    )
+
+
 def plan_provider(deployer: Deployer) -> list[Step]:
     iam = deployer.clients.iam
     arn = provider_arn(deployer.arns)
