@@ -1,4 +1,4 @@
-"""Workspace: the one library object behind the CLI and the UI.
+"""Workspace: the one library object behind the CLI, the page and the HTTP API.
 
     ws = Workspace.open(settings)          # or Workspace.open(workspace=Path("x"))
     report = ws.ingest([Path("docs")])     # incremental, crash-safe
