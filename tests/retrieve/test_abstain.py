@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragstream.models import Chunk, Hit
-from ragstream.retrieve.abstain import THRESHOLDS, answers_question, best_signals, features
+from ragstream.retrieve.abstain import THRESHOLDS, answers_question, best_signals
 
 
 def hit(**scores: float) -> Hit:
@@ -28,11 +28,3 @@ def test_dense_decides_without_a_reranker_and_bm25_alone_never_withholds() -> No
     assert not answers_question([hit(dense=bar - 0.01, bm25=50.0)])
     assert answers_question([hit(bm25=0.1)])  # no calibrated signal: answer
     assert not answers_question([])  # nothing retrieved: nothing answers
-
-
-def test_features_for_the_bench() -> None:
-    lists = {"dense": [("a", 0.61), ("b", 0.2)], "bm25": [("b", 9.0)]}
-    assert features(lists, {"colbert": [0.7, 0.8], "cross-encoder": []}) == {
-        "dense": 0.61,
-        "colbert": 0.8,
-    }

@@ -11,8 +11,6 @@ from ragstream.commands.options import workspace_options
 from ragstream.config import Settings, load_settings
 from ragstream.workspace import Workspace
 
-LLM_KEYS = ("model", "base_url")
-
 
 def _settings(options: dict[str, Any]) -> Settings:
     overrides = {k: options.get(k) for k in ("workspace", "embedder", "database_url")}

@@ -81,9 +81,6 @@ class Arns:
     def hosted_zone(self, zone_id: str) -> str:
         return f"arn:{self.partition}:route53:::hostedzone/{zone_id.split('/')[-1]}"
 
-    def managed_policy(self, name: str) -> str:
-        return f"arn:{self.partition}:iam::aws:policy/{name}"
-
     def instances(self) -> str:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account}:instance/*"
 

@@ -15,22 +15,6 @@ from collections.abc import Mapping, Sequence
 from ragstream.models import Hit
 from ragstream.retrieve.fusion import Candidates
 
-FEATURES = ("dense", "colbert", "cross-encoder")
-
-
-def features(
-    lists: Mapping[str, Candidates], rerank_scores: Mapping[str, Sequence[float]]
-) -> dict[str, float]:
-    """The signals present: best dense cosine, best score of each reranker that ran."""
-    found: dict[str, float] = {}
-    if lists.get("dense"):
-        found["dense"] = float(lists["dense"][0][1])
-    for name, scores in rerank_scores.items():
-        if scores:
-            found[name] = float(max(scores))
-    return found
-
-
 # Any signal present below its bar means "abstain"; a signal that did not run (no
 # reranker, BM25-only search) does not vote. Bars that withhold <= 5% of answerable FAQ
 # questions (dense 0.43, ColBERT 0.81) would also withhold the README's own questions on
