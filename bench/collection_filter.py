@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search_latency import (
+from bench_corpus import (
     HERE,
     POSTGRES_FILL,
     grow,

