@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ragstream.app.uploads import (
+from ragstream.config import MB, Settings
+from ragstream.errors import LoaderError
+from ragstream.ingest.loaders import read_checked
+from ragstream.uploads import (
     check_upload,
     discard_upload,
     limit_note,
@@ -15,9 +18,6 @@ from ragstream.app.uploads import (
     save_upload,
     uploads_dir,
 )
-from ragstream.config import MB, Settings
-from ragstream.errors import LoaderError
-from ragstream.ingest.loaders import read_checked
 from ragstream.workspace import Workspace
 
 
@@ -100,7 +100,7 @@ def test_without_hard_links_the_name_is_still_claimed_exclusively(
     def no_links(*_args: object) -> None:
         raise OSError(1, "Operation not permitted")
 
-    monkeypatch.setattr("ragstream.app.uploads.os.link", no_links)
+    monkeypatch.setattr("ragstream.uploads.os.link", no_links)
     first = save_upload(tmp_path, "a.txt", b"one", MB)
     second = save_upload(tmp_path, "a.txt", b"two", MB)
     assert (first.read_bytes(), second.read_bytes()) == (b"one", b"two")
@@ -113,8 +113,8 @@ def test_failed_write_leaves_no_partial_file(
     def fail(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("ragstream.app.uploads.os.link", fail)
-    monkeypatch.setattr("ragstream.app.uploads.os.open", fail)
+    monkeypatch.setattr("ragstream.uploads.os.link", fail)
+    monkeypatch.setattr("ragstream.uploads.os.open", fail)
     with pytest.raises(OSError):
         save_upload(tmp_path, "doc.txt", b"hello", MB)
     assert list(tmp_path.iterdir()) == []

@@ -22,10 +22,10 @@ from starlette.formparsers import MultiPartException
 from ragstream.api import schemas as s
 from ragstream.api.errors import ApiError, error_body, library_error
 from ragstream.api.service import MAX_FILES_PER_UPLOAD, Caller, Service, start_answer
-from ragstream.app.uploads import ACCEPTED
 from ragstream.errors import RagstreamError
 from ragstream.generate.events import Delta, Done, Event, Source, Sources
 from ragstream.ingest.pipeline import DEFAULT_COLLECTION
+from ragstream.uploads import ACCEPTED
 
 router = APIRouter(prefix="/api/v1")
 ERROR_TEXTS = {

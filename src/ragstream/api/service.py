@@ -2,7 +2,7 @@
 
 Searches and answers run concurrently (the store reads through WAL / its own pool);
 writes (uploads, deletes) take one lock so two uploads take turns, never the searches.
-An upload is checked and saved exactly like the page's (ragstream.app.uploads), then
+An upload is checked and saved exactly like the page's (ragstream.uploads), then
 ingested, and reported per file.
 
 Every call names its `Caller`: the user a token belongs to (None: an admin token, or the
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from ragstream import uploads
 from ragstream.access import Identity, narrow
 from ragstream.api.tokens import TokenRecord
-from ragstream.app import uploads
 from ragstream.config import Settings
 from ragstream.errors import AccessDenied, RagstreamError
 from ragstream.generate.events import Event

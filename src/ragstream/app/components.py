@@ -16,8 +16,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from ragstream import uploads
 from ragstream.access import Identity
-from ragstream.app import advice, passages, queued, uploads, viewer
+from ragstream.app import advice, passages, queued, viewer
 from ragstream.app.access import PageAccess
 from ragstream.app.state import IngestJob, Message, Session, ingest_lock, new_chat
 from ragstream.config import RETRIEVAL_MODES, Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ragstream.app import uploads
+from ragstream import uploads
 from ragstream.errors import RagstreamError
 from ragstream.ingest.pipeline import display_path
 from ragstream.ingest.report import FileResult

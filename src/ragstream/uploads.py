@@ -1,4 +1,5 @@
-"""Uploaded files: checked before anything is written, then written atomically.
+"""Uploaded files (the page's and the API's): checked before anything is written, then
+written atomically.
 
 An upload lands in `<workspace>/uploads/` under a hidden temporary name and is linked
 into place only once complete and flushed, so a crash or a rejected file leaves nothing
