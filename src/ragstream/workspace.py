@@ -38,7 +38,12 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
-from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
+from ragstream.retrieve.rerank import (
+    create_reranker,
+    ingest_token_vectors,
+    recipe_for,
+    reranker_name,
+)
 from ragstream.retrieve.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -340,7 +345,7 @@ class Workspace:
             self._retriever = Retriever(
                 self.store,
                 self.embedder,
-                create_reranker(self.settings),
+                create_reranker(self.settings, self.store),
                 rerank_depth=recipe.depth,
                 rerank_weight=recipe.weight,
             )
@@ -366,6 +371,7 @@ class Workspace:
             progress=progress,
             collection=collection,
             may_take_from=lambda other: editable is None or other in editable,
+            token_vectors=ingest_token_vectors(s),
         )
 
     def _audit_report(self, report: IngestReport, collection: str, user: Identity | None) -> None:

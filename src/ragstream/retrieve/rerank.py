@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ragstream.config import Settings
 from ragstream.errors import ConfigError, GenerationError
+from ragstream.index.store import Store
 from ragstream.models import Chunk
 from ragstream.openai_client import Endpoint, explain, openai_client
 from ragstream.retrieve.fusion import Candidates, normalise
@@ -124,20 +125,33 @@ def recipe_for(name: str) -> Recipe:
     return RECIPES["openai" if name.startswith("openai:") else name]
 
 
-def create_reranker(settings: Settings) -> Reranker | None:
-    """The reranker `settings.reranker` names (see reranker_name); None for "none"."""
+def create_reranker(settings: Settings, store: Store | None = None) -> Reranker | None:
+    """The reranker `settings.reranker` names (see reranker_name); None for "none".
+    ColBERT reads the passage vectors ingest stored in `store`, when it has them."""
     name = reranker_name(settings)
     if name == "none":
         return None
     if name in ("colbert", "cross-encoder"):
         from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
 
-        return ColbertReranker() if name == "colbert" else CrossEncoderReranker()
+        if name == "cross-encoder":
+            return CrossEncoderReranker()
+        return ColbertReranker(stored=store.token_vectors_for if store else None)
     if not settings.openai_api_key and not settings.openai_base_url:
         raise ConfigError(
             f"reranker={name}: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
         )
     return OpenAIReranker(name.removeprefix("openai:"), Endpoint.of(settings))
+
+
+def ingest_token_vectors(settings: Settings) -> Callable[[Sequence[Chunk]], list[bytes]] | None:
+    """What ingest stores for the configured reranker: ColBERT's passage vectors (so a
+    question encodes only itself), nothing for the others."""
+    if reranker_name(settings) != "colbert":
+        return None
+    from ragstream.retrieve.rerank_onnx import ColbertReranker
+
+    return ColbertReranker().chunk_blobs
 
 
 def fuse(ranking: Candidates, scores: Sequence[float], weight: float) -> Candidates:

