@@ -1,12 +1,15 @@
 """ColBERT passage vectors stored at ingest: storage, ingest cost, and rankings vs float32.
 
-    python bench/colbert_stored.py [--sets faq-en,faq-sv]   # -> bench/results/colbert_stored.json
+    OPENBLAS_NUM_THREADS=1 python bench/colbert_stored.py [--sets faq-en,faq-sv]
+    # -> bench/results/colbert_stored.json; one BLAS thread: the float32 reference's
+    # small products are ~50x slower with threads on a busy machine
 
 Per set, in one run: ingest the corpus twice into throw-away SQLite workspaces, with
 `reranker = "none"` and `"colbert"` (which also encodes and stores each chunk's token
 vectors), and compare chunks/s. The float32 vectors the colbert ingest computed are
 kept (before int8 compression) so each query's top MAX_DEPTH hybrid hits are scored two
-ways: from the stored int8 blobs (what `ask` reads) and from float32. Both are fused
+ways: from the stored int8 blobs as `ask` does (`rerank_onnx.max_sims`: int8 query
+too, integer product) and from float32 query and passage vectors. Both are fused
 with the first stage by `rerank.fuse` for every depth/weight of the grid; the recipe is
 chosen on the dev half (odd-numbered queries) by the worst-case nDCG@10 gain over the
 sets and reported on the test half (even-numbered), as bench/eval_rerank.py does.
@@ -85,7 +88,9 @@ def measure(name: str) -> dict[str, Any]:
                 q = colbert.encode_query(text)
                 per_query[qid] = {
                     "fused": top,
-                    "int8": [colbert.max_sim(q, colbert_codec.decode(blobs[c])) for c, _ in top],
+                    "int8": rerank_onnx.max_sims(
+                        q, [colbert_codec.split(blobs[c]) for c, _ in top]
+                    ),
                     "float32": [
                         colbert.max_sim(q, float32[rerank_onnx._passage_text(chunks[c])])
                         for c, _ in top

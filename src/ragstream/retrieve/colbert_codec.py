@@ -23,21 +23,32 @@ FORMAT = 1
 HEADER = struct.Struct("<BHH")
 
 
-def encode(vectors: np.ndarray) -> bytes:
-    """One passage's token vectors (tokens x dim, float) as stored bytes."""
+def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scale per token, float32 holding float16 values; int8 components), tokens x dim."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise ValueError(f"token vectors must be 2-d (tokens x dim), got shape {vectors.shape}")
-    n, dim = vectors.shape
-    peak = np.abs(vectors).max(axis=1) if n else np.zeros(0, np.float32)
-    scale = (np.maximum(peak, 1e-8) / 127.0).astype(np.float16)
-    values = np.rint(vectors / scale.astype(np.float32)[:, None])
-    values = np.clip(values, -127, 127).astype(np.int8)
+    peak = np.abs(vectors).max(axis=1) if len(vectors) else np.zeros(0, np.float32)
+    scale = (np.maximum(peak, 1e-8) / 127.0).astype(np.float16).astype(np.float32)
+    values = np.clip(np.rint(vectors / scale[:, None]), -127, 127).astype(np.int8)
+    return scale, values
+
+
+def encode(vectors: np.ndarray) -> bytes:
+    """One passage's token vectors (tokens x dim, float) as stored bytes."""
+    scale, values = quantise(vectors)
+    n, dim = values.shape
     return HEADER.pack(FORMAT, n, dim) + scale.astype("<f2").tobytes() + values.tobytes()
 
 
 def decode(blob: bytes) -> np.ndarray:
     """The token vectors (tokens x dim, float32) that `encode` stored."""
+    scale, values = split(blob)
+    return values.astype(np.float32) * scale[:, None]
+
+
+def split(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """What `quantise` gave, read back from stored bytes (the int8 part is not copied)."""
     if len(blob) < HEADER.size:
         raise StoreError("stored ColBERT token vectors are truncated; re-ingest the document")
     version, n, dim = HEADER.unpack_from(blob)
@@ -48,4 +59,4 @@ def decode(blob: bytes) -> np.ndarray:
         )
     scale = np.frombuffer(blob, dtype="<f2", count=n, offset=HEADER.size).astype(np.float32)
     values = np.frombuffer(blob, dtype=np.int8, count=n * dim, offset=HEADER.size + 2 * n)
-    return values.reshape(n, dim).astype(np.float32) * scale[:, None]
+    return scale, values.reshape(n, dim)
