@@ -39,7 +39,7 @@ class Settings:
     chunk_overlap: int = 32
     top_k: int = 5
     retrieval_mode: str = "hybrid"
-    reranker: str | None = None  # None = "none"; see ragstream.retrieve.rerank
+    reranker: str | None = None  # None = rerank.DEFAULT_RERANKER (colbert)
     max_file_mb: float = 50.0
     model: str = "gpt-4o-mini"
     openai_base_url: str | None = None

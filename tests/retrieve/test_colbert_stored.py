@@ -162,3 +162,26 @@ def test_ingest_encodes_in_slices(
         a, b = colbert_codec.decode(got), colbert_codec.decode(want)
         cosine = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         assert a.shape == b.shape and cosine.min() > 0.97
+
+
+def test_the_default_workspace_stores_vectors_and_reranks_answers_not_searches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = _write_docs(tmp_path / "docs")
+    with Workspace.open(Settings(workspace=tmp_path / "ws")) as ws:  # no reranker setting
+        ws.ingest([docs])
+        ids = [cid for d in ws.documents() for cid in ws.store.chunk_ids(d.path)]
+        assert set(ws.store.token_vectors_for(ids)) == set(ids)
+        calls: list[str] = []
+        original = ColbertReranker.rerank
+
+        def counted(model: ColbertReranker, query: str, chunks: Sequence[object]) -> list[float]:
+            calls.append(query)
+            return original(model, query, chunks)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ColbertReranker, "rerank", counted)
+        ws.search("How do I roll back a release?")
+        assert calls == []  # search reranks only when asked (--rerank)
+        events = list(ws.ask("How do I roll back a release?", offline=True))
+        assert calls == ["How do I roll back a release?"]
+        assert events[0].sources[0].path.endswith("doc1.md")  # type: ignore[attr-defined]

@@ -79,7 +79,9 @@ def test_fuse_blends_the_two_stages() -> None:
 
 
 def test_reranker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert reranker_name(Settings()) == "none"  # the default: no query-time model
+    # the default for ask and the page: ColBERT over vectors stored at ingest
+    assert reranker_name(Settings()) == "colbert"
+    assert isinstance(create_reranker(Settings()), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="colbert")), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="cross-encoder")), CrossEncoderReranker)
     assert create_reranker(Settings(reranker="none")) is None

@@ -1,13 +1,13 @@
 """Reranking: a second pass that rescores the top fused hits, fused with their score.
 
-`reranker` = "none" (default), "colbert", "cross-encoder" (both offline,
-`rerank_onnx.py`) or "openai:<model>" (an OpenAI-compatible chat model grades each
-passage 0-10). When set, `ask` and the page rerank; `search` only with `--rerank`.
-The default stays "none" because both offline models encode every candidate passage
-at query time: on 256-token chunks that costs seconds per question on a 2-core CPU
-(bench/answer_latency.py --reranker colbert), over the 0.5 s budget; storing ColBERT's
-passage vectors at ingest is the step that would make it the default. Depth and weight per reranker were chosen on the
-odd-numbered FAQ questions (bench/eval_rerank.py) and are in RECIPES.
+`reranker` = "colbert" (default), "cross-encoder" (both offline, `rerank_onnx.py`),
+"openai:<model>" (an OpenAI-compatible chat model grades each passage 0-10) or "none".
+`ask` and the page rerank; `search` only with `--rerank`. ColBERT is the default since
+its passage vectors are stored at ingest (`colbert_codec.py`): a question then encodes
+only itself, ~0.1-0.2 s at depth 20 on this 2-core machine under load
+(bench/answer_latency.py --reranker colbert), and it raised nDCG@10 on every evaluation
+set (bench/colbert_stored.py, bench/eval_rerank.py). Depth and weight per reranker were
+chosen on the odd-numbered FAQ questions and are in RECIPES.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def parse_scores(reply: str, expected: int, model: str = "model") -> list[float]
 
 
 RERANKERS = ("none", "colbert", "cross-encoder")  # and "openai:<model>"
+DEFAULT_RERANKER = "colbert"  # what an unset `reranker` means (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ RECIPES = {
 
 
 def reranker_name(settings: Settings) -> str:
-    """The reranker `settings` ask for ("none" when unset), checked."""
-    spec = (settings.reranker or "none").strip()
+    """The reranker `settings` ask for (DEFAULT_RERANKER when unset), checked."""
+    spec = (settings.reranker or DEFAULT_RERANKER).strip()
     if spec in RERANKERS or (spec.startswith("openai:") and spec.removeprefix("openai:")):
         return spec
     raise ConfigError(f"reranker={spec!r}: use one of {', '.join(RERANKERS)} or 'openai:<model>'")
