@@ -10,7 +10,7 @@ from ragstream.config import Settings
 from ragstream.errors import ConfigError
 from ragstream.models import Chunk
 from ragstream.retrieve import rerank_onnx
-from ragstream.retrieve.rerank import create_reranker, fuse, recipe_for, reranker_name
+from ragstream.retrieve.rerank import RECIPES, create_reranker, fuse, recipe_for, reranker_name
 from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
 
 PASSAGES = [
@@ -85,7 +85,7 @@ def test_reranker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(create_reranker(Settings(reranker="colbert")), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="cross-encoder")), CrossEncoderReranker)
     assert create_reranker(Settings(reranker="none")) is None
-    assert recipe_for("openai:m").depth == recipe_for("colbert").depth
+    assert recipe_for("openai:m") == RECIPES["openai"] and recipe_for("colbert").depth == 30
     with pytest.raises(ConfigError, match="reranker='colbret'"):
         reranker_name(Settings(reranker="colbret"))
     monkeypatch.setattr(rerank_onnx, "MODEL_PACKAGE", "no_such_package_here")
