@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ragstream.errors import LoaderError
-from ragstream.ingest import loaders, ocr
+from ragstream.ingest import limits, loaders, ocr
 from ragstream.ingest.report import IngestProgress
 from ragstream.models import locator
 from ragstream.workspace import Workspace
@@ -222,3 +223,17 @@ def test_large_pages_are_downscaled_before_ocr() -> None:
     bounded = ocr._bounded(image)
     assert bounded.mode == "L" and bounded.width * bounded.height <= ocr.OCR_MAX_PIXELS
     assert abs(bounded.width / bounded.height - 1.5) < 0.01
+
+
+def test_ocr_stops_before_the_file_budget_ends_and_keeps_the_pages_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def slow_engine(image: Image.Image, path: str) -> str:  # the budget logic, not the engine
+        time.sleep(2.5)
+        return "A page of text that was read before the time ran out."
+
+    monkeypatch.setattr(ocr, "_ocr_one", slow_engine)
+    with ocr.ocr_context("auto"), limits.file_budget(ocr.SECONDS_RESERVED + 2.0):
+        loaded = loaders.load_bytes(".pdf", scanned_pdf(PAGE_1, PAGE_2, PAGE_1))
+    assert [s.page for s in loaded.sections] == [1]
+    assert loaded.warnings == ["OCR stopped at page 2: the per-file time budget ran out during OCR"]
