@@ -153,7 +153,7 @@ def engines_on_pages(pages: int) -> dict[str, Any]:
                 seconds = time.perf_counter() - started
                 slot = per_variant.setdefault(variant, {"cer": [], "nospace": [], "seconds": []})
                 slot["cer"].append(cer("\n".join(lines), text))
-                slot["nospace"].append(cer("".join(lines).replace(" ", ""), text.replace(" ", "")))
+                slot["nospace"].append(cer("".join("".join(lines).split()), "".join(text.split())))
                 slot["seconds"].append(seconds)
         out[name] = {
             v: {
