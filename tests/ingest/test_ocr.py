@@ -237,3 +237,12 @@ def test_ocr_stops_before_the_file_budget_ends_and_keeps_the_pages_read(
         loaded = loaders.load_bytes(".pdf", scanned_pdf(PAGE_1, PAGE_2, PAGE_1))
     assert [s.page for s in loaded.sections] == [1]
     assert loaded.warnings == ["OCR stopped at page 2: the per-file time budget ran out during OCR"]
+
+
+def test_the_ocr_setting_is_checked_where_it_is_read() -> None:
+    from ragstream.config import Settings, load_settings
+    from ragstream.errors import ConfigError
+
+    assert load_settings(env={"RAGSTREAM_OCR": "off"}).ocr == "off"
+    with pytest.raises(ConfigError, match="ocr='sometimes' is not one of auto, off, force"):
+        Settings(ocr="sometimes")
