@@ -40,3 +40,16 @@ def test_api_uploads_are_queued_in_a_fleet_then_indexed_by_a_worker(
     assert list(indexed_exactly_once(postgres_url)) == ["ws/uploads/a.md"]
     assert [d.path for d in service.documents()] == ["ws/uploads/a.md"]
     ws.close()
+
+
+def test_api_uploads_into_another_collection_are_indexed_by_the_replica(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    ws.accounts.create_collection("team")
+    [result] = Service(ws).upload([("b.md", document(2, 200))], collection="team")
+    assert (result.status, result.path) == ("ingested", "ws/uploads/b.md")  # jobs carry none
+    with JobQueue(postgres_url) as queue:
+        assert queue.depth() == 0
+    ws.close()
