@@ -12,6 +12,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ragstream.deploy.ecs import cli as ecs_cli
+from ragstream.deploy.ecs import rollout
 from ragstream.deploy.ecs.rollout import wait_for_rollout
 from ragstream.errors import DeployError
 from tests.deploy.ecs.account import EcsAccount
@@ -39,14 +41,14 @@ def test_release_waits_until_moto_reports_the_services_stable(ecs_account: EcsAc
 
 @pytest.mark.aws
 def test_a_release_still_rolling_out_when_the_wait_ends_is_one_line(
-    ecs_account: EcsAccount,
+    ecs_account: EcsAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     applied(ecs_account)  # moto: 0 of 2 tasks run, forever
     ecs_account.ecs = dataclasses.replace(ecs_account.ecs, release_wait_seconds=2)
+    monkeypatch.setattr(rollout, "POLL_SECONDS", 1)
     deployer = ecs_account.deployer()
-    released = deployer.release("v2")
-    with pytest.raises(DeployError) as failed:
-        deployer.wait(released, poll=1)
+    with pytest.raises(DeployError) as failed:  # what `ragstream deploy release` runs
+        ecs_cli.release(deployer, tag="v2")
     message = str(failed.value)
     assert "\n" not in message
     assert message.startswith(f"release not stable: {WEB}: rolling-out (not stable after 2s;")

@@ -98,10 +98,7 @@ class EcsDeployer(Deployer):
         echo one line each; DeployError if one was rolled back or is still rolling out."""
         timeout = self.ecs_settings.release_wait_seconds
         self.echo(f"waiting up to {timeout}s for the services to be stable...")
-        kwargs = {} if poll is None else {"poll": poll}
-        outcomes = wait_for_rollout(
-            self.clients.ecs, self.stack().cluster, released, timeout, **kwargs
-        )
+        outcomes = wait_for_rollout(self.clients.ecs, self.stack().cluster, released, timeout, poll)
         for outcome in outcomes:
             self.echo(outcome.line())
         bad = [o for o in outcomes if o.state != "stable"]

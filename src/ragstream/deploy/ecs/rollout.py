@@ -32,10 +32,11 @@ class Outcome:
 
 def wait_for_rollout(
     ecs: Any, cluster: str, released: Mapping[str, str], timeout: float,
-    poll: float = POLL_SECONDS,
+    poll: float | None = None,
 ) -> list[Outcome]:  # fmt: skip
     """Wait up to `timeout` seconds for the services (name -> the task definition ARN
     just released) to be stable; one Outcome per service."""
+    poll = POLL_SECONDS if poll is None else poll
     names = list(released)
     waited_out = False
     if timeout > 0:
