@@ -23,7 +23,7 @@ POLL_SECONDS = 15  # what `aws ecs wait services-stable` uses
 @dataclass(frozen=True)
 class Outcome:
     service: str
-    state: str  # stable, rolled-back, rolling-out
+    state: str  # stable, rolled-back, rolling-out, missing
     detail: str = ""
 
     def line(self) -> str:
