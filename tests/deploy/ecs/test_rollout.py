@@ -16,8 +16,7 @@ from ragstream.deploy.ecs import cli as ecs_cli
 from ragstream.deploy.ecs import rollout
 from ragstream.deploy.ecs.rollout import wait_for_rollout
 from ragstream.errors import DeployError
-from tests.deploy.ecs.account import EcsAccount
-from tests.deploy.ecs.test_stack import applied
+from tests.deploy.ecs.account import EcsAccount, applied
 
 WEB = "rs-ecs-web"
 TD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/rs-ecs-web:{}"
