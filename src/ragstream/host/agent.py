@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ragstream.host import docker, imds, release
+from ragstream.host import docker, drain, imds, release
 from ragstream.host.aws import Aws
 from ragstream.host.config import DEFAULT_PATH, HostConfig
 from ragstream.host.errors import HostError, NotYetError
@@ -109,11 +109,13 @@ def dns(config: HostConfig) -> None:
 
 def status(config: HostConfig) -> dict:
     state = release.reconcile(config, State.load(config.state_dir))
+    draining = drain.load(config.state_dir)  # a released-from container still serving
     report: dict = {
         "current": None,
         "previous": state.previous.__dict__ if state.previous else None,
         "good": [r.tag for r in state.good],
         "last": state.last,
+        "draining": draining.__dict__ if draining else None,
     }
     if state.current:
         name = release.container(config, state.current.slot)
@@ -145,6 +147,12 @@ def _parser() -> argparse.ArgumentParser:
     status_parser = commands.add_parser("status", help="what runs, is it healthy")
     status_parser.add_argument("--json", action="store_true")
     commands.add_parser("mount-data", help="format (once) and mount the data volume")
+    # Started by a release (drain.py), never by hand.
+    drain_parser = commands.add_parser("drain", help="(internal) stop a released-from container")
+    drain_parser.add_argument("--container", required=True)
+    drain_parser.add_argument("--port", type=int, required=True)
+    drain_parser.add_argument("--until", type=float, required=True)
+    drain_parser.add_argument("--state-dir", required=True)
     return parser
 
 
@@ -160,6 +168,9 @@ def _load(path: Path) -> HostConfig:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "drain":  # everything it needs is in its argv
+            drain.run(args.state_dir, args.container, args.port, args.until, log)
+            return 0
         config = _load(args.config)
         if args.command in ("start", "release", "rollback", "reconfigure"):
             config = sync_config(config, args.config)
@@ -200,3 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ragstream-host: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":  # `python -m ragstream.host.agent` (how a checkout starts a drainer)
+    sys.exit(main())
