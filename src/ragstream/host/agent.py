@@ -115,7 +115,7 @@ def status(config: HostConfig) -> dict:
         "previous": state.previous.__dict__ if state.previous else None,
         "good": [r.tag for r in state.good],
         "last": state.last,
-        "draining": draining.__dict__ if draining else None,
+        "draining": draining,
     }
     if state.current:
         name = release.container(config, state.current.slot)
@@ -148,11 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     status_parser.add_argument("--json", action="store_true")
     commands.add_parser("mount-data", help="format (once) and mount the data volume")
     # Started by a release (drain.py), never by hand.
-    drain_parser = commands.add_parser("drain", help="(internal) stop a released-from container")
-    drain_parser.add_argument("--container", required=True)
-    drain_parser.add_argument("--port", type=int, required=True)
-    drain_parser.add_argument("--until", type=float, required=True)
-    drain_parser.add_argument("--state-dir", required=True)
+    commands.add_parser("drain").add_argument("state_dir")
     return parser
 
 
@@ -169,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "drain":  # everything it needs is in its argv
-            drain.run(args.state_dir, args.container, args.port, args.until, log)
+            drain.run(args.state_dir, log)
             return 0
         config = _load(args.config)
         if args.command in ("start", "release", "rollback", "reconfigure"):
