@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ragstream.host import docker, drain, imds, release
@@ -199,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                     if current
                     else "nothing released yet"
                 )
+                if report["draining"]:  # the old container still serving its WebSockets
+                    drained = report["draining"]
+                    until = datetime.fromtimestamp(drained["until"], UTC)
+                    print(f"draining {drained['name']} until {until:%H:%M:%S} UTC")
                 if report["last"]:
                     last = report["last"]
                     outcome = "ok" if last["ok"] else f"failed: {last['reason']}"

@@ -91,9 +91,10 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     time.sleep(GRACE_SECONDS)
     delay = proxy.stream_close_delay(config)
     if config.drain_timeout > 0 and delay == 0:
+        version = ".".join(map(str, proxy.caddy_version() or ())) or "unknown"
         log(
-            f"caddy {proxy.caddy_version()} closes WebSockets at reloads (stream_close_delay "
-            "needs >= 2.7): open sessions reconnect"
+            f"caddy {version} closes WebSockets at reloads (stream_close_delay needs "
+            ">= 2.7): open sessions reconnect"
         )
     streams = open_streams(port)
     info = docker.state(name)
@@ -122,7 +123,7 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     record["pid"] = process.pid
     with contextlib.suppress(OSError):  # the drainer runs either way
         _save(config.state_dir, record)
-    log(f"{name} serves its {streams} WebSocket(s) up to {delay:g} s more; pid {process.pid}")
+    log(f"{name} keeps its {streams} WebSocket(s) open up to {delay:g} s (drainer {process.pid})")
 
 
 def run(state_dir: str, log: Log) -> None:
