@@ -81,7 +81,7 @@ def stop_previous(config: HostConfig, log: Log) -> None:
     except (OSError, KeyError):
         pass
     _remove(record["container"])
-    (Path(config.state_dir) / RECORD).unlink()
+    (Path(config.state_dir) / RECORD).unlink(missing_ok=True)
     log(f"stopped draining {record['name']}: this release needs its slot")
 
 
