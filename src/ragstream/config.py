@@ -34,8 +34,9 @@ OTHER_ENV_ALIASES = {"openai_base_url": ("OPENAI_BASE_URL",)}
 @dataclass(frozen=True)
 class Settings:
     workspace: Path = Path(".ragstream")
-    # "builtin", "multilingual", a local model dir, a Hugging Face id, "openai:<model>"
-    embedder: str = "builtin"
+    # "auto" (a new workspace picks builtin or multilingual from its first documents'
+    # language), "builtin", "multilingual", a local model dir, a Hugging Face id, "openai:<model>"
+    embedder: str = "auto"
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     top_k: int = 5

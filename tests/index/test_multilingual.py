@@ -200,8 +200,8 @@ def test_a_workspace_keeps_the_embedder_it_was_built_with(tmp_path: Path, model_
     with Workspace.open(settings) as ws:
         ws.add_documents([("a.md", [Section("Bygglov söks hos kommunens byggnadsnämnd.")])])
         assert ws.embedder.name == "multilingual-e5-small-int8"
-    # Reopened with the default setting: the index's own embedder comes back.
-    with Workspace.open(settings.replace(embedder="builtin")) as ws:
+    # Reopened with the default setting ("auto"): the index's own embedder comes back.
+    with Workspace.open(settings.replace(embedder="auto")) as ws:
         assert ws.embedder.name == "multilingual-e5-small-int8"
         assert ws.search("bygglov")[0].chunk.path == "a.md"
     # A MiniLM workspace asked for the multilingual model refuses, naming the way out.
@@ -213,3 +213,37 @@ def test_a_workspace_keeps_the_embedder_it_was_built_with(tmp_path: Path, model_
         pytest.raises(EmbedderMismatch, match="--embedder builtin"),
     ):
         _ = ws.embedder
+
+
+SWEDISH = (
+    "Bygglov söks hos kommunens byggnadsnämnd innan arbetet påbörjas. Handläggningstiden är "
+    "normalt högst tio veckor från att ansökan är komplett. Till ansökan hör ritningar, en "
+    "situationsplan och en kontrollplan. Byggnadsnämnden kan begära kompletteringar om något "
+    "saknas, och då börjar tiden om. Efter beslutet ska startbesked ges innan bygget får starta."
+)
+ENGLISH = (
+    "A building permit is applied for at the municipal building committee before the work "
+    "starts. The processing time is normally at most ten weeks from the day the application "
+    "is complete. The application has to include drawings, a site plan and a control plan. "
+    "The committee may ask for more documents if something is missing, and then the time "
+    "starts again. After the decision, a start notice must be given before building starts."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [(SWEDISH, "multilingual-e5-small-int8"), (ENGLISH, "all-MiniLM-L6-v2-int8")],
+)
+def test_auto_picks_a_new_workspaces_embedder_from_its_first_documents(
+    tmp_path: Path, model_dir: Path, text: str, chosen: str
+) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "permit.md").write_text(f"# Permit\n\n{text}\n", encoding="utf-8")
+    settings = load_settings({}).replace(workspace=tmp_path / "ws", database_url=None)
+    assert settings.embedder == "auto"
+    with Workspace.open(settings) as ws:
+        ws.ingest([tmp_path / "docs"])
+        assert ws.embedder.name == chosen
+    with Workspace.open(settings) as ws:  # reopened: kept, whatever is ingested next
+        ws.add_documents([("other.md", [Section(ENGLISH if text == SWEDISH else SWEDISH)])])
+        assert ws.embedder.name == chosen
