@@ -39,6 +39,7 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
+from ragstream.retrieve.fusion import fusion_for
 from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
 from ragstream.retrieve.retriever import Retriever
 
@@ -358,6 +359,7 @@ class Workspace:
                 self.store,
                 self.embedder,
                 create_reranker(self.settings),
+                fusion=fusion_for(self.embedder.name),
                 rerank_depth=recipe.depth,
                 rerank_weight=recipe.weight,
             )

