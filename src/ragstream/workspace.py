@@ -330,9 +330,13 @@ class Workspace:
 
     def _choose_embedder(self, sample: Callable[[], list[str]]) -> None:
         """With embedder = "auto", pick a new workspace's model from its first documents."""
-        auto = self.settings.embedder == DEFAULT_EMBEDDER
-        if auto and self._embedder is None and not self.store.get_meta():
-            self._embedder_spec = embedder_choice.choose(sample())
+        if self.settings.embedder != DEFAULT_EMBEDDER or self.store.get_meta():
+            return
+        chosen = embedder_choice.choose(sample())
+        if chosen != self._embedder_spec:  # a search before the first ingest loaded MiniLM
+            self._embedder_spec = chosen
+            self._embedder = None
+            self._retriever = None
 
     def _embedder_options(self, spec: str) -> dict[str, Any]:
         if not spec.startswith("openai:"):

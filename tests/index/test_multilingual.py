@@ -247,8 +247,10 @@ def test_auto_picks_a_new_workspaces_embedder_from_its_first_documents(
     settings = load_settings({}).replace(workspace=tmp_path / "ws", database_url=None)
     assert settings.embedder == "auto"
     with Workspace.open(settings) as ws:
+        assert ws.search("bygglov") == []  # loads MiniLM: nothing is recorded yet
         ws.ingest([tmp_path / "docs"])
         assert ws.embedder.name == chosen
+        assert ws.search("bygglov")[0].chunk.path.endswith("permit.md")
     with Workspace.open(settings) as ws:  # reopened: kept, whatever is ingested next
         ws.add_documents([("other.md", [Section(ENGLISH if text == SWEDISH else SWEDISH)])])
         assert ws.embedder.name == chosen
