@@ -7,7 +7,12 @@ from pathlib import Path
 
 from ragstream import embedder_choice
 from ragstream.index import multilingual
-from ragstream.ingest.language import ENGLISH_SHARE, english_share, looks_english
+from ragstream.ingest.language import (
+    ENGLISH_SHARE,
+    english_share,
+    looks_english,
+    non_ascii_letter_share,
+)
 from ragstream.models import Section
 
 FAQ = Path(__file__).resolve().parents[2] / "bench" / "data"
@@ -40,6 +45,8 @@ def test_only_the_sample_is_read() -> None:
 def test_choose_keeps_minilm_for_english_and_for_too_little_text() -> None:
     assert embedder_choice.choose(_answers("faq-en")[:5]) == "builtin"
     assert embedder_choice.choose(["Bygglov söks hos kommunen."]) == "builtin"  # 4 words
+    filler = " ".join(f"word{i} alpha{i % 13}" for i in range(200))  # no English, no accents
+    assert embedder_choice.choose([filler]) == "builtin"
     installed = multilingual.available()  # the [multilingual] extra, or a built model
     swedish = embedder_choice.choose(_answers("faq-sv")[:5])
     assert swedish == ("multilingual" if installed else "builtin")
@@ -57,3 +64,9 @@ def test_sample_files_reads_the_first_supported_files(tmp_path: Path) -> None:
     (tmp_path / "b.bin").write_bytes(b"\x00\x01")
     texts = embedder_choice.sample_files([tmp_path], tmp_path, None)
     assert any("välkommen" in t for t in texts)
+
+
+def test_non_ascii_letters_are_counted_among_letters_only() -> None:
+    assert non_ascii_letter_share("Hej på dig 123 !!!") == 1 / 8
+    assert non_ascii_letter_share("東京") == 1.0
+    assert non_ascii_letter_share("plain ascii, 42") == non_ascii_letter_share("") == 0.0

@@ -40,3 +40,11 @@ def english_share(texts: Iterable[str], sample_chars: int = SAMPLE_CHARS) -> flo
 
 def looks_english(texts: Iterable[str], sample_chars: int = SAMPLE_CHARS) -> bool:
     return english_share(texts, sample_chars) >= ENGLISH_SHARE
+
+
+def non_ascii_letter_share(text: str) -> float:
+    """Share of the letters in `text` outside ASCII: å, é, ß, and every non-Latin script.
+    A positive sign of a language other than English (Swedish ~5%), which ASCII filler,
+    identifiers and numbers do not give."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(not c.isascii() for c in letters) / len(letters) if letters else 0.0
