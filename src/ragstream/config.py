@@ -35,7 +35,9 @@ OTHER_ENV_ALIASES = {"openai_base_url": ("OPENAI_BASE_URL",)}
 @dataclass(frozen=True)
 class Settings:
     workspace: Path = Path(".ragstream")
-    embedder: str = "builtin"  # "builtin", a local model dir, a Hugging Face id, "openai:<model>"
+    # "auto" (a new workspace picks builtin or multilingual from its first documents'
+    # language), "builtin", "multilingual", a local model dir, a Hugging Face id, "openai:<model>"
+    embedder: str = "auto"
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     top_k: int = 5

@@ -15,10 +15,11 @@ may not read is never a candidate, a source, a prompt passage or an offline answ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragstream import embedder_choice
 from ragstream.access import Identity, actor
 from ragstream.accounts import Accounts
 from ragstream.config import Settings, load_settings
@@ -39,6 +40,7 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
+from ragstream.retrieve.fusion import fusion_for
 from ragstream.retrieve.rerank import (
     create_reranker,
     ingest_token_vectors,
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from ragstream.sources.manager import Sources
     from ragstream.sources.sync import BlobIngest
 
-DEFAULT_EMBEDDER = "builtin"
+DEFAULT_EMBEDDER = embedder_choice.AUTO
 
 __all__ = [
     "FileResult",
@@ -70,6 +72,7 @@ class Workspace:
         self.settings = settings
         self._store: Store | None = None
         self._embedder: Embedder | None = None
+        self._embedder_spec: str | None = None  # what "auto" resolved to
         self._retriever: Retriever | None = None
 
     @classmethod
@@ -96,6 +99,9 @@ class Workspace:
         others. `user` must be an editor of `collection`.
         """
         skip = self.settings.workspace if not self.settings.database_url else None
+        self._choose_embedder(
+            lambda: embedder_choice.sample_files(paths, self.base, self.settings.max_file_bytes)
+        )
         ingestor = self._ingestor(progress, collection, user)
         report = ingestor.ingest_paths(paths, keep_missing=keep_missing, skip=skip)
         self._audit_report(report, collection, user)
@@ -109,6 +115,8 @@ class Workspace:
         user: Identity | None = None,
     ) -> IngestReport:
         """Index already-loaded documents (path/id, sections), e.g. an eval corpus."""
+        texts, documents = embedder_choice.peek_documents(documents)
+        self._choose_embedder(lambda: texts)
         report = self._ingestor(progress, collection, user).ingest_documents(documents)
         self._audit_report(report, collection, user)
         return report
@@ -315,13 +323,27 @@ class Workspace:
         if self._embedder is None:
             meta = self.store.get_meta()
             spec = self.settings.embedder
-            if spec == DEFAULT_EMBEDDER and meta.get("embedder_spec"):
-                spec = meta["embedder_spec"]  # the index remembers what built it
+            if spec == DEFAULT_EMBEDDER:
+                # The index remembers what built it (older indexes: the builtin default);
+                # a new one gets what its first ingest chose, else MiniLM.
+                recorded = meta.get("embedder_spec") or ("builtin" if meta else "")
+                spec = recorded or self._embedder_spec or "builtin"
+            self._embedder_spec = spec
             embedder = create_embedder(spec, **self._embedder_options(spec))
             if meta:
                 _check_embedder(meta, embedder, self.settings)
             self._embedder = embedder
         return self._embedder
+
+    def _choose_embedder(self, sample: Callable[[], list[str]]) -> None:
+        """With embedder = "auto", pick a new workspace's model from its first documents."""
+        if self.settings.embedder != DEFAULT_EMBEDDER or self.store.get_meta():
+            return
+        chosen = embedder_choice.choose(sample())
+        if chosen != self._embedder_spec:  # a search before the first ingest loaded MiniLM
+            self._embedder_spec = chosen
+            self._embedder = None
+            self._retriever = None
 
     def _embedder_options(self, spec: str) -> dict[str, Any]:
         if not spec.startswith("openai:"):
@@ -337,7 +359,7 @@ class Workspace:
         if not self.store.get_meta():
             e = self.embedder
             self.store.set_meta(
-                {"embedder": e.name, "dim": str(e.dim), "embedder_spec": self.settings.embedder}
+                {"embedder": e.name, "dim": str(e.dim), "embedder_spec": self._embedder_spec or ""}
             )
 
     @property
@@ -348,6 +370,7 @@ class Workspace:
                 self.store,
                 self.embedder,
                 create_reranker(self.settings, self.store),
+                fusion=fusion_for(self.embedder.name),
                 rerank_depth=recipe.depth,
                 rerank_weight=recipe.weight,
             )

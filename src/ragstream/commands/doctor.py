@@ -21,7 +21,7 @@ from ragstream.index import sqlite_health as health
 from ragstream.index.factory import INDEX_FILE, open_store, store_location
 from ragstream.index.sqlite_health import Finding
 from ragstream.redact import redact
-from ragstream.workspace import Workspace
+from ragstream.workspace import DEFAULT_EMBEDDER, Workspace
 
 
 @click.command()
@@ -80,7 +80,7 @@ def _rebuild(settings: Settings) -> None:
             "folders again with 'ragstream ingest DIR'"
         )
     keys, spec = manifest
-    if spec and settings.embedder == "builtin":
+    if spec and settings.embedder == DEFAULT_EMBEDDER:
         settings = settings.replace(embedder=spec)  # the embedder that built the old index
     with Workspace(settings) as workspace:
         sources = [workspace.source_path(key) for key in keys]

@@ -46,7 +46,7 @@ from ragstream.workspace import Workspace
 @click.option(
     "--embedder",
     default=None,
-    help='Embedding model(s), comma-separated: each is evaluated [default "builtin"].',
+    help='Embedding model(s), comma-separated: each is evaluated [default "auto": by the corpus language].',
 )
 @click.option(
     "--reranker",

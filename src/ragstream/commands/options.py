@@ -64,8 +64,9 @@ def workspace_options(func: F) -> F:
     func = click.option(
         "--embedder",
         default=None,
-        help='Embedding model: "builtin", a model directory, a Hugging Face id, or '
-        '"openai:<model>" [env RAGSTREAM_EMBEDDER].',
+        help='Embedding model: "auto" (default: by the first documents\' language), "builtin", '
+        '"multilingual", a model directory, a Hugging Face id, or "openai:<model>" '
+        "[env RAGSTREAM_EMBEDDER].",
     )(func)
     return workspace_option(func)
 

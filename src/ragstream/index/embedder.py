@@ -39,8 +39,8 @@ class Embedder(Tokenizer, Protocol):
 
 
 def create_embedder(spec: str, **options: object) -> Embedder:
-    """`builtin` (the packaged MiniLM int8 ONNX), a local model dir, a Hugging Face id,
-    or `openai:<model>`."""
+    """`builtin` (the packaged MiniLM int8 ONNX), `multilingual` (multilingual-e5-small),
+    a local model dir, a Hugging Face id, or `openai:<model>`."""
     if spec.startswith("openai:"):
         from ragstream.index.openai_embed import OpenAIEmbedder
 

