@@ -46,6 +46,7 @@ from ragstream.retrieve.rerank import (
     ingest_token_vectors,
     recipe_for,
     reranker_name,
+    resolved,
 )
 from ragstream.retrieve.retriever import Retriever
 
@@ -365,11 +366,12 @@ class Workspace:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            recipe = recipe_for(reranker_name(self.settings))
+            settings = resolved(self.settings, self.embedder.name)
+            recipe = recipe_for(reranker_name(settings))
             self._retriever = Retriever(
                 self.store,
                 self.embedder,
-                create_reranker(self.settings, self.store),
+                create_reranker(settings, self.store),
                 fusion=fusion_for(self.embedder.name),
                 rerank_depth=recipe.depth,
                 rerank_weight=recipe.weight,
@@ -397,7 +399,7 @@ class Workspace:
             collection=collection,
             may_take_from=lambda other: editable is None or other in editable,
             ocr_mode=s.ocr,
-            token_vectors=ingest_token_vectors(s),
+            token_vectors=ingest_token_vectors(resolved(s, self.embedder.name)),
         )
 
     def _audit_report(self, report: IngestReport, collection: str, user: Identity | None) -> None:

@@ -10,7 +10,14 @@ from ragstream.config import Settings
 from ragstream.errors import ConfigError
 from ragstream.models import Chunk
 from ragstream.retrieve import rerank_onnx
-from ragstream.retrieve.rerank import RECIPES, create_reranker, fuse, recipe_for, reranker_name
+from ragstream.retrieve.rerank import (
+    RECIPES,
+    create_reranker,
+    fuse,
+    recipe_for,
+    reranker_name,
+    resolved,
+)
 from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
 
 PASSAGES = [
@@ -82,6 +89,12 @@ def test_reranker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     # the default for ask and the page: ColBERT over vectors stored at ingest
     assert reranker_name(Settings()) == "colbert"
     assert isinstance(create_reranker(Settings()), ColbertReranker)
+    # ...over MiniLM's first stage; over multilingual-e5's it lowered FAQ Swedish: none
+    assert resolved(Settings(), "all-MiniLM-L6-v2-int8").reranker == "colbert"
+    assert resolved(Settings(), "multilingual-e5-small-int8").reranker == "none"
+    assert (
+        resolved(Settings(reranker="colbert"), "multilingual-e5-small-int8").reranker == "colbert"
+    )
     assert isinstance(create_reranker(Settings(reranker="colbert")), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="cross-encoder")), CrossEncoderReranker)
     assert create_reranker(Settings(reranker="none")) is None

@@ -26,7 +26,7 @@ from ragstream.retrieve.evaluate import (
 )
 from ragstream.retrieve.evaluate_rerank import Pipeline, evaluate_pipeline
 from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS
-from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name, resolved
 from ragstream.workspace import Workspace
 
 
@@ -166,10 +166,10 @@ def evaluate_dataset(
     then each pipeline: "hybrid+<reranker>" for each of `rerankers`, and "default", what
     `ask` uses with `settings` (see retrieve/evaluate_rerank for abstention and latency)."""
     started = time.perf_counter()
-    made = _pipelines(settings, rerankers)
     # ColBERT reads passage vectors stored at ingest (as a colbert workspace does), so the
-    # eval ingest stores them whenever a pipeline uses it
-    uses_colbert = any(p.reranker_name == "colbert" for p in made.values())
+    # eval ingest stores them whenever a pipeline may use it (the default may: it depends
+    # on the embedder, known once the ingest has chosen it)
+    uses_colbert = "colbert" in rerankers or (settings.reranker or "colbert") == "colbert"
     with tempfile.TemporaryDirectory(prefix="ragstream-eval-") as tmp:
         # database_url=None: an eval must never write into the user's real database
         ws = Workspace.open(
@@ -195,6 +195,7 @@ def evaluate_dataset(
                 for name, fusion in FUSIONS.items()
             } if compare_fusions else {}  # fmt: skip
             pipelines: dict[str, Any] = {}
+            made = _pipelines(resolved(settings, ws.embedder.name), rerankers)
             for label, pipeline in made.items():
                 if pipeline.reranker_name == "colbert":
                     colbert = create_reranker(settings.replace(reranker="colbert"), ws.store)

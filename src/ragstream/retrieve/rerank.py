@@ -2,7 +2,8 @@
 
 `reranker` = "colbert" (default), "cross-encoder" (both offline, `rerank_onnx.py`),
 "openai:<model>" (an OpenAI-compatible chat model grades each passage 0-10) or "none".
-`ask` and the page rerank; `search` only with `--rerank`. ColBERT is the default since
+`ask` and the page rerank; `search` only with `--rerank`. ColBERT is the default (over
+the builtin English embedder; none over the multilingual one, see default_reranker) since
 its passage vectors are stored at ingest (`colbert_codec.py`): a question then encodes
 only itself, ~0.1-0.2 s at depth 20 on this 2-core machine under load
 (bench/answer_latency.py --reranker colbert), and it raised nDCG@10 on every evaluation
@@ -97,6 +98,20 @@ def parse_scores(reply: str, expected: int, model: str = "model") -> list[float]
 
 RERANKERS = ("none", "colbert", "cross-encoder")  # and "openai:<model>"
 DEFAULT_RERANKER = "colbert"  # what an unset `reranker` means (see the module docstring)
+
+
+def default_reranker(embedder_name: str) -> str:
+    """What an unset `reranker` means over this embedder's first stage: ColBERT (an
+    English model) over MiniLM's, nothing over multilingual-e5's, which ColBERT lowered
+    (FAQ Swedish nDCG@10 0.681 -> 0.640, `ragstream eval bench/data/faq-sv`)."""
+    return "none" if embedder_name.startswith("multilingual") else DEFAULT_RERANKER
+
+
+def resolved(settings: Settings, embedder_name: str) -> Settings:
+    """`settings` with an unset reranker made explicit for this embedder."""
+    if settings.reranker and settings.reranker.strip():
+        return settings
+    return settings.replace(reranker=default_reranker(embedder_name))
 
 
 @dataclass(frozen=True)
