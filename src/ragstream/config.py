@@ -40,6 +40,7 @@ class Settings:
     top_k: int = 5
     retrieval_mode: str = "hybrid"
     reranker: str | None = None  # None = "none"; see ragstream.retrieve.rerank
+    abstain: str = "auto"  # "auto" | "dense" | "off" | a bar; see ragstream.retrieve.abstain
     max_file_mb: float = 50.0
     model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
