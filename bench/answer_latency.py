@@ -40,6 +40,7 @@ from ragstream.generate.answer import prompt_messages  # noqa: E402
 from ragstream.generate.events import Delta, Done, Sources  # noqa: E402
 from ragstream.generate.llm import ChatModel  # noqa: E402
 from ragstream.models import Chunk, DocumentRecord, Hit  # noqa: E402
+from ragstream.retrieve.abstain import abstainer  # noqa: E402
 from ragstream.retrieve.rerank import reranker_name  # noqa: E402
 from ragstream.workspace import Workspace  # noqa: E402
 from tests.generate.sse_server import start_server  # noqa: E402
@@ -102,7 +103,12 @@ class TimedWorkspace(Workspace):
 
 
 def run(
-    n_chunks: int, n_queries: int, n_offline: int, warmup: int = 3, reranker: str | None = None
+    n_chunks: int,
+    n_queries: int,
+    n_offline: int,
+    warmup: int = 3,
+    reranker: str | None = None,
+    abstain: str = "auto",
 ) -> dict[str, object]:
     queries = [row["text"] for row in read_jsonl(DATA / "queries.jsonl")][: n_queries + warmup]
     server = start_server()
@@ -112,16 +118,20 @@ def run(
         offline_ws = build_workspace(Path(tmp) / "ws", n_chunks)
         build_s = time.perf_counter() - started
         settings = offline_ws.settings.replace(
-            openai_api_key="sk-bench", openai_base_url=server.base_url, reranker=reranker
+            openai_api_key="sk-bench",
+            openai_base_url=server.base_url,
+            reranker=reranker,
+            abstain=abstain,
         )
+        judge = abstainer(settings.abstain)
         ws = TimedWorkspace(settings)
-        assert ws.workspace.store.count_chunks() == n_chunks
+        assert ws.store.count_chunks() == n_chunks
         bare = ChatModel(settings)._client  # the same cached openai client the library uses
 
         rows: dict[str, list[float]] = {k: [] for k in (
             "search_ms", "search_without_rerank_ms", "sources_ms", "sources_minus_search_ms", "request_after_sources_ms",
             "bare_client_request_ms", "request_after_question_ms", "first_token_ms",
-            "offline_answer_ms",
+            "offline_answer_ms", "abstain_model_ms",
         )}  # fmt: skip
 
         def bare_request(messages: Any) -> float:
@@ -161,6 +171,11 @@ def run(
             bare_ms = bare_ms if bare_first else bare_request(messages)
             plain_ms = plain_ms if bare_first else plain_search(query)
 
+            if judge.scorer is not None:  # the model's own cost, whatever the dense floor says
+                hits = Workspace.search(ws, query, rerank=True)
+                t_judge = time.perf_counter()
+                judge.features(query, hits)
+                rows["abstain_model_ms"].append((time.perf_counter() - t_judge) * 1000)
             if i < warmup:  # loads the tokenizer vocabulary, the openai module, caches
                 continue
             rows["search_ms"].append(ws.last_ms)
@@ -181,7 +196,8 @@ def run(
         offline_ws.close()
     server.shutdown()
 
-    medians = {name: median(values) for name, values in rows.items()}
+    rows["abstain_model_ms"] = rows["abstain_model_ms"][warmup:]
+    medians = {name: median(values) if values else 0.0 for name, values in rows.items()}
     library_ms = round(
         medians["sources_minus_search_ms"]
         + medians["request_after_sources_ms"]
@@ -192,13 +208,16 @@ def run(
     return {
         "bench": "answer_latency",
         "reranker": reranker_name(settings_of_run),
+        "abstain": settings_of_run.abstain,
         "chunks": n_chunks,
         "queries": n_queries,
         "store_build_s": round(build_s, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "medians_ms": medians,
-        "p95_ms": {name: round(float(np.percentile(v, 95)), 2) for name, v in rows.items()},
+        "p95_ms": {
+            name: round(float(np.percentile(v, 95)), 2) if v else 0.0 for name, v in rows.items()
+        },
         "library_before_request_ms": library_ms,
         "rerank_added_ms": rerank_added,
         "ratios": {
@@ -222,7 +241,11 @@ def run(
             "bare_client: what the library adds before the request, excluding retrieval and "
             "the HTTP client. first_token_ms: question -> first Delta (server adds no delay). "
             "search_without_rerank_ms: the same search with rerank=False, alternated; "
-            "rerank_added_ms = search_ms - search_without_rerank_ms (medians)."
+            "rerank_added_ms = search_ms - search_without_rerank_ms (medians). "
+            "abstain_model_ms: the abstention model reading the top hits (cross-encoder, "
+            "retrieve/abstain.py), timed apart; inside an answer it runs after Sources and "
+            "before the LLM request (so within request_after_sources_ms) unless the dense "
+            "floor already decided."
         ),
     }
 
@@ -235,8 +258,11 @@ def main() -> None:
     parser.add_argument(
         "--reranker", default=None, help="reranker setting, e.g. colbert [default: none]"
     )
+    parser.add_argument("--abstain", default="auto", help="abstain setting [default: auto]")
     args = parser.parse_args()
-    result = run(args.chunks, args.queries, args.offline, reranker=args.reranker)
+    result = run(
+        args.chunks, args.queries, args.offline, reranker=args.reranker, abstain=args.abstain
+    )
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

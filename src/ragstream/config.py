@@ -43,6 +43,7 @@ class Settings:
     top_k: int = 5
     retrieval_mode: str = "hybrid"
     reranker: str | None = None  # None = "none"; see ragstream.retrieve.rerank
+    abstain: str = "auto"  # "auto" | "dense" | "off" | a bar; see ragstream.retrieve.abstain
     max_file_mb: float = 50.0
     # Scans and images: "auto" OCRs pages without text and image files (bounded per file),
     # "force" every PDF page too, "off" none (see ragstream.ingest.ocr).
