@@ -44,7 +44,8 @@ def page_identity(workspace: Workspace, settings: Settings) -> Identity | None:
     """The signed-in person (read from the store each run: a role change applies at once)."""
     accounts = workspace.accounts
     if auth.oidc_configured():
-        return accounts.identity(auth.current_user() or "oidc user")
+        groups = auth.oidc_groups(settings.groups_claim)  # members too (group:NAME)
+        return accounts.identity(auth.current_user() or "oidc user", groups)
     name = auth.gateway_user()
     if not settings.password or name is None:
         return None  # open: require_access has already stopped a guarded page without one
