@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from ragstream import uploads
+from ragstream.access import Identity, actor
 from ragstream.errors import RagstreamError
-from ragstream.ingest.pipeline import display_path
+from ragstream.ingest.pipeline import DEFAULT_COLLECTION, display_path
 from ragstream.ingest.report import FileResult
 from ragstream.queue.blobs import blob_location
 from ragstream.workspace import Workspace
@@ -24,14 +25,21 @@ def queues_uploads(workspace: Workspace) -> bool:
     return bool(workspace.settings.database_url and blob_location())
 
 
-def enqueue_uploads(workspace: Workspace, files: list[Upload]) -> list[FileResult]:
-    """Check each file as ingest would, store its bytes, queue a job; one row per file."""
+def enqueue_uploads(
+    workspace: Workspace,
+    files: list[Upload],
+    collection: str = DEFAULT_COLLECTION,
+    user: Identity | None = None,
+) -> list[FileResult]:
+    """Check each file as ingest would, store its bytes, queue a job for `collection`;
+    one row per file. `user` must be an editor of it now (the worker trusts the job)."""
     from ragstream.queue.blobs import open_blobs
     from ragstream.queue.jobs import JobQueue
     from ragstream.queue.submit import submit
 
     settings = workspace.settings
     assert settings.database_url
+    workspace.accounts.require(user, "write", collection)
     _ = workspace.store  # migrations: the job table exists before the first upload
     blobs = open_blobs(blob_location())
     rows = []
@@ -43,7 +51,7 @@ def enqueue_uploads(workspace: Workspace, files: list[Upload]) -> list[FileResul
             key = display_path(saved_as, workspace.base)
             try:
                 uploads.check_upload(file.name, len(data), settings.max_file_bytes)
-                job = submit(queue, blobs, key, data)
+                job = submit(queue, blobs, key, data, collection=collection, queued_by=actor(user))
             except RagstreamError as exc:
                 rows.append(FileResult(file.name, "failed", str(exc).split(": ", 1)[-1]))
                 continue

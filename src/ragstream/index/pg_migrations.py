@@ -26,6 +26,9 @@ append-only audit log (a trigger refuses UPDATE and DELETE).
 
 Migration 5 adds `ingest_jobs`, the ingest queue the workers claim from
 (ragstream.queue.jobs): one row per job, leased with a visibility timeout.
+
+Migration 6 gives each job the collection its document goes into and who queued it
+(the page's chosen collection and signed-in user; jobs queued before are `default`).
 """
 
 from __future__ import annotations
@@ -165,6 +168,13 @@ CREATE INDEX ingest_jobs_live ON ingest_jobs (run_after, id) WHERE state IN ('qu
 -- At most one waiting job per document: a newer upload replaces the waiting one.
 CREATE UNIQUE INDEX ingest_jobs_one_queued ON ingest_jobs (doc_key) WHERE state = 'queued';
 CREATE INDEX ingest_jobs_running_key ON ingest_jobs (doc_key) WHERE state = 'running';
+""",
+    ),
+    (
+        6,
+        """
+ALTER TABLE ingest_jobs ADD COLUMN collection text NOT NULL DEFAULT 'default';
+ALTER TABLE ingest_jobs ADD COLUMN queued_by text NOT NULL DEFAULT '';
 """,
     ),
 )
