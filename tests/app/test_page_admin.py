@@ -103,6 +103,9 @@ def test_admin_sees_and_changes_members_and_the_change_applies_at_the_next_reque
     alice = rerun_as(monkeypatch, alice, "alice")
     assert picker(alice) == ["All collections", "default"]  # her stale choice fell back
 
+    assert not [h for h in admin.sidebar.html if "<th>Who</th>" in h.value]  # until asked
+    admin.toggle(key="admin_audit").set_value(True)
+    admin = rerun_as(monkeypatch, admin, "admin")
     audit = [h.value for h in admin.sidebar.html if "<th>Who</th>" in h.value]
     did = [(row[1], row[2], row[3], row[4]) for row in table_rows(audit[0])]
     assert ("admin", "grant", "hr", "user:alice editor") in did

@@ -100,8 +100,11 @@ def _collection_controls(accounts: Accounts, user: Identity | None, names: list[
 
 
 def _audit(accounts: Accounts, user: Identity | None) -> None:
-    entries = accounts.audit_log(AUDIT_ROWS, by=user)
     with st.sidebar.expander("Audit log", expanded=False):
+        # read (and drawn) on request only: not a query on every run of the page
+        if not st.toggle(f"Show the newest {AUDIT_ROWS} entries", key="admin_audit"):
+            return
+        entries = accounts.audit_log(AUDIT_ROWS, by=user)
         if not entries:
             st.caption("Nothing recorded yet.")
             return
