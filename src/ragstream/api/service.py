@@ -19,7 +19,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ragstream import uploads
-from ragstream.access import Identity, narrow
+from ragstream.access import Identity, actor, narrow
 from ragstream.api.tokens import TokenRecord
 from ragstream.config import Settings
 from ragstream.errors import AccessDenied, RagstreamError
@@ -28,6 +28,7 @@ from ragstream.generate.llm import llm_configured
 from ragstream.ingest.loaders import SUPPORTED_SUFFIXES
 from ragstream.ingest.pipeline import DEFAULT_COLLECTION
 from ragstream.models import Chunk, DocumentRecord, Hit
+from ragstream.queue import intake
 from ragstream.workspace import Workspace
 
 MAX_FILES_PER_UPLOAD = 100
@@ -38,7 +39,7 @@ class UploadResult:
     """One uploaded file's outcome; `status_code` says why it was refused, if it was."""
 
     name: str
-    status: str  # ingested, unchanged, skipped, failed
+    status: str  # ingested, unchanged, skipped, failed; queued (a fleet's workers index it)
     reason: str = ""
     n_chunks: int = 0
     path: str = ""  # the document key (for delete / search filters)
@@ -168,6 +169,8 @@ class Service:
         if not caller.may_touch(collection):
             raise AccessDenied(f"this token may not change collection {collection}")
         self.workspace.accounts.require(caller.user, "write", collection)
+        if intake.queues_uploads(settings):  # a fleet: the workers embed
+            return self._enqueue(files, collection, actor(caller.user))
         target = uploads.uploads_dir(settings)
         results: list[tuple[int, UploadResult]] = []
         saved: dict[str, tuple[int, str]] = {}  # saved path -> (position, name as sent)
@@ -194,6 +197,20 @@ class Service:
                 result = UploadResult(name, row.status, row.reason, row.n_chunks, row.path, code)
                 results.append((position, result))
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
+
+    def _enqueue(
+        self, files: Sequence[tuple[str, bytes]], collection: str, queued_by: str
+    ) -> list[UploadResult]:
+        _ = self.workspace.store  # migrations: the job table exists before the first job
+        rows = intake.enqueue_uploads(
+            self.settings, self.workspace.base, files, collection=collection, queued_by=queued_by
+        )
+        return [
+            UploadResult(name, r.status, r.reason, 0, r.path if r.status == "queued" else "",
+                         200 if r.status == "queued"
+                         else refusal_status(name, len(data), self.settings.max_file_bytes))
+            for r, (name, data) in zip(rows, files, strict=True)
+        ]  # fmt: skip
 
     def remove(self, path: str, caller: Caller = ADMIN) -> bool:
         """False when there is no such document the caller may change (a guessed path

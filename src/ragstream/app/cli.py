@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ragstream.auth import Login, SessionStore, is_loopback
+from ragstream.auth import Login, Sessions, SessionStore, is_loopback
 from ragstream.commands.options import workspace_option
 from ragstream.config import Settings, load_settings
 from ragstream.host.config import HEALTH_PATH
@@ -191,6 +191,15 @@ def mount_api(gateway: Starlette, settings: Settings, *, open_without_tokens: bo
     mount(gateway, api)
 
 
+def _sessions(settings: Settings) -> Sessions:
+    """Sign-ins every replica sees when they share a database; else signed cookies."""
+    if settings.database_url:
+        from ragstream.auth.shared_sessions import PostgresSessionStore
+
+        return PostgresSessionStore(settings.database_url, hours=settings.session_hours)
+    return SessionStore(hours=settings.session_hours)
+
+
 def _accounts_login(settings: Settings) -> Login:
     """The gateway's sign-in: a local account, or no name and RAGSTREAM_PASSWORD (admin)."""
     from ragstream.workspace import Workspace
@@ -249,7 +258,7 @@ def serve(port: int, address: str, workspace: Path | None, watch: bool) -> None:
         f"http://127.0.0.1:{inner}",
         settings.password,
         oidc_config=oidc,
-        sessions=SessionStore(hours=settings.session_hours),
+        sessions=_sessions(settings),
         accounts=_accounts_login(settings) if settings.password else None,
     )
     mount_api(app, settings, open_without_tokens=guarded is False and is_loopback(address))

@@ -1,7 +1,8 @@
 """Who may come in: the shared password and signed, expiring sessions.
 
 One module for every door (the web gateway in front of Streamlit, and the HTTP API):
-`password_matches` / `PasswordGate` for the password, `SessionStore` for the cookie.
+`password_matches` / `PasswordGate` for the password, `SessionStore` for the cookie
+(`shared_sessions.PostgresSessionStore` when replicas share a database).
 It imports nothing from the doors, so any of them may import it.
 """
 
@@ -19,6 +20,7 @@ from ragstream.auth.sessions import (
     SESSION_HOURS,
     USER_HEADER,
     Session,
+    Sessions,
     SessionStore,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "PasswordGate",
     "Session",
     "SessionStore",
+    "Sessions",
     "is_loopback",
     "password_matches",
     "shared_password_login",

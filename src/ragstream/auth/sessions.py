@@ -4,7 +4,7 @@ A cookie is `<payload>.<signature>`: the payload is base64url JSON {sid, user, e
 signature HMAC-SHA256 over it with the store's secret. Nothing secret is inside, so a
 cookie shown in a browser's tools reveals only the user name and the expiry. The secret
 is random per process unless one is given: a restart signs everyone out, by design
-(no secret to keep on disk). Logout adds the session id to a revoked set, pruned as
+(no secret to keep on disk); replicas sharing a database use `shared_sessions` instead. Logout adds the session id to a revoked set, pruned as
 those sessions would have expired anyway.
 """
 
@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 COOKIE_NAME = "ragstream_session"
 # The signed-in user, as the gateway tells the page; set by the gateway alone.
@@ -31,6 +32,19 @@ class Session:
     id: str
     user: str
     expires: float  # Unix time
+
+
+class Sessions(Protocol):
+    """What the gateway needs of a session keeper: this module's signed cookies for one
+    server, `shared_sessions.PostgresSessionStore` for replicas sharing a database."""
+
+    lifetime_s: float
+
+    def issue(self, user: str) -> tuple[str, Session]: ...
+
+    def verify(self, cookie: str | None) -> Session | None: ...
+
+    def revoke(self, session: Session) -> None: ...
 
 
 def _b64(data: bytes) -> str:

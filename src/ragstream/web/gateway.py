@@ -29,6 +29,7 @@ from ragstream.auth import (
     COOKIE_NAME,
     AccountGate,
     Login,
+    Sessions,
     SessionStore,
     shared_password_login,
 )
@@ -48,7 +49,7 @@ class Door:
 
     password: str | None
     oidc: OidcConfig | None
-    sessions: SessionStore
+    sessions: Sessions
     gate: AccountGate | None = None
     live: dict[str, set[asyncio.Event]] = field(default_factory=dict)
 
@@ -77,7 +78,7 @@ def create_app(
     password: str | None,
     *,
     oidc_config: OidcConfig | None = None,
-    sessions: SessionStore | None = None,
+    sessions: Sessions | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     accounts: Login | None = None,
 ) -> Starlette:

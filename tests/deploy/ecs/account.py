@@ -25,3 +25,17 @@ class EcsAccount:
     def plan(self) -> list[str]:
         self.deployer().plan()
         return [line for line in self.lines if line.startswith("  + ")]
+
+
+def applied(acct: EcsAccount) -> dict[str, Any]:
+    """Apply, capturing the create_service requests; plan-again must be empty."""
+    deployer = acct.deployer()
+    requests: dict[str, Any] = {}
+
+    def keep(params: Any, **_: Any) -> None:
+        requests[params["serviceName"]] = params
+
+    deployer.clients.session.events.register("provide-client-params.ecs.CreateService", keep)
+    deployer.apply()
+    assert acct.plan() == []
+    return requests

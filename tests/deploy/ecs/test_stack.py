@@ -10,29 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any
 
 import pytest
 
 from ragstream.deploy.ecs import cli as ecs_cli
 from ragstream.deploy.ecs.resources import METRIC_NAMESPACE
-from tests.deploy.ecs.account import EcsAccount
+from tests.deploy.ecs.account import EcsAccount, applied
 
 pytestmark = pytest.mark.aws
-
-
-def applied(acct: EcsAccount) -> dict[str, Any]:
-    """Apply, capturing the create_service requests; plan-again must be empty."""
-    deployer = acct.deployer()
-    requests: dict[str, Any] = {}
-
-    def keep(params: Any, **_: Any) -> None:
-        requests[params["serviceName"]] = params
-
-    deployer.clients.session.events.register("provide-client-params.ecs.CreateService", keep)
-    deployer.apply()
-    assert acct.plan() == []
-    return requests
 
 
 def test_plan_apply_plan_again_is_nothing_to_do(ecs_account: EcsAccount) -> None:

@@ -23,9 +23,12 @@ def status(deployer: EcsDeployer, **_: Any) -> None:
 def release(deployer: EcsDeployer, tag: str | None = None, **_: Any) -> None:
     from ragstream.deploy.image import git_tag
 
-    deployer.release(tag or git_tag())
-    click.echo("ECS replaces the tasks; a revision whose tasks fail health is rolled back "
-               "by the circuit breaker. `ragstream deploy status` shows the rollout.")  # fmt: skip
+    released = deployer.release(tag or git_tag())
+    if deployer.ecs_settings.release_wait_seconds:
+        deployer.wait(released)  # stable, or one line: rolled back / still rolling out
+    else:
+        click.echo("ECS replaces the tasks; a revision whose tasks fail health is rolled back "
+                   "by the circuit breaker. `ragstream deploy status` shows the rollout.")  # fmt: skip
 
 
 def rollback(deployer: EcsDeployer, **_: Any) -> None:

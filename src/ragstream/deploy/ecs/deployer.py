@@ -14,6 +14,7 @@ from ragstream.deploy.ecs.clients import EcsClients
 from ragstream.deploy.ecs.edge import find_alb
 from ragstream.deploy.ecs.planner import current_stack, plan_ecs
 from ragstream.deploy.ecs.resources import EcsStack
+from ragstream.deploy.ecs.rollout import Outcome, wait_for_rollout
 from ragstream.deploy.ecs.services import find_service
 from ragstream.deploy.ecs.settings import EcsSettings, load_ecs_settings
 from ragstream.deploy.ecs.teardown import plan_ecs_destroy
@@ -91,6 +92,19 @@ class EcsDeployer(Deployer):
             self.echo(f"{fam.family}: {arn.rsplit('/', 1)[-1]} ({image}) rolling out")
             done[fam.family] = arn
         return done
+
+    def wait(self, released: dict[str, str], poll: float | None = None) -> list[Outcome]:
+        """Wait (`[ecs] release_wait_seconds`) for the released services to be stable;
+        echo one line each; DeployError if one was rolled back or is still rolling out."""
+        timeout = self.ecs_settings.release_wait_seconds
+        self.echo(f"waiting up to {timeout}s for the services to be stable...")
+        outcomes = wait_for_rollout(self.clients.ecs, self.stack().cluster, released, timeout, poll)
+        for outcome in outcomes:
+            self.echo(outcome.line())
+        bad = [o for o in outcomes if o.state != "stable"]
+        if bad:
+            raise DeployError("release not stable: " + "; ".join(o.line() for o in bad))
+        return outcomes
 
     def rollback(self) -> dict[str, str]:
         """Point each service at the revision before its current one."""

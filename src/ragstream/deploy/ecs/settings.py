@@ -35,12 +35,15 @@ class EcsSettings:
     db_engine_version: str = "17"
     bucket: str | None = None  # None: <stack>-<account>-<region>-docs
     log_retention_days: int = 30
+    release_wait_seconds: int = 900  # release waits this long for stable services; 0: no wait
 
     def __post_init__(self) -> None:
         if not 1 <= self.web_min <= self.web_max or not 0 <= self.worker_min <= self.worker_max:
             raise ConfigError(
                 "[ecs] needs 1 <= web_min <= web_max and 0 <= worker_min <= worker_max"
             )
+        if self.release_wait_seconds < 0:
+            raise ConfigError("[ecs] release_wait_seconds must be 0 (do not wait) or more")
         if self.db_backup_days < 1:
             raise ConfigError("[ecs] db_backup_days must be at least 1: backups stay on")
         for name in ("public_subnets", "private_subnets"):
