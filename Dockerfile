@@ -88,6 +88,20 @@ RUN groupadd --system --gid 10001 ragstream \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
         --shell /usr/sbin/nologin ragstream \
     && mkdir /data && chown 10001:10001 /data
+# OCR of scans and images (ragstream.ingest.ocr) needs Debian's tesseract: +83 MB (ICU,
+# the English model; the unused script-detection model is dropped), which would take the
+# image past its 500 MB budget, so it is opt-in: --build-arg OCR_PACKAGES=tesseract-ocr.
+# Without it `ocr = "auto"` indexes what has text and names the missing package.
+ARG OCR_PACKAGES=""
+# DL3008 (pin apt versions): the names come from the build arg, so a pin is the caller's
+# (tesseract-ocr=5.3.0-2 on bookworm); the base image's Debian release fixes the rest.
+# hadolint ignore=DL3008
+RUN if [ -n "$OCR_PACKAGES" ]; then \
+        apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $OCR_PACKAGES \
+        && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
+            /usr/share/tesseract-ocr/*/tessdata/osd.traineddata; \
+    fi
 
 # HOME=/tmp: Streamlit's caches go to the one writable place besides /data, so the root
 # filesystem can be read-only. The key arrives by env or a mounted file, never baked in.

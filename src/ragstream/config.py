@@ -22,6 +22,7 @@ from ragstream.redact import register_secret, register_url
 ENV_PREFIX = "RAGSTREAM_"
 MB = 1024 * 1024  # max_file_mb counts mebibytes, everywhere (ingest, page, API)
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+OCR_MODES = ("auto", "off", "force")  # the same tuple lives in ingest/ocr.py (lower floor)
 # Secrets keep the names their ecosystems use (OPENAI_API_KEY), plus RAGSTREAM_* aliases.
 SECRET_ENV = {
     "openai_api_key": ("OPENAI_API_KEY", "RAGSTREAM_OPENAI_API_KEY"),
@@ -41,6 +42,9 @@ class Settings:
     retrieval_mode: str = "hybrid"
     reranker: str | None = None  # None = "none"; see ragstream.retrieve.rerank
     max_file_mb: float = 50.0
+    # Scans and images: "auto" OCRs pages without text and image files (bounded per file),
+    # "force" every PDF page too, "off" none (see ragstream.ingest.ocr).
+    ocr: str = "auto"
     model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
     openai_timeout: float = 60.0
@@ -62,6 +66,8 @@ class Settings:
             raise ConfigError(
                 f"retrieval_mode={self.retrieval_mode!r} is not one of {', '.join(RETRIEVAL_MODES)}"
             )
+        if self.ocr not in OCR_MODES:
+            raise ConfigError(f"ocr={self.ocr!r} is not one of {', '.join(OCR_MODES)}")
         if self.chunk_tokens < 16 or not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError(
                 "chunk_tokens must be >= 16 and chunk_overlap between 0 and chunk_tokens - 1 "

@@ -29,6 +29,7 @@ from ragstream.generate.prompt import render_prompt
 from ragstream.index.embedder import Embedder, create_embedder
 from ragstream.index.factory import open_store, store_location
 from ragstream.index.store import Store
+from ragstream.ingest.attached import remove_with_attachments
 from ragstream.ingest.pipeline import DEFAULT_COLLECTION, Blob, Ingestor
 from ragstream.ingest.report import (
     FileResult,
@@ -161,7 +162,8 @@ class Workspace:
     def remove(self, path: str, *, user: Identity | None = None) -> bool:
         """Remove a document; False when it is not in a collection `user` may edit
         (whether it exists elsewhere or not: a guessed path learns nothing)."""
-        removed = self.store.remove_document(path, self.accounts.permitted(user, "write"))
+        # A message's attachments (documents of their own) go with it.
+        removed = remove_with_attachments(self.store, path, self.accounts.permitted(user, "write"))
         if removed:
             self.store.append_audit(actor(user), "remove", path)
         return removed
@@ -376,6 +378,7 @@ class Workspace:
             progress=progress,
             collection=collection,
             may_take_from=lambda other: editable is None or other in editable,
+            ocr_mode=s.ocr,
         )
 
     def _audit_report(self, report: IngestReport, collection: str, who: str) -> None:

@@ -102,13 +102,13 @@ def test_bad_files_are_reported_and_the_rest_ingested(corpus: Path, workspace: W
     (corpus / "empty.txt").write_text("", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<<")
-    (corpus / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (corpus / "picture.gif").write_bytes(b"GIF89a")
     huge = corpus / "huge.md"
     with huge.open("wb") as handle:
         handle.truncate(200 * 1024 * 1024)  # sparse: costs no disk
     report = workspace.ingest([corpus])
     by_path = {f.path: f for f in report.files}
-    assert by_path["docs/picture.png"].status == "skipped"
+    assert by_path["docs/picture.gif"].status == "skipped"
     for name in ("empty.txt", "binary.txt", "broken.pdf", "huge.md"):
         result = by_path[f"docs/{name}"]
         assert result.status == "failed", result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import pytest
@@ -65,7 +66,7 @@ def test_plan_apply_is_idempotent_and_repairs_drift(account):
     assert sorted(v["Size"] for v in volumes) == [16, 20]
     assert all(v["Encrypted"] and v["VolumeType"] == "gp3" for v in volumes)
     raw = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
-    user_data = base64.b64decode(raw["UserData"]["Value"]).decode()
+    user_data = gzip.decompress(base64.b64decode(raw["UserData"]["Value"])).decode()
     assert user_data.startswith("#cloud-config")
     host = json.loads(
         next(

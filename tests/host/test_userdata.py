@@ -18,7 +18,12 @@ from ragstream.host.config import HostConfig
 from ragstream.host.errors import HostError
 from ragstream.host.package import build_zipapp
 from ragstream.host.proxy import render_caddyfile
-from ragstream.host.userdata import USER_DATA_LIMIT, render_unit, render_user_data
+from ragstream.host.userdata import (
+    USER_DATA_LIMIT,
+    compress_user_data,
+    render_unit,
+    render_user_data,
+)
 
 CONFIG = HostConfig(
     region="eu-central-1",
@@ -41,7 +46,7 @@ def _files(document: dict) -> dict[str, dict]:
 
 
 def test_user_data_fits_in_ec2_limit_with_room_to_spare() -> None:
-    size = len(render_user_data(CONFIG).encode())
+    size = len(compress_user_data(render_user_data(CONFIG)))  # what EC2 counts
     assert size < USER_DATA_LIMIT
     assert size < USER_DATA_LIMIT - 1500, f"{size} bytes: little headroom left for new code"
 
@@ -49,6 +54,10 @@ def test_user_data_fits_in_ec2_limit_with_room_to_spare() -> None:
 def test_user_data_installs_ubuntu_packages_and_starts_the_units() -> None:
     document = _document()
     assert set(document["packages"]) == {"docker.io", "python3-boto3", "caddy"}
+    # caddy from Caddy's repository: Ubuntu's 2.6 closes WebSockets at every reload.
+    (source,) = document["apt"]["sources"].values()
+    assert "https://dl.cloudsmith.io/public/caddy/stable/deb/debian" in source["source"]
+    assert source["keyid"] == "65760C51EDEA2017CEA2CA15155B6D79CA56EA34"
     commands = [" ".join(command) for command in document["runcmd"]]
     assert commands[0] == "/usr/local/bin/ragstream-host mount-data"
     assert "systemctl enable --now --no-block ragstream.service" in commands
@@ -69,6 +78,26 @@ def test_user_data_carries_settings_agent_unit_and_caddyfile() -> None:
     assert unit == render_unit("/usr/local/bin/ragstream-host")
     caddyfile = files["/etc/caddy/Caddyfile"]["content"]
     assert "rag.example.com {" in caddyfile and "reverse_proxy 127.0.0.1:8501" in caddyfile
+    assert "stream_close_delay 600000ms" in caddyfile  # the default drain timeout
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs the system python3")
+def test_cloud_init_reads_the_gzipped_user_data(tmp_path: Path) -> None:
+    """EC2 gets the user data gzipped; cloud-init's own reader gives back the document."""
+    text = render_user_data(CONFIG)
+    (tmp_path / "user-data.gz").write_bytes(compress_user_data(text))
+    script = (
+        "import sys; from cloudinit.user_data import convert_string; "
+        "sys.stdout.buffer.write(convert_string(open(sys.argv[1], 'rb').read())"
+        ".get_payload(decode=True))"
+    )
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", script, str(tmp_path / "user-data.gz")], capture_output=True
+    )
+    if b"No module named 'cloudinit'" in result.stderr:
+        pytest.skip("apt-get install cloud-init")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == text
 
 
 def test_oversized_user_data_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from fpdf import FPDF
 from ragstream.config import MB
 from ragstream.ingest.loaders import CODE_SUFFIXES, SUPPORTED_SUFFIXES, is_supported, load_document
 from ragstream.ingest.loaders.common import LEGACY_WARNING
+from ragstream.ingest.ocr import ocr_context
 from tests.ingest.files import load, reason, write
 
 
@@ -33,7 +34,7 @@ def make_pdf(path: Path, pages: list[str]) -> Path:
 # --- registry -------------------------------------------------------------------------
 def test_supported_suffixes_are_the_documented_ones() -> None:
     documents = {".txt", ".rst", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".csv",
-                 ".tsv", ".xlsx", ".pptx", ".eml"}  # fmt: skip
+                 ".tsv", ".xlsx", ".pptx", ".eml", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}  # fmt: skip
     assert documents | set(CODE_SUFFIXES) == SUPPORTED_SUFFIXES
     assert is_supported(Path("a/B.PDF")) and is_supported(Path("notes.Markdown"))
     assert is_supported(Path("sheet.xlsx")) and is_supported(Path("src/app.py"))
@@ -274,7 +275,12 @@ def test_scanned_pdf_without_text(tmp_path: Path) -> None:
         pdf.add_page()
         pdf.rect(20, 20, 100, 150, style="F")  # a picture of a page, no text layer
     pdf.output(str(tmp_path / "scan.pdf"))
-    assert reason(tmp_path / "scan.pdf").startswith("no extractable text (scanned?)")
+    # OCR (tests/ingest/test_ocr.py) reads the pictures and finds no words in them either.
+    assert reason(tmp_path / "scan.pdf") == "OCR found no text on its pages"
+    with ocr_context("off"):
+        assert reason(tmp_path / "scan.pdf").startswith(
+            "no extractable text (scanned?): OCR is off"
+        )
 
 
 # --- docx -----------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def eml_bytes(html_only: bool = False) -> bytes:
         message.add_attachment(
             b"Step,Owner\nBackup,Ada\n", maintype="text", subtype="csv", filename="plan.csv"
         )
-        message.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="map.png")
+        message.add_attachment(b"GIF89a", maintype="image", subtype="gif", filename="map.gif")
         message.add_attachment(
             b"%PDF-1.4 broken", maintype="application", subtype="pdf", filename="bad.pdf"
         )
@@ -196,7 +196,12 @@ def eml_bytes(html_only: bool = False) -> bytes:
 
 def test_eml_headers_body_and_supported_attachments(tmp_path: Path) -> None:
     result = load_document(write(tmp_path, "move.eml", eml_bytes()))
-    mail, plan = result.sections
+    [mail] = result.sections
+    [attachment] = (
+        result.attachments
+    )  # a document of its own (tests/ingest/test_eml_attachments.py)
+    assert (attachment.name, attachment.size) == ("plan.csv", 22)
+    [plan] = attachment.sections
     assert mail.title == "Server move on Friday"
     assert mail.text == (
         "Subject: Server move on Friday\nFrom: Ops <ops@example.org>\nTo: team@example.org\n"

@@ -19,7 +19,7 @@ def test_add_sync_change_delete_rename(tmp_path: Path, workspace: Workspace) -> 
     docs = tmp_path / "docs"
     write(docs / "zebra.md", "# Zebras\n\nZebras graze on the savanna in large herds.\n")
     write(docs / "sub/ravens.txt", "Ravens solve puzzles and remember faces.\n")
-    write(docs / "image.png", "not a document")
+    write(docs / "image.gif", "not a document")
     sources = workspace.sources
     spec = sources.add(str(docs), every=900)
     assert (spec.name, spec.kind, spec.every) == ("docs", "folder", 900)

@@ -39,7 +39,7 @@ def test_sync_paginates_is_incremental_by_etag_and_removes(aws: Any, workspace: 
             Key=f"handbook/p{i}.md",
             Body=f"# Page {i}\n\nPolicy {i}: badgers dig setts.\n".encode(),
         )
-    s3.put_object(Bucket="team-docs", Key="handbook/logo.png", Body=b"\x89PNG")
+    s3.put_object(Bucket="team-docs", Key="handbook/logo.gif", Body=b"\x89PNG")
     s3.put_object(Bucket="team-docs", Key="other/x.md", Body=b"# Outside the prefix\n")
     calls: Counter[str] = Counter()
     client = counted_client(aws, calls)

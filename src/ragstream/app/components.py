@@ -191,7 +191,7 @@ def _ingest_rows(
     def progress(p: IngestProgress) -> None:
         name = passages.document_name(p.path) if p.path else ""
         job.fraction = min(p.done / max(p.total, 1), 1.0)
-        job.text = f"{p.stage} {name}".strip()
+        job.text = f"{p.stage} {name} {p.detail}".strip()
 
     try:
         with lock:

@@ -63,7 +63,8 @@ def ingest(
             with _progress_bar() as (bar, task):
 
                 def update(event: IngestProgress) -> None:
-                    bar.update(task, completed=event.done, total=event.total, file=event.path)
+                    file = f"{event.path} ({event.detail})" if event.detail else event.path
+                    bar.update(task, completed=event.done, total=event.total, file=file)
 
                 report = workspace.ingest(
                     list(paths), keep_missing=keep_missing, progress=update, **into

@@ -131,7 +131,7 @@ def _ports(perm: Any) -> str:
 
 
 def plan_instance(
-    clients: AwsClients, stack: Stack, user_data: Callable[[str], str]
+    clients: AwsClients, stack: Stack, user_data: Callable[[str], bytes]
 ) -> Iterator[Step]:
     """`user_data(registry)` renders the host's cloud-config; called only when creating."""
     spec: Instance = stack.instance
@@ -204,7 +204,7 @@ def replacement_reasons(instance: Any, ami: str, bootstrap: str) -> list[str]:
 
 
 def replace_instance(
-    ctx: Context, stack: Stack, instance_id: str, ami: str, user_data: Callable[[str], str]
+    ctx: Context, stack: Stack, instance_id: str, ami: str, user_data: Callable[[str], bytes]
 ) -> None:
     ec2 = ctx.clients.ec2
     ec2.terminate_instances(InstanceIds=[instance_id])
@@ -216,7 +216,7 @@ def replace_instance(
         )
 
 
-def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], str]) -> Step:
+def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], bytes]) -> Step:
     spec: Instance = stack.instance
     ami = resolve_ami(clients, spec.ami_parameter, spec.ami)
     kept = [v for v in find_data_volumes(clients, stack.name) if v["State"] == "available"]
@@ -236,7 +236,7 @@ def create_step(clients: AwsClients, stack: Stack, user_data: Callable[[str], st
     )
 
 
-def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], str]) -> None:
+def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], bytes]) -> None:
     """Run the instance; reattach the stack's kept /data volume, or make one that outlives it."""
     spec: Instance = stack.instance
     ec2 = ctx.clients.ec2
@@ -268,7 +268,8 @@ def launch(ctx: Context, stack: Stack, ami: str, user_data: Callable[[str], str]
             InstanceType=spec.instance_type,  # type: ignore[arg-type]
             MinCount=1,
             MaxCount=1,
-            UserData=user_data(ctx.need("registry")),
+            # gzip bytes (cloud-init gunzips them); botocore base64-encodes bytes as they are.
+            UserData=user_data(ctx.need("registry")),  # type: ignore[arg-type]
             IamInstanceProfile={"Name": spec.instance_profile},
             SecurityGroupIds=[ctx.need("security_group_id")],
             MetadataOptions=METADATA,

@@ -80,13 +80,13 @@ class Deployer:
             keep_releases=s.keep_images,
         )
 
-    def user_data(self, registry: str) -> str:
+    def user_data(self, registry: str) -> bytes:
         # The host wing renders its own cloud-init; its HostError is stdlib-only, not ours.
         from ragstream.host.errors import HostError
-        from ragstream.host.userdata import render_user_data
+        from ragstream.host.userdata import compress_user_data, render_user_data
 
         try:
-            return render_user_data(self.host_config(registry))
+            return compress_user_data(render_user_data(self.host_config(registry)))
         except HostError as exc:
             raise DeployError(f"cannot render the host's user data: {exc}") from None
 

@@ -209,7 +209,7 @@ def _principal(trust: dict[str, Any]) -> str:
 def plan_stack(
     clients: AwsClients,
     stack: Stack,
-    user_data: Callable[[str], str],
+    user_data: Callable[[str], bytes],
     registry: str,
     host_config: HostConfig,
 ) -> tuple[list[Step], Context]:

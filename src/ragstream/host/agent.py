@@ -16,9 +16,10 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ragstream.host import docker, imds, release
+from ragstream.host import docker, drain, imds, release
 from ragstream.host.aws import Aws
 from ragstream.host.config import DEFAULT_PATH, HostConfig
 from ragstream.host.errors import HostError, NotYetError
@@ -109,11 +110,13 @@ def dns(config: HostConfig) -> None:
 
 def status(config: HostConfig) -> dict:
     state = release.reconcile(config, State.load(config.state_dir))
+    draining = drain.load(config.state_dir)  # a released-from container still serving
     report: dict = {
         "current": None,
         "previous": state.previous.__dict__ if state.previous else None,
         "good": [r.tag for r in state.good],
         "last": state.last,
+        "draining": draining,
     }
     if state.current:
         name = release.container(config, state.current.slot)
@@ -145,6 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     status_parser = commands.add_parser("status", help="what runs, is it healthy")
     status_parser.add_argument("--json", action="store_true")
     commands.add_parser("mount-data", help="format (once) and mount the data volume")
+    # Started by a release (drain.py), never by hand.
+    commands.add_parser("drain").add_argument("state_dir")
     return parser
 
 
@@ -160,6 +165,9 @@ def _load(path: Path) -> HostConfig:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "drain":  # everything it needs is in its argv
+            drain.run(args.state_dir, log)
+            return 0
         config = _load(args.config)
         if args.command in ("start", "release", "rollback", "reconfigure"):
             config = sync_config(config, args.config)
@@ -192,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                     if current
                     else "nothing released yet"
                 )
+                if report["draining"]:  # the old container still serving its WebSockets
+                    drained = report["draining"]
+                    until = datetime.fromtimestamp(drained["until"], UTC)
+                    print(f"draining {drained['name']} until {until:%H:%M:%S} UTC")
                 if report["last"]:
                     last = report["last"]
                     outcome = "ok" if last["ok"] else f"failed: {last['reason']}"
@@ -200,3 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ragstream-host: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":  # `python -m ragstream.host.agent` (how a checkout starts a drainer)
+    sys.exit(main())

@@ -51,6 +51,10 @@ class HostConfig:
     # release), and how many good releases `rollback --to` can return to.
     config_parameter: str | None = None
     keep_releases: int = 20
+    # Seconds a released-from container keeps serving the WebSockets (Streamlit sessions)
+    # it had, while new ones go to the new container: Caddy's stream_close_delay and how
+    # long the agent lets the old container run. 0: close them at the switch.
+    drain_timeout: float = 600.0
 
     @property
     def registry(self) -> str:

@@ -3,8 +3,9 @@
 Every deployment runs the same steps. Everything that can fail for outside reasons
 (SSM, ECR token, pull) happens before any container is touched; the new container runs
 beside the serving one on the other loopback port; only once it answers its health
-check does the proxy switch to it and the old one stop. So on any failure the container
-that was serving keeps serving.
+check does the proxy switch to it and the old one stop (once the WebSockets it still
+serves have closed: drain.py). So on any failure the container that was serving keeps
+serving.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ragstream.host import docker, proxy
+from ragstream.host import docker, drain, proxy
 from ragstream.host.aws import Aws
 from ragstream.host.config import HostConfig
 from ragstream.host.errors import HostError
@@ -25,7 +26,6 @@ from ragstream.host.files import exclusive, write_atomic
 from ragstream.host.state import Release, State
 
 SLOTS = ("blue", "green")
-DRAIN_SECONDS = 2.0  # requests already sent to the old container get to finish
 
 
 STARTED = time.monotonic()
@@ -182,6 +182,7 @@ def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
     old = serving_slot(config)
     new = "green" if old == "blue" else "blue"
     name, port = container(config, new), slot_port(config, new)
+    drain.stop_previous(config, log)  # a release still draining holds this slot
     docker.remove(name)  # a leftover of a failed attempt; never the serving one
     os.makedirs(config.data_dir, exist_ok=True)
     os.chown(config.data_dir, config.container_uid, -1)
@@ -209,12 +210,13 @@ def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
         if old is not None:  # put the Caddyfile back as it was (Caddy kept the old config)
             write_atomic(
                 Path(config.caddyfile),
-                proxy.render_caddyfile(config, slot_port(config, old)).encode(),
+                proxy.render_caddyfile(
+                    config, slot_port(config, old), proxy.stream_close_delay(config)
+                ).encode(),
                 mode=0o644,
             )
         raise
     log(f"healthy; proxy now sends traffic to {name}")
     if old is not None:
-        time.sleep(DRAIN_SECONDS)
-        docker.remove(container(config, old))
+        drain.retire(config, container(config, old), slot_port(config, old), log)
     return Release(tag=tag, digest=digest, slot=new, at=datetime.now(UTC).isoformat())

@@ -1,8 +1,9 @@
 """The EC2 user data (#cloud-config) that turns stock Ubuntu 24.04 into a RAGstream host.
 
-Packages come from Ubuntu's archive only: docker.io, python3-boto3 and caddy (universe;
-a package rather than a container so the proxy needs no image pull and gets Ubuntu's
-security updates). Files are written *deferred*, i.e. after the packages are installed,
+docker.io and python3-boto3 come from Ubuntu's archive; caddy from Caddy's own apt
+repository (a package rather than a container, so the proxy needs no image pull and gets
+security updates), because Ubuntu's is 2.6, and only 2.7 and later keep WebSockets open
+across a config reload (stream_close_delay: a release keeps the sessions). Files are written *deferred*, i.e. after the packages are installed,
 so the caddy package never sees (and never prompts about) our Caddyfile. runcmd then
 mounts the data volume, and enables and starts the units.
 """
@@ -26,6 +27,15 @@ from ragstream.host.proxy import render_caddyfile
 USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
 UNIT_PATH = "/etc/systemd/system/ragstream.service"
 PACKAGES = ["docker.io", "python3-boto3", "caddy"]
+# Caddy's repository (https://caddyserver.com/docs/install), its signing key by fingerprint.
+APT_SOURCES = {
+    "caddy-stable.list": {
+        "source": "deb [signed-by=$KEY_FILE] "
+        "https://dl.cloudsmith.io/public/caddy/stable/deb/debian any-version main",
+        "keyid": "65760C51EDEA2017CEA2CA15155B6D79CA56EA34",
+        "keyserver": "keyserver.ubuntu.com",
+    }
+}
 DATA_DIR: str = HostConfig.data_dir  # the default, where mount-data mounts the volume
 RUNCMD = [
     [AGENT_PATH, "mount-data"],
@@ -48,7 +58,7 @@ def bootstrap_fingerprint() -> str:
     """
     digest = hashlib.sha256(build_zipapp())
     digest.update(render_unit().encode())
-    digest.update(json.dumps([PACKAGES, RUNCMD]).encode())
+    digest.update(json.dumps([PACKAGES, APT_SOURCES, RUNCMD]).encode())
     return digest.hexdigest()[:16]
 
 
@@ -74,21 +84,35 @@ def _settings(config: HostConfig) -> str:
 
 
 def render_user_data(config: HostConfig) -> str:
-    """The #cloud-config for one host; raises HostError if it exceeds EC2's 16 KB."""
+    """The #cloud-config for one host; raises HostError if, gzipped as EC2 gets it
+    (compress_user_data), it exceeds EC2's 16 KB."""
     document = {
         "package_update": True,
+        "apt": {"sources": APT_SOURCES},
         "packages": PACKAGES,
         "write_files": [
             _file(str(DEFAULT_PATH), _settings(config), "0644"),
             _file(AGENT_PATH, build_zipapp(), "0755", gzipped=True),
             _file(UNIT_PATH, render_unit(data_dir=config.data_dir), "0644"),
-            _file(config.caddyfile, render_caddyfile(config, config.blue_port), "0644"),
+            _file(
+                config.caddyfile,
+                # Caddy's repository gives >= 2.7: streams are kept for the drain timeout.
+                render_caddyfile(config, config.blue_port, config.drain_timeout),
+                "0644",
+            ),
         ],
         "runcmd": RUNCMD,
     }
     # JSON is valid YAML: no YAML library is needed, and quoting is never ambiguous.
     text = "#cloud-config\n" + json.dumps(document, separators=(",", ":")) + "\n"
-    size = len(text.encode())
+    size = len(compress_user_data(text))
     if size > USER_DATA_LIMIT:
         raise HostError(f"user data is {size} bytes, over EC2's {USER_DATA_LIMIT}-byte limit")
     return text
+
+
+def compress_user_data(text: str) -> bytes:
+    """What EC2 gets: the text gzipped. cloud-init gunzips user data that starts with
+    gzip's magic bytes, and EC2's limit counts these bytes (a quarter fewer than the text,
+    whose agent is base64)."""
+    return gzip.compress(text.encode(), 9, mtime=0)

@@ -42,6 +42,8 @@ PDF_MAX_PAGES = 5_000
 PDF_MAX_STREAM_BYTES = 32 * MiB
 PDF_MAX_STREAMS_TOTAL_BYTES = 512 * MiB
 HTML_MAX_TAGS = 1_000_000  # "<" counted before parsing: BeautifulSoup costs ~600 B a node
+EML_MAX_ATTACHMENTS = 50  # per message; the rest are named in a warning
+EML_MAX_ATTACHMENT_BYTES = 20 * MiB  # one attachment, decoded: its loader's own caps follow
 CHUNKS_MAX_PER_FILE = 4_000  # ~1M tokens, ~4 MB of English: a 1,500-page book fits
 SECONDS_MAX_PER_FILE = 120.0  # loading + chunking one file (embedding is batched apart)
 PEAK_RSS_BOUND_MB = 1024  # documented bound on an ingest's peak RSS for any single file
@@ -144,6 +146,12 @@ def file_budget(seconds: float = SECONDS_MAX_PER_FILE) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+def seconds_left() -> float | None:
+    """Seconds left in the file's time budget, None outside one (for a child's timeout)."""
+    budget = _deadline.get()
+    return None if budget is None else budget[0] - time.monotonic()
 
 
 def check_time() -> None:

@@ -24,9 +24,9 @@ import numpy as np
 from ragstream.errors import LoaderError
 from ragstream.index.embedder import Embedder
 from ragstream.index.store import Store
-from ragstream.ingest import limits, loaders
+from ragstream.ingest import attached, limits, loaders, ocr
 from ragstream.ingest.chunker import chunk_sections
-from ragstream.ingest.loaders.common import one_line
+from ragstream.ingest.loaders.common import LoadResult, one_line
 from ragstream.ingest.report import (
     FileResult,
     IngestProgress,
@@ -58,6 +58,7 @@ class _Pending:
     record: DocumentRecord
     chunks: list[Chunk]
     warning: str = ""
+    drop: list[str] = field(default_factory=list)  # attachments the new version no longer has
 
 
 ELSEWHERE = "already indexed in a collection you may not change: remove it there first"
@@ -152,6 +153,7 @@ class Ingestor:
         progress: ProgressCallback | None = None,
         collection: str = DEFAULT_COLLECTION,
         may_take_from: Callable[[str], bool] = lambda _collection: True,
+        ocr_mode: str = "auto",
     ) -> None:
         """Documents go into `collection`. A file already indexed in another collection
         moves here only when `may_take_from(that collection)`: an editor of one collection
@@ -165,8 +167,10 @@ class Ingestor:
         self.overlap = min(chunk_overlap, self.max_tokens // 2)
         self.max_bytes = max_bytes
         self.seconds_per_file = limits.SECONDS_MAX_PER_FILE
+        self.ocr_mode = ocr_mode  # "auto" | "off" | "force": see ragstream.ingest.ocr
         self.progress = progress
         self.report = IngestReport()
+        self._manifest: dict[str, DocumentRecord] = {}
         self._pending: list[_Pending] = []
         self._done = 0
         self._total = 0
@@ -183,7 +187,7 @@ class Ingestor:
             # Its documents stay in the index: unreadable is not removed.
             reason = f"folder cannot be read ({why}): its documents are kept as they were"
             self.report.files.append(FileResult(key, "failed", reason))
-        manifest = {doc.path: doc for doc in self.store.documents()}
+        manifest = self._manifest = {doc.path: doc for doc in self.store.documents()}
         self._total = len(found.files)
         seen: set[str] = set()
         for path in found.files:
@@ -197,6 +201,8 @@ class Ingestor:
                 known = None  # stored again under this collection (its vectors are reused)
             self._handle_file(path, key, known)
         self._flush()
+        # A message seen keeps its attachments (one no longer attached went at its write).
+        seen.update(k for key in list(seen) for k in attached.attachments_of(manifest, key))
         if not keep_missing:
             mine = {k: d for k, d in manifest.items() if d.collection == self.collection}
             kept = tuple(key.rstrip("/") + "/" for key in found.unreadable)
@@ -206,7 +212,7 @@ class Ingestor:
 
     def ingest_documents(self, documents: Iterable[tuple[str, Sequence[Section]]]) -> IngestReport:
         started = time.perf_counter()
-        manifest = {doc.path: doc for doc in self.store.documents()}
+        manifest = self._manifest = {doc.path: doc for doc in self.store.documents()}
         for key, sections in documents:
             known = manifest.get(key)
             if known and not self._may_store(known):
@@ -222,7 +228,7 @@ class Ingestor:
     def ingest_blobs(self, blobs: Iterable[Blob]) -> IngestReport:
         """Index documents given as bytes (consumed lazily: one blob in memory at a time)."""
         started = time.perf_counter()
-        manifest = {doc.path: doc for doc in self.store.documents()}
+        manifest = self._manifest = {doc.path: doc for doc in self.store.documents()}
         for blob in blobs:
             self._total += 1
             known = manifest.get(blob.key)
@@ -252,7 +258,7 @@ class Ingestor:
             return
         self._guarded(blob.key, lambda: self._load_blob(blob, known))
 
-    def _load_blob(self, blob: Blob, known: DocumentRecord | None) -> _Pending | None:
+    def _load_blob(self, blob: Blob, known: DocumentRecord | None) -> list[_Pending] | None:
         sha = hashlib.sha256(blob.data).hexdigest()
         if known is not None and known.sha256 == sha:
             self._result(FileResult(blob.key, "unchanged", n_chunks=known.n_chunks))
@@ -261,7 +267,7 @@ class Ingestor:
             raise LoaderError("empty document")
         loaded = loaders.load_bytes(blob.suffix, blob.data)
         record = _record(blob.key, sha, len(blob.data), blob.mtime, loaded.sections)
-        return self._chunked(record, loaded.sections, "; ".join(loaded.warnings))
+        return self._with_attachments(record, loaded)
 
     def _handle_file(self, path: Path, key: str, known: DocumentRecord | None) -> None:
         self._tick(key, "load")
@@ -271,11 +277,15 @@ class Ingestor:
             return
         self._guarded(key, lambda: self._load_file(path, key, known))
 
-    def _guarded(self, key: str, work: Callable[[], _Pending | None]) -> None:
+    def _guarded(self, key: str, work: Callable[[], _Pending | list[_Pending] | None]) -> None:
         """Run one document's load and chunking within its budget; any failure becomes
         its one-line reason and the run goes on. Embedding and writing come after."""
+
+        def on_page(number: int, count: int) -> None:
+            self._tick(key, "ocr", f"page {number} of {count}")
+
         try:
-            with limits.file_budget(self.seconds_per_file):
+            with limits.file_budget(self.seconds_per_file), ocr.ocr_context(self.ocr_mode, on_page):
                 pending = work()
         except LoaderError as exc:
             self._result(FileResult(key, "failed", str(exc)))
@@ -284,11 +294,13 @@ class Ingestor:
             self._result(FileResult(key, "failed", f"cannot ingest it ({one_line(exc)})"))
             return
         if pending is not None:
-            self._pending.append(pending)
+            self._pending.extend(pending if isinstance(pending, list) else [pending])
             if sum(len(p.chunks) for p in self._pending) >= EMBED_BATCH_CHUNKS:
                 self._flush()
 
-    def _load_file(self, path: Path, key: str, known: DocumentRecord | None) -> _Pending | None:
+    def _load_file(
+        self, path: Path, key: str, known: DocumentRecord | None
+    ) -> list[_Pending] | None:
         data, mtime = loaders.read_file(path, self.max_bytes)
         sha = hashlib.sha256(data).hexdigest()
         if known is not None and known.sha256 == sha:
@@ -298,7 +310,26 @@ class Ingestor:
         loaded = loaders.load_bytes(path.suffix, data)
         del data  # the text is all we need from here: one copy less of a large file
         record = _record(key, sha, size, mtime, loaded.sections)
-        return self._chunked(record, loaded.sections, "; ".join(loaded.warnings))
+        return self._with_attachments(record, loaded)
+
+    def _with_attachments(self, record: DocumentRecord, loaded: LoadResult) -> list[_Pending]:
+        """The document and each attachment it carries, as documents of their own
+        (ragstream.ingest.attached); an attachment that cannot be chunked is a warning."""
+        warnings = list(loaded.warnings)
+        children: list[_Pending] = []
+        for item in loaded.attachments:
+            key = attached.attachment_key(record.path, item.name)
+            child = _record(key, item.sha256, item.size, record.mtime, item.sections)
+            try:
+                children.append(self._chunked(child, item.sections, "; ".join(item.warnings)))
+            except LoaderError as exc:
+                warnings.append(f"attachment {item.name}: {exc}")
+        parent = self._chunked(record, loaded.sections, "; ".join(warnings))
+        kept = {c.record.path for c in children}
+        parent.drop = [
+            k for k in attached.attachments_of(self._manifest, record.path) if k not in kept
+        ]
+        return [parent, *children]
 
     def _chunked(
         self, record: DocumentRecord, sections: Sequence[Section], warning: str = ""
@@ -338,6 +369,9 @@ class Ingestor:
             )
             matrix = np.stack([known[c.id] for c in item.chunks]).astype(np.float32)
             self.store.replace_document(record, item.chunks, matrix)
+            for key in item.drop:  # an attachment the message no longer carries
+                if self.store.remove_document(key):
+                    self.report.files.append(FileResult(key, "removed", "no longer attached"))
             self._result(FileResult(record.path, "ingested", item.warning, len(item.chunks)))
 
     def _remove_missing(
@@ -351,7 +385,7 @@ class Ingestor:
         for key in sorted(manifest):
             if key in seen or not key.startswith(prefixes) or key.startswith(kept):
                 continue
-            if self.store.remove_document(key):
+            if self.store.remove_document(key):  # its attachments are under `prefixes` too
                 self.report.files.append(FileResult(key, "removed", "file no longer exists"))
 
     def _result(self, result: FileResult) -> None:
@@ -359,10 +393,10 @@ class Ingestor:
         self._done += 1
         self._tick(result.path, "done")
 
-    def _tick(self, key: str, stage: Stage) -> None:
+    def _tick(self, key: str, stage: Stage, detail: str = "") -> None:
         if self.progress:
             total = max(self._total, self._done)
-            self.progress(IngestProgress(self._done, total, key, stage))
+            self.progress(IngestProgress(self._done, total, key, stage, detail))
 
 
 def _record(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FileStatus = Literal["ingested", "unchanged", "skipped", "failed", "removed", "queued"]
-Stage = Literal["load", "embed", "done"]
+Stage = Literal["load", "ocr", "embed", "done"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class IngestProgress:
     total: int
     path: str
     stage: Stage
+    detail: str = ""  # e.g. "page 3 of 12" while a scan is OCRed
 
 
 ProgressCallback = Callable[[IngestProgress], None]

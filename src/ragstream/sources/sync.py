@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ragstream.errors import RagstreamError, SourceError
 from ragstream.index.store import Store
+from ragstream.ingest.attached import remove_with_attachments
 from ragstream.ingest.pipeline import Blob, display_path
 from ragstream.ingest.report import FileResult, IngestReport
 from ragstream.sources.connector import Connector, Doc
@@ -143,7 +144,7 @@ class Syncer:
             elif f.path in state.docs and f.path not in kept:
                 kept[f.path] = state.docs[f.path]  # failed to load: the old one stays
         for key in sorted(set(state.docs) - set(kept)):
-            if self.store.remove_document(key):
+            if remove_with_attachments(self.store, key):
                 results.append(FileResult(key, "removed", "no longer in the source"))
         state.docs = kept
         result.report = IngestReport(
@@ -157,4 +158,4 @@ class Syncer:
             if not held:
                 raise SourceError(f"source {name!r} is syncing right now; try again in a moment")
             state = self.registry.state(name)
-            return sum(1 for key in state.docs if self.store.remove_document(key))
+            return sum(1 for key in state.docs if remove_with_attachments(self.store, key))

@@ -41,6 +41,12 @@ LOADERS: dict[str, tuple[str, str]] = {
     ".xlsx": ("xlsx", "load_xlsx"),
     ".pptx": ("pptx", "load_pptx"),
     ".eml": ("eml", "load_eml"),
+    # Read by OCR (ragstream.ingest.ocr), per the `ocr` setting.
+    ".png": ("image", "load_image"),
+    ".jpg": ("image", "load_image"),
+    ".jpeg": ("image", "load_image"),
+    ".tif": ("image", "load_image"),
+    ".tiff": ("image", "load_image"),
 }
 # Source code: plain text cited by line range.
 CODE_SUFFIXES = (

