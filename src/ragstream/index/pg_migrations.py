@@ -27,10 +27,12 @@ append-only audit log (a trigger refuses UPDATE and DELETE).
 Migration 5 adds `ingest_jobs`, the ingest queue the workers claim from
 (ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 
-Migration 6 gives each job the collection its document goes into and who queued it
+Migrations 21 and 22 (numbered after their issue: another branch in flight took 6;
+the store applies whichever are missing, by set) come from collections in a fleet.
+Migration 21 gives each job the collection its document goes into and who queued it
 (the page's chosen collection and signed-in user; jobs queued before are `default`).
 
-Migration 7 adds `chunks_collection_vectors`, a btree on a chunk's collection that
+Migration 22 adds `chunks_collection_vectors`, a btree on a chunk's collection that
 carries its id and vector: a search filtered to a small collection (exact, see
 postgres.EXACT_FILTER_ROWS) then reads the vectors in one index-only scan instead of
 fetching each from TOAST, where pgvector keeps them (2.5k chunks: ~2 ms instead of
@@ -192,14 +194,14 @@ CREATE INDEX ingest_jobs_running_key ON ingest_jobs (doc_key) WHERE state = 'run
 """,
     ),
     (
-        6,
+        21,
         """
 ALTER TABLE ingest_jobs ADD COLUMN collection text NOT NULL DEFAULT 'default';
 ALTER TABLE ingest_jobs ADD COLUMN queued_by text NOT NULL DEFAULT '';
 """,
     ),
     (
-        7,
+        22,
         f"""
 DO $$
 BEGIN
