@@ -56,6 +56,7 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     session_hours: float = 12.0  # a web login lasts this long, then the page asks again
+    groups_claim: str = "groups"  # the OIDC claim whose groups are collection members
 
     def __post_init__(self) -> None:
         # Every way a Settings is made (flag, env, _FILE, file, replace) passes here, so
