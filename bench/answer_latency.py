@@ -40,6 +40,7 @@ from ragstream.generate.answer import prompt_messages  # noqa: E402
 from ragstream.generate.events import Delta, Done, Sources  # noqa: E402
 from ragstream.generate.llm import ChatModel  # noqa: E402
 from ragstream.models import Chunk, DocumentRecord, Hit  # noqa: E402
+from ragstream.retrieve.abstain import abstainer  # noqa: E402
 from ragstream.retrieve.rerank import reranker_name  # noqa: E402
 from ragstream.retrieve.rerank_onnx import ColbertReranker  # noqa: E402
 from ragstream.workspace import Workspace  # noqa: E402
@@ -122,6 +123,7 @@ def run(
     warmup: int = 3,
     reranker: str | None = None,
     stored: bool = True,
+    abstain: str = "auto",
 ) -> dict[str, object]:
     queries = [row["text"] for row in read_jsonl(DATA / "queries.jsonl")][: n_queries + warmup]
     server = start_server()
@@ -132,8 +134,12 @@ def run(
         offline_ws = build_workspace(Path(tmp) / "ws", n_chunks, token_vectors)
         build_s = time.perf_counter() - started
         settings = offline_ws.settings.replace(
-            openai_api_key="sk-bench", openai_base_url=server.base_url, reranker=reranker
+            openai_api_key="sk-bench",
+            openai_base_url=server.base_url,
+            reranker=reranker,
+            abstain=abstain,
         )
+        judge = abstainer(settings.abstain)
         ws = TimedWorkspace(settings)
         assert ws.store.count_chunks() == n_chunks
         bare = ChatModel(settings)._client  # the same cached openai client the library uses
@@ -141,7 +147,7 @@ def run(
         rows: dict[str, list[float]] = {k: [] for k in (
             "search_ms", "search_without_rerank_ms", "sources_ms", "sources_minus_search_ms", "request_after_sources_ms",
             "bare_client_request_ms", "request_after_question_ms", "first_token_ms",
-            "offline_answer_ms",
+            "offline_answer_ms", "abstain_model_ms",
         )}  # fmt: skip
 
         def bare_request(messages: Any) -> float:
@@ -182,6 +188,11 @@ def run(
             bare_ms = bare_ms if bare_first else bare_request(messages)
             plain_ms = plain_ms if bare_first else plain_search(query)
 
+            if judge.scorer is not None:  # the model's own cost, whatever the dense floor says
+                hits = Workspace.search(ws, query, rerank=True)
+                t_judge = time.perf_counter()
+                judge.features(query, hits)
+                rows["abstain_model_ms"].append((time.perf_counter() - t_judge) * 1000)
             if i < warmup:  # loads the tokenizer vocabulary, the openai module, caches
                 continue
             rows["search_ms"].append(ask_search_ms)
@@ -202,7 +213,8 @@ def run(
         offline_ws.close()
     server.shutdown()
 
-    medians = {name: median(values) for name, values in rows.items()}
+    rows["abstain_model_ms"] = rows["abstain_model_ms"][warmup:]
+    medians = {name: median(values) if values else 0.0 for name, values in rows.items()}
     library_ms = round(
         medians["sources_minus_search_ms"]
         + medians["request_after_sources_ms"]
@@ -214,13 +226,16 @@ def run(
         "bench": "answer_latency",
         "reranker": reranker_name(settings_of_run),
         "stored_token_vectors": token_vectors,
+        "abstain": settings_of_run.abstain,
         "chunks": n_chunks,
         "queries": n_queries,
         "store_build_s": round(build_s, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "medians_ms": medians,
-        "p95_ms": {name: round(float(np.percentile(v, 95)), 2) for name, v in rows.items()},
+        "p95_ms": {
+            name: round(float(np.percentile(v, 95)), 2) if v else 0.0 for name, v in rows.items()
+        },
         "library_before_request_ms": library_ms,
         "rerank_added_ms": rerank_added,
         "ratios": {
@@ -244,7 +259,11 @@ def run(
             "bare_client: what the library adds before the request, excluding retrieval and "
             "the HTTP client. first_token_ms: question -> first Delta (server adds no delay). "
             "search_without_rerank_ms: the same search with rerank=False, alternated; "
-            "rerank_added_ms = search_ms - search_without_rerank_ms (medians)."
+            "rerank_added_ms = search_ms - search_without_rerank_ms (medians). "
+            "abstain_model_ms: the abstention model reading the top hits (cross-encoder, "
+            "retrieve/abstain.py), timed apart; inside an answer it runs after Sources and "
+            "before the LLM request (so within request_after_sources_ms) unless the dense "
+            "floor already decided."
         ),
     }
 
@@ -262,9 +281,15 @@ def main() -> None:
         action="store_true",
         help="colbert: encode passages at query time instead of storing them at build",
     )
+    parser.add_argument("--abstain", default="auto", help="abstain setting [default: auto]")
     args = parser.parse_args()
     result = run(
-        args.chunks, args.queries, args.offline, reranker=args.reranker, stored=not args.query_time
+        args.chunks,
+        args.queries,
+        args.offline,
+        reranker=args.reranker,
+        stored=not args.query_time,
+        abstain=args.abstain,
     )
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     result_file = RESULT

@@ -42,7 +42,8 @@ class Settings:
     chunk_overlap: int = 32
     top_k: int = 5
     retrieval_mode: str = "hybrid"
-    reranker: str | None = None  # None = rerank.DEFAULT_RERANKER (colbert)
+    reranker: str | None = None  # None = rerank.default_reranker(embedder)
+    abstain: str = "auto"  # "auto" | "dense" | "off" | a bar; see ragstream.retrieve.abstain
     max_file_mb: float = 50.0
     # Scans and images: "auto" OCRs pages without text and image files (bounded per file),
     # "force" every PDF page too, "off" none (see ragstream.ingest.ocr).
@@ -55,6 +56,7 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     session_hours: float = 12.0  # a web login lasts this long, then the page asks again
+    groups_claim: str = "groups"  # the OIDC claim whose groups are collection members
 
     def __post_init__(self) -> None:
         # Every way a Settings is made (flag, env, _FILE, file, replace) passes here, so

@@ -105,7 +105,7 @@ class Workspace:
         )
         ingestor = self._ingestor(progress, collection, user)
         report = ingestor.ingest_paths(paths, keep_missing=keep_missing, skip=skip)
-        self._audit_report(report, collection, user)
+        self._audit_report(report, collection, actor(user))
         return report
 
     def add_documents(
@@ -119,14 +119,24 @@ class Workspace:
         texts, documents = embedder_choice.peek_documents(documents)
         self._choose_embedder(lambda: texts)
         report = self._ingestor(progress, collection, user).ingest_documents(documents)
-        self._audit_report(report, collection, user)
+        self._audit_report(report, collection, actor(user))
         return report
 
     def ingest_blobs(
-        self, blobs: Iterable[Blob], progress: ProgressCallback | None = None
+        self,
+        blobs: Iterable[Blob],
+        progress: ProgressCallback | None = None,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        queued_by: str | None = None,
     ) -> IngestReport:
-        """Index documents given as bytes (what an ingest worker does with a job)."""
-        return self._ingestor(progress).ingest_blobs(blobs)
+        """Index documents given as bytes into `collection` (what an ingest worker does
+        with a job). Trusted: whoever queued them (`queued_by`, the audit log's actor)
+        was checked as an editor of `collection` when they were queued."""
+        report = self._ingestor(progress, collection).ingest_blobs(blobs)
+        if queued_by is not None:
+            self._audit_report(report, collection, queued_by)
+        return report
 
     def documents(
         self, *, collections: Sequence[str] | None = None, user: Identity | None = None
@@ -402,12 +412,12 @@ class Workspace:
             token_vectors=ingest_token_vectors(resolved(s, self.embedder.name)),
         )
 
-    def _audit_report(self, report: IngestReport, collection: str, user: Identity | None) -> None:
+    def _audit_report(self, report: IngestReport, collection: str, who: str) -> None:
         """Who uploaded and removed what: one audit entry per changed file."""
         for status, action in (("ingested", "upload"), ("removed", "remove")):
             paths = [f.path for f in report.files if f.status == status]
             if paths:
-                self.store.append_audit(actor(user), action, paths, detail=collection)
+                self.store.append_audit(who, action, paths, detail=collection)
 
 
 def _check_embedder(meta: dict[str, str], embedder: Embedder, settings: Settings) -> None:

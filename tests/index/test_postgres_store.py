@@ -40,7 +40,7 @@ class TestPostgresStore(StoreContract, AccessContract, TokenVectorsContract):
         exact = [cid for cid, _ in two.dense_search(unit(99), 100, collections=["small"])]
         monkeypatch.setattr(postgres, "EXACT_FILTER_ROWS", 0)
         # on a table this small the planner would rather sort the collection's rows
-        two._conn.execute("DROP INDEX chunks_collection")
+        two._conn.execute("DROP INDEX chunks_collection_vectors")  # (the collection index)
         two._conn.execute("SET enable_seqscan = off")
         plan = two._read(
             "EXPLAIN SELECT id FROM chunks WHERE collection = ANY(%s) "

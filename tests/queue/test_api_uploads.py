@@ -42,14 +42,16 @@ def test_api_uploads_are_queued_in_a_fleet_then_indexed_by_a_worker(
     ws.close()
 
 
-def test_api_uploads_into_another_collection_are_indexed_by_the_replica(
+def test_api_uploads_into_another_collection_are_queued_for_it(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
     ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
     ws.accounts.create_collection("team")
     [result] = Service(ws).upload([("b.md", document(2, 200))], collection="team")
-    assert (result.status, result.path) == ("ingested", "ws/uploads/b.md")  # jobs carry none
+    assert (result.status, result.path) == ("queued", "ws/uploads/b.md")
+    assert ws.documents() == []
     with JobQueue(postgres_url) as queue:
-        assert queue.depth() == 0
+        Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs).run(until_empty=True)
+    assert [(d.path, d.collection) for d in ws.documents()] == [("ws/uploads/b.md", "team")]
     ws.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ragstream.app.queued import enqueue_uploads, queues_uploads
+from ragstream.errors import AccessDenied
 from ragstream.queue.blobs import open_blobs
 from ragstream.queue.jobs import JobQueue
 from ragstream.queue.worker import Worker
@@ -75,4 +76,52 @@ def test_a_source_sync_queues_changed_documents_for_the_workers(
         assert {f.status for f in second.report.files} == {"unchanged"}
         assert queue.counts()["done"] == 2 and queue.depth() == 0
     assert sorted(indexed_exactly_once(postgres_url)) == ["docs/a.md", "docs/b.txt"]
+    ws.close()
+
+
+def test_a_queued_upload_goes_into_the_chosen_collection_as_its_uploader(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    ws.accounts.create_collection("hr")
+    ws.accounts.grant("hr", "bob", "editor")
+    ws.accounts.grant("hr", "alice", "viewer")
+    bob, alice = ws.accounts.identity("bob"), ws.accounts.identity("alice")
+    with pytest.raises(AccessDenied, match="alice may not change documents in collection hr"):
+        enqueue_uploads(ws, [FakeUpload("a.md", document(5, 200))], "hr", alice)
+    with pytest.raises(AccessDenied):  # bob only edits hr, not default
+        enqueue_uploads(ws, [FakeUpload("d.md", document(6, 200))], "default", bob)
+    [row] = enqueue_uploads(ws, [FakeUpload("memo.md", document(7, 200))], "hr", bob)
+    assert row.status == "queued"
+    with JobQueue(postgres_url) as queue:
+        assert queue.counts()["queued"] == 1  # the refused uploads queued nothing
+        stats = Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs, poll=0.05).run(
+            until_empty=True
+        )
+    assert (stats.done, stats.failed) == (1, 0)
+    assert {d.path: d.collection for d in ws.documents()} == {"ws/uploads/memo.md": "hr"}
+    assert [d.path for d in ws.documents(user=alice)] == ["ws/uploads/memo.md"]  # hr reader
+    uploads = [e for e in ws.accounts.audit_log() if e.action == "upload"]
+    assert [(e.actor, e.target, e.detail) for e in uploads] == [("bob", "ws/uploads/memo.md", "hr")]
+    ws.close()
+
+
+def test_a_job_whose_collection_was_deleted_is_dead_at_once(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGSTREAM_BLOBS", str(tmp_path / "blobs"))
+    ws = Workspace.open(workspace=tmp_path / "ws", database_url=postgres_url)
+    ws.accounts.create_collection("tmp")
+    enqueue_uploads(ws, [FakeUpload("late.md", document(8, 200))], "tmp")
+    ws.accounts.delete_collection("tmp")
+    with JobQueue(postgres_url) as queue:
+        Worker(queue, open_blobs(str(tmp_path / "blobs")), ws.ingest_blobs, poll=0.05).run(
+            until_empty=True
+        )
+        [job] = queue.jobs()
+    assert (
+        job.state == "dead" and job.attempts == 1 and "no collection tmp" in (job.last_error or "")
+    )
+    assert ws.documents() == []
     ws.close()

@@ -82,6 +82,7 @@ def test_default_pipeline_and_rerankers_with_abstention_and_latency() -> None:
         rates = p["abstention"]
         assert set(rates) == {"answerable abstained", "unanswerable abstained"}
         assert all(0 <= v <= 1 for v in rates.values())
+        assert p["abstain_ms_p50"] > 0  # the cross-encoder read the top hits (abstain=auto)
 
 
 def test_several_embedders_give_one_run_each() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ragstream import uploads
-from ragstream.access import Identity, narrow
+from ragstream.access import Identity, actor, narrow
 from ragstream.api.tokens import TokenRecord
 from ragstream.config import Settings
 from ragstream.errors import AccessDenied, RagstreamError
@@ -169,8 +169,8 @@ class Service:
         if not caller.may_touch(collection):
             raise AccessDenied(f"this token may not change collection {collection}")
         self.workspace.accounts.require(caller.user, "write", collection)
-        if intake.queues_uploads(settings, collection):  # a fleet: the workers embed
-            return self._enqueue(files)
+        if intake.queues_uploads(settings):  # a fleet: the workers embed
+            return self._enqueue(files, collection, actor(caller.user))
         target = uploads.uploads_dir(settings)
         results: list[tuple[int, UploadResult]] = []
         saved: dict[str, tuple[int, str]] = {}  # saved path -> (position, name as sent)
@@ -198,9 +198,13 @@ class Service:
                 results.append((position, result))
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
-    def _enqueue(self, files: Sequence[tuple[str, bytes]]) -> list[UploadResult]:
+    def _enqueue(
+        self, files: Sequence[tuple[str, bytes]], collection: str, queued_by: str
+    ) -> list[UploadResult]:
         _ = self.workspace.store  # migrations: the job table exists before the first job
-        rows = intake.enqueue_uploads(self.settings, self.workspace.base, files)
+        rows = intake.enqueue_uploads(
+            self.settings, self.workspace.base, files, collection=collection, queued_by=queued_by
+        )
         return [
             UploadResult(name, r.status, r.reason, 0, r.path if r.status == "queued" else "",
                          200 if r.status == "queued"

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ragstream.access import Identity
-from ragstream.app import auth
+from ragstream.accounts import PASSWORD_ADMIN
+from ragstream.app import auth, conversations
 from ragstream.config import Settings
 from ragstream.ingest.pipeline import DEFAULT_COLLECTION
 from ragstream.workspace import Workspace
 
 ALL = "All collections"
+OLD_PASSWORD_USER = "user"  # the shared password's session name before accounts came
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ def page_identity(workspace: Workspace, settings: Settings) -> Identity | None:
     """The signed-in person (read from the store each run: a role change applies at once)."""
     accounts = workspace.accounts
     if auth.oidc_configured():
-        return accounts.identity(auth.current_user() or "oidc user")
+        groups = auth.oidc_groups(settings.groups_claim)  # members too (group:NAME)
+        return accounts.identity(auth.current_user() or "oidc user", groups)
     name = auth.gateway_user()
     if not settings.password or name is None:
         return None  # open: require_access has already stopped a guarded page without one
@@ -68,3 +71,17 @@ def page_access(workspace: Workspace, settings: Settings) -> PageAccess:
     writable = accounts.permitted(user, "write")
     target = collection or DEFAULT_COLLECTION
     return PageAccess(user, collection, writable is None or target in writable)
+
+
+def adopt_old_password_chats(workspace: Workspace, user: Identity | None) -> int:
+    """The chats the shared-password session saved while it was called "user" are the
+    admin's it is now: moved on the admin's first open (a no-op after). Not when a local
+    account is named "user": that folder is then that person's."""
+    if user is None or user.name != PASSWORD_ADMIN or auth.oidc_configured():
+        return 0
+    root = workspace.settings.workspace
+    if not conversations.user_dir(root, OLD_PASSWORD_USER).is_dir():
+        return 0  # the usual case, at the cost of one stat
+    if workspace.store.user_secret(OLD_PASSWORD_USER) is not None:
+        return 0
+    return conversations.adopt_chats(root, OLD_PASSWORD_USER, PASSWORD_ADMIN)

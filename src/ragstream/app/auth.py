@@ -38,6 +38,20 @@ def current_user() -> str | None:
     return gateway_user()
 
 
+def oidc_groups(claim: str) -> tuple[str, ...]:
+    """The signed-in OIDC user's groups from the ID token's `claim` (RAGSTREAM_GROUPS_CLAIM):
+    a list, or one comma/space-separated string, as identity providers differ."""
+    try:
+        value: object = st.user.get(claim)
+    except Exception:  # no st.user details (an old Streamlit, no request)
+        return ()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(dict.fromkeys(str(g).strip() for g in value if str(g).strip()))
+
+
 def require_access(password: str | None) -> None:
     """Stop the script unless the visitor came in through the gateway's login."""
     if oidc_configured():

@@ -131,7 +131,7 @@ def start_ingest(
     stops whatever the script was doing) but the ingest runs on to its end.
     """
     if queued.queues_uploads(workspace):  # a fleet: the ingest workers embed, not this page
-        job = IngestJob(rows=queued.enqueue_uploads(workspace, list(files)))
+        job = IngestJob(rows=queued.enqueue_uploads(workspace, list(files), collection, user))
         job.done.set()
         return job
     settings = workspace.settings

@@ -9,6 +9,7 @@ renamed, so a crash never leaves half a chat.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -16,6 +17,7 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,37 @@ class ChatInfo:
 def user_dir(workspace: Path, user: str | None) -> Path:
     key = hashlib.sha256(user.encode("utf-8")).hexdigest()[:24] if user else "default"
     return workspace / "chats" / key
+
+
+def adopt_chats(workspace: Path, old_user: str, new_user: str) -> int:
+    """Move `old_user`'s saved chats to `new_user` (a renamed sign-in); returns how many.
+
+    Idempotent and safe with two tabs at once: each file is linked under the new name
+    (a link never overwrites) and only then unlinked; a chat whose id is already taken
+    by different content is kept under a fresh id, never over the other.
+    """
+    old, new = user_dir(workspace, old_user), user_dir(workspace, new_user)
+    if not old.is_dir():
+        return 0
+    new.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for path in old.glob("*.json"):
+        if not _CHAT_ID.match(path.stem):
+            continue
+        try:
+            try:
+                os.link(path, new / path.name)
+                moved += 1
+            except FileExistsError:  # moved before (same bytes) or a different chat
+                if (new / path.name).read_bytes() != path.read_bytes():
+                    os.link(path, new / f"{uuid.uuid4().hex}.json")
+                    moved += 1
+            path.unlink()
+        except FileNotFoundError:
+            continue  # another tab moved it first
+    with contextlib.suppress(OSError):
+        old.rmdir()  # only when empty (a half-written .part of the old session stays)
+    return moved
 
 
 def _path(directory: Path, chat_id: str) -> Path:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ragstream.access import Identity, actor
+from ragstream.ingest.pipeline import DEFAULT_COLLECTION
 from ragstream.ingest.report import FileResult
 from ragstream.queue import intake
 from ragstream.workspace import Workspace
@@ -21,8 +23,17 @@ def queues_uploads(workspace: Workspace) -> bool:
     return intake.queues_uploads(workspace.settings)
 
 
-def enqueue_uploads(workspace: Workspace, files: list[Upload]) -> list[FileResult]:
-    """Check each file as ingest would, store its bytes, queue a job; one row per file."""
+def enqueue_uploads(
+    workspace: Workspace,
+    files: list[Upload],
+    collection: str = DEFAULT_COLLECTION,
+    user: Identity | None = None,
+) -> list[FileResult]:
+    """Check each file as ingest would, store its bytes, queue a job for `collection`;
+    one row per file. `user` must be an editor of it now (the worker trusts the job)."""
+    workspace.accounts.require(user, "write", collection)
     _ = workspace.store  # migrations: the job table exists before the first upload
     pairs = [(f.name, f.getvalue()) for f in files]
-    return intake.enqueue_uploads(workspace.settings, workspace.base, pairs)
+    return intake.enqueue_uploads(
+        workspace.settings, workspace.base, pairs, collection=collection, queued_by=actor(user)
+    )

@@ -14,7 +14,8 @@ import logging
 import streamlit as st
 
 from ragstream.app import auth, chat, chats_panel, components, conversations
-from ragstream.app.access import page_access
+from ragstream.app.access import adopt_old_password_chats, page_access
+from ragstream.app.admin_panel import admin_panel
 from ragstream.app.sources_panel import sources_panel
 from ragstream.app.state import session, shared_workspace
 from ragstream.config import load_settings
@@ -52,6 +53,7 @@ def main() -> None:
     except RagstreamError as exc:
         st.error(str(exc))
         st.stop()
+    adopt_old_password_chats(workspace, access.user)  # before the chats are listed
     collections = None if access.collections is None else tuple(access.collections)
     options = dataclasses.replace(options, user=access.user, collections=collections)
     with chat_column:
@@ -69,6 +71,7 @@ def main() -> None:
         components.upload_panel(workspace, state, access)
         components.documents_panel(workspace, access)
         chats_panel.chats_panel(chats_dir, state)
+        admin_panel(workspace, access)  # admins and owners only
         if access.admin:  # syncing folders, URLs and buckets is the admin's
             sources_panel(workspace)
     except RagstreamError as exc:

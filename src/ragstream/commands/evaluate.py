@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragstream.config import Settings, load_settings
+from ragstream.retrieve.abstain import abstainer
 from ragstream.retrieve.evaluate import (
     MODES,
     BeirDataset,
@@ -138,10 +139,11 @@ def _table(title: str, first: str, rows: dict[str, dict[str, float]], names: lis
 
 
 def _pipeline_table(pipelines: dict[str, dict[str, Any]]) -> Table:
-    table = Table(title="Pipelines: abstention and the time reranking adds")
+    table = Table(title="Pipelines: abstention and the time reranking and abstaining add")
     for column in ("pipeline", "reranker", "answerable abstained", "unanswerable abstained"):
         table.add_column(column)
     table.add_column("rerank ms p50", justify="right")
+    table.add_column("abstain ms p50", justify="right")
     for label, p in pipelines.items():
         a = p["abstention"]
         table.add_row(
@@ -150,6 +152,7 @@ def _pipeline_table(pipelines: dict[str, dict[str, Any]]) -> Table:
             f"{a['answerable abstained']:.1%}",
             f"{a['unanswerable abstained']:.1%}",
             f"{p['rerank_ms_p50']:.0f}",
+            f"{p['abstain_ms_p50']:.0f}",
         )
     return table
 
@@ -232,5 +235,7 @@ def _pipelines(settings: Settings, rerankers: Sequence[str]) -> dict[str, Pipeli
         chosen = settings.replace(reranker=spec) if spec else settings
         name = reranker_name(chosen)
         same = next((p for p in made.values() if p.reranker_name == name), None)
-        made[label] = same or Pipeline(label, create_reranker(chosen), recipe_for(name), name)
+        made[label] = same or Pipeline(
+            label, create_reranker(chosen), recipe_for(name), name, abstainer(settings.abstain)
+        )
     return made

@@ -24,11 +24,11 @@ from ragstream.generate.extractive import (
     not_answered,
 )
 from ragstream.generate.llm import ChatModel, llm_configured
-from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt
+from ragstream.generate.prompt import Message, Turn, as_turns, plan_prompt, user_message
 from ragstream.generate.rewrite import clean_rewrite, rewrite_messages, rewrite_offline
 from ragstream.generate.tokens import context_budget, counter_for
 from ragstream.models import Hit
-from ragstream.retrieve.abstain import answers_question
+from ragstream.retrieve.abstain import abstainer
 
 Search = Callable[[str], list[Hit]]  # query -> ranked hits (k, mode, path already bound)
 
@@ -56,11 +56,16 @@ def answer(
 
     query = standalone_question(question, turns, chat)
     hits = search(query)
-    answered = answers_question(hits)  # the documents may not answer it: say so, not guess
     budget = context_budget(model, settings.context_tokens)
-    messages, sources = plan_prompt(question, hits, turns, budget, counter_for(model), answered)
+    # packed with room for the "not answered" note, so the sources shown first stay the
+    # ones the answer uses whatever abstention decides afterwards
+    messages, sources = plan_prompt(question, hits, turns, budget, counter_for(model), False)
     retrieval_ms = _ms(started)
     yield Sources(sources=tuple(sources), query=query)
+    # the documents may not answer it: say so, not guess (retrieve/abstain.py)
+    answered = abstainer(settings.abstain).answers(query, hits)
+    if answered:
+        messages[-1] = {"role": "user", "content": user_message(question, sources)}
 
     text, usage, first_ms = "", None, None
     if chat is None or not sources:
@@ -125,9 +130,11 @@ def prompt_messages(
     """The messages `answer` would send, without sending anything (offline rewrite)."""
     model = model or settings.model
     turns = as_turns(history)
-    hits = search(standalone_question(question, turns, None))
+    query = standalone_question(question, turns, None)
+    hits = search(query)
+    answered = abstainer(settings.abstain).answers(query, hits)
     budget = context_budget(model, settings.context_tokens)
-    return plan_prompt(question, hits, turns, budget, counter_for(model), answers_question(hits))
+    return plan_prompt(question, hits, turns, budget, counter_for(model), answered)
 
 
 def _ms(since: float) -> float:

@@ -34,7 +34,14 @@ except ModuleNotFoundError as _missing:
         f"--to) but {_missing.name} is not installed: pip install 'ragstream[postgres]'"
     ) from None
 from ragstream.index.access_tables import AccessTables, Step
-from ragstream.index.pg_migrations import LATEST, MIGRATIONS, VERSIONS
+from ragstream.index.pg_migrations import (
+    COVERED_INDEX,
+    COVERED_MAX_DIM,
+    LATEST,
+    MIGRATIONS,
+    NARROW_INDEX,
+    VERSIONS,
+)
 from ragstream.index.store import (
     CHUNK_COLUMNS,
     Candidates,
@@ -52,8 +59,9 @@ SEARCHED_TABLES = "chunks, postings, term_stats, corpus_stats"
 MIGRATION_LOCK = 0x5241_4753_7472_6D31  # "RAGStrm1": one migrator at a time
 MIN_EF_SEARCH = 100  # HNSW candidate list; raised to 2k for deep searches (max 1000)
 # A collection filter leaving at most this many chunks is searched exactly (the
-# collection index, then the distances of those rows only): cheaper than walking HNSW
-# past the other collections, and recall 1.0. Larger ones use HNSW's iterative scan.
+# distances of those rows only, their vectors read from chunks_collection_vectors in
+# one index-only scan): cheaper than walking HNSW past the other collections, and
+# recall 1.0. Larger ones use HNSW's iterative scan.
 EXACT_FILTER_ROWS = 10_000
 
 ENABLE_VECTOR_HINT = (
@@ -348,13 +356,21 @@ class PostgresStore(AccessTables):
             "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
         ).fetchone()
         if typmod and typmod[0] != dim:
+            if dim > COVERED_MAX_DIM:  # its entries could no longer hold a vector
+                cur.execute("DROP INDEX IF EXISTS chunks_collection_vectors")
+                cur.execute(NARROW_INDEX)
             cur.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({dim})")
+        # CREATE INDEX would lock out writers even as a no-op: look first
         exists = cur.execute("SELECT to_regclass('chunks_embedding_hnsw')").fetchone()
-        if not (exists and exists[0]):  # CREATE INDEX would lock out writers even as a no-op
+        if not (exists and exists[0]):
             cur.execute(
                 "CREATE INDEX chunks_embedding_hnsw ON chunks "
                 "USING hnsw (embedding vector_cosine_ops)"
             )
+        covered = cur.execute("SELECT to_regclass('chunks_collection_vectors')").fetchone()
+        if dim <= COVERED_MAX_DIM and not (covered and covered[0]):
+            cur.execute(COVERED_INDEX)  # see pg_migrations, migration 22
+            cur.execute("DROP INDEX IF EXISTS chunks_collection")
 
     @contextmanager
     def deferred_vector_index(self) -> Iterator[None]:

@@ -51,6 +51,8 @@ class Job:
     attempts: int
     max_attempts: int
     lease: str = ""
+    collection: str = "default"  # where the worker indexes it (migration 21)
+    queued_by: str = ""  # who queued it: the audit log's actor for the upload
 
 
 @dataclass(frozen=True)
@@ -132,20 +134,26 @@ class JobQueue:
         sha256: str,
         mtime: float = 0.0,
         max_attempts: int = 5,
+        *,
+        collection: str = "default",
+        queued_by: str = "",
     ) -> int:
-        """Queue a document; a job still waiting for the same document is updated instead
-        (its newer bytes win), so a burst of uploads of one file is one job."""
+        """Queue a document for `collection`; a job still waiting for the same document is
+        updated instead (its newer bytes and collection win), so a burst of uploads of one
+        file is one job."""
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, not {max_attempts}")
         row = self._one(
             """
-            INSERT INTO ingest_jobs (doc_key, blob, suffix, sha256, mtime, max_attempts)
-            VALUES (%s, %s, %s, %s, %s, %s)
+            INSERT INTO ingest_jobs
+                (doc_key, blob, suffix, sha256, mtime, max_attempts, collection, queued_by)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (doc_key) WHERE state = 'queued' DO UPDATE SET
                 blob = EXCLUDED.blob, suffix = EXCLUDED.suffix, sha256 = EXCLUDED.sha256,
-                mtime = EXCLUDED.mtime, attempts = 0, run_after = now(), last_error = NULL
+                mtime = EXCLUDED.mtime, attempts = 0, run_after = now(), last_error = NULL,
+                collection = EXCLUDED.collection, queued_by = EXCLUDED.queued_by
             RETURNING id""",
-            (doc_key, blob, suffix, sha256, mtime, max_attempts),
+            (doc_key, blob, suffix, sha256, mtime, max_attempts, collection, queued_by),
         )
         return int(row[0])
 
@@ -169,12 +177,13 @@ class JobQueue:
                         lease = %s, worker = %s,
                         lease_until = now() + make_interval(secs => %s)
                     WHERE id = %s
-                    RETURNING id, doc_key, blob, suffix, sha256, mtime, attempts, max_attempts""",
+                    RETURNING id, doc_key, blob, suffix, sha256, mtime, attempts, max_attempts,
+                        collection, queued_by""",
                     (lease, worker, visibility, job_id),
                 ).fetchone()
                 assert row is not None
-                job_id, key, blob, suffix, sha, mtime, attempts, most = row
-                return Job(job_id, key, blob, suffix, sha, mtime, attempts, most, lease)
+                job_id, key, blob, suffix, sha, mtime, attempts, most, into, by = row
+                return Job(job_id, key, blob, suffix, sha, mtime, attempts, most, lease, into, by)
         return None
 
     def _bury_expired(self) -> None:

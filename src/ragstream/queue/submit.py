@@ -21,12 +21,17 @@ def submit(
     *,
     mtime: float = 0.0,
     max_attempts: int = 5,
+    collection: str = "default",
+    queued_by: str = "",
 ) -> int:
-    """Store the bytes first, then queue the job: a worker never sees a job without them."""
+    """Store the bytes first, then queue the job: a worker never sees a job without them.
+    The worker indexes it into `collection`; the caller has checked `queued_by` may."""
     suffix = PurePath(doc_key).suffix.lower()
     blob = blobs.put(data, suffix)
     sha = hashlib.sha256(data).hexdigest()
-    return queue.enqueue(doc_key, blob, suffix, sha, mtime, max_attempts)
+    return queue.enqueue(
+        doc_key, blob, suffix, sha, mtime, max_attempts, collection=collection, queued_by=queued_by
+    )
 
 
 class QueueingIngestor:

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Protocol
 
-from ragstream.errors import RagstreamError
+from ragstream.errors import AccessDenied, RagstreamError
 from ragstream.ingest.pipeline import Blob
 from ragstream.ingest.report import IngestReport
 from ragstream.queue.blobs import BlobStore
@@ -28,7 +29,13 @@ from ragstream.queue.jobs import Job, JobQueue
 
 log = logging.getLogger(__name__)
 
-IngestBlobs = Callable[[Iterable[Blob]], IngestReport]
+
+class IngestBlobs(Protocol):
+    """Workspace.ingest_blobs: index blobs into a collection, audited as `queued_by`."""
+
+    def __call__(
+        self, blobs: Iterable[Blob], *, collection: str = ..., queued_by: str | None = ...
+    ) -> IngestReport: ...
 
 
 class PermanentFailure(RagstreamError):
@@ -127,7 +134,11 @@ class Worker:
         data = self.blobs.get(job.blob)
         if hashlib.sha256(data).hexdigest() != job.sha256:
             raise PermanentFailure(f"blob {job.blob} does not hold the bytes queued for it")
-        report = self.ingest([Blob(job.doc_key, job.suffix, data, job.mtime)])
+        blob = Blob(job.doc_key, job.suffix, data, job.mtime)
+        try:
+            report = self.ingest([blob], collection=job.collection, queued_by=job.queued_by or None)
+        except AccessDenied as exc:  # its collection was deleted since: retrying cannot help
+            raise PermanentFailure(f"{job.doc_key}: {exc}") from None
         result = report.files[0]
         if result.status in ("failed", "skipped"):
             raise PermanentFailure(f"{job.doc_key}: {result.reason}")
