@@ -42,7 +42,7 @@ class Settings:
     chunk_overlap: int = 32
     top_k: int = 5
     retrieval_mode: str = "hybrid"
-    reranker: str | None = None  # None = "none"; see ragstream.retrieve.rerank
+    reranker: str | None = None  # None = rerank.default_reranker(embedder)
     abstain: str = "auto"  # "auto" | "dense" | "off" | a bar; see ragstream.retrieve.abstain
     max_file_mb: float = 50.0
     # Scans and images: "auto" OCRs pages without text and image files (bounded per file),

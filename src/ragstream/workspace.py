@@ -41,7 +41,13 @@ from ragstream.ingest.report import (
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
 from ragstream.retrieve.fusion import fusion_for
-from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
+from ragstream.retrieve.rerank import (
+    create_reranker,
+    ingest_token_vectors,
+    recipe_for,
+    reranker_name,
+    resolved,
+)
 from ragstream.retrieve.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -370,11 +376,12 @@ class Workspace:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            recipe = recipe_for(reranker_name(self.settings))
+            settings = resolved(self.settings, self.embedder.name)
+            recipe = recipe_for(reranker_name(settings))
             self._retriever = Retriever(
                 self.store,
                 self.embedder,
-                create_reranker(self.settings),
+                create_reranker(settings, self.store),
                 fusion=fusion_for(self.embedder.name),
                 rerank_depth=recipe.depth,
                 rerank_weight=recipe.weight,
@@ -402,6 +409,7 @@ class Workspace:
             collection=collection,
             may_take_from=lambda other: editable is None or other in editable,
             ocr_mode=s.ocr,
+            token_vectors=ingest_token_vectors(resolved(s, self.embedder.name)),
         )
 
     def _audit_report(self, report: IngestReport, collection: str, who: str) -> None:

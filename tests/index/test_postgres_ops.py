@@ -267,6 +267,9 @@ def test_copy_to_postgres_gives_identical_search_results(
     ids = [h.chunk.id for h in sqlite_ws.search(QUERIES[0], k=5, mode="dense")]
     for cid, vector in sqlite_ws.store.vectors_for(ids).items():
         assert pg_ws.store.vectors_for([cid])[cid].tobytes() == vector.tobytes()
+    # and so were ColBERT's passage vectors (the default reranker's), byte for byte
+    tokens = sqlite_ws.store.token_vectors_for(ids)
+    assert len(tokens) == len(ids) and pg_ws.store.token_vectors_for(ids) == tokens
     sqlite_ws.close()
     pg_ws.close()
     assert not (tmp_path / "unused").exists()

@@ -13,6 +13,7 @@ from ragstream.index import postgres
 from ragstream.index.postgres import PostgresStore, glob_to_regex, mask_url
 from tests.index.access_contract import AccessContract
 from tests.index.store_contract import DIM, GLOBS, PATHS, StoreContract, StoreFactory, unit
+from tests.index.token_vectors_contract import TokenVectorsContract
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def store_factory(postgres_url: str) -> Iterator[StoreFactory]:
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract, AccessContract):
+class TestPostgresStore(StoreContract, AccessContract, TokenVectorsContract):
     def test_a_large_filter_walks_hnsw_iteratively_and_still_fills_k(
         self, two: PostgresStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:

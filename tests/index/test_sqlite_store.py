@@ -17,6 +17,7 @@ from ragstream.errors import DamagedIndex, StoreError
 from ragstream.index.sqlite import SqliteStore, fts_query
 from tests.index.access_contract import AccessContract
 from tests.index.store_contract import CORPUS, StoreContract, StoreFactory, make_doc, unit
+from tests.index.token_vectors_contract import TokenVectorsContract
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def store_factory(tmp_path: Path) -> Iterator[StoreFactory]:
         store.close()
 
 
-class TestSqliteStore(StoreContract, AccessContract):
+class TestSqliteStore(StoreContract, AccessContract, TokenVectorsContract):
     pass
 
 

@@ -72,8 +72,8 @@ def test_default_pipeline_and_rerankers_with_abstention_and_latency() -> None:
     modes, pipelines = result["modes"], result["pipelines"]
     assert {"default", "hybrid+colbert", "hybrid+cross-encoder", "hybrid+none"} <= set(modes)
     assert modes["hybrid+none"] == modes["hybrid"]  # no reranker: the first stage as is
-    assert pipelines["default"]["reranker"] == "none"  # what `ask` runs by default
-    assert modes["default"] == modes["hybrid"]
+    assert pipelines["default"]["reranker"] == "colbert"  # what `ask` runs by default
+    assert modes["default"] == modes["hybrid+colbert"]
     for label in ("hybrid+colbert", "hybrid+cross-encoder"):
         assert modes[label]["Recall@5"] == 1.0
         assert pipelines[label]["rerank_ms_p50"] > 0

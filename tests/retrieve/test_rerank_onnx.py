@@ -10,7 +10,14 @@ from ragstream.config import Settings
 from ragstream.errors import ConfigError
 from ragstream.models import Chunk
 from ragstream.retrieve import rerank_onnx
-from ragstream.retrieve.rerank import create_reranker, fuse, recipe_for, reranker_name
+from ragstream.retrieve.rerank import (
+    RECIPES,
+    create_reranker,
+    fuse,
+    recipe_for,
+    reranker_name,
+    resolved,
+)
 from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
 
 PASSAGES = [
@@ -79,11 +86,19 @@ def test_fuse_blends_the_two_stages() -> None:
 
 
 def test_reranker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert reranker_name(Settings()) == "none"  # the default: no query-time model
+    # the default for ask and the page: ColBERT over vectors stored at ingest
+    assert reranker_name(Settings()) == "colbert"
+    assert isinstance(create_reranker(Settings()), ColbertReranker)
+    # ...over MiniLM's first stage; over multilingual-e5's it lowered FAQ Swedish: none
+    assert resolved(Settings(), "all-MiniLM-L6-v2-int8").reranker == "colbert"
+    assert resolved(Settings(), "multilingual-e5-small-int8").reranker == "none"
+    assert (
+        resolved(Settings(reranker="colbert"), "multilingual-e5-small-int8").reranker == "colbert"
+    )
     assert isinstance(create_reranker(Settings(reranker="colbert")), ColbertReranker)
     assert isinstance(create_reranker(Settings(reranker="cross-encoder")), CrossEncoderReranker)
     assert create_reranker(Settings(reranker="none")) is None
-    assert recipe_for("openai:m").depth == recipe_for("colbert").depth
+    assert recipe_for("openai:m") == RECIPES["openai"] and recipe_for("colbert").depth == 30
     with pytest.raises(ConfigError, match="reranker='colbret'"):
         reranker_name(Settings(reranker="colbret"))
     monkeypatch.setattr(rerank_onnx, "MODEL_PACKAGE", "no_such_package_here")

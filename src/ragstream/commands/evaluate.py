@@ -6,6 +6,7 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ragstream.retrieve.evaluate import (
 )
 from ragstream.retrieve.evaluate_rerank import Pipeline, evaluate_pipeline
 from ragstream.retrieve.fusion import DEFAULT_FUSION_NAME, FUSIONS
-from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name
+from ragstream.retrieve.rerank import create_reranker, recipe_for, reranker_name, resolved
 from ragstream.workspace import Workspace
 
 
@@ -168,9 +169,19 @@ def evaluate_dataset(
     then each pipeline: "hybrid+<reranker>" for each of `rerankers`, and "default", what
     `ask` uses with `settings` (see retrieve/evaluate_rerank for abstention and latency)."""
     started = time.perf_counter()
+    # ColBERT reads passage vectors stored at ingest (as a colbert workspace does), so the
+    # eval ingest stores them whenever a pipeline may use it (the default may: it depends
+    # on the embedder, known once the ingest has chosen it)
+    uses_colbert = "colbert" in rerankers or (settings.reranker or "colbert") == "colbert"
     with tempfile.TemporaryDirectory(prefix="ragstream-eval-") as tmp:
         # database_url=None: an eval must never write into the user's real database
-        ws = Workspace.open(settings.replace(workspace=Path(tmp), database_url=None))
+        ws = Workspace.open(
+            settings.replace(
+                workspace=Path(tmp),
+                database_url=None,
+                reranker="colbert" if uses_colbert else settings.reranker,
+            )
+        )
         try:
             report = ws.add_documents(dataset.documents())
             ingest_seconds = time.perf_counter() - started
@@ -187,7 +198,11 @@ def evaluate_dataset(
                 for name, fusion in FUSIONS.items()
             } if compare_fusions else {}  # fmt: skip
             pipelines: dict[str, Any] = {}
-            for label, pipeline in _pipelines(settings, rerankers).items():
+            made = _pipelines(resolved(settings, ws.embedder.name), rerankers)
+            for label, pipeline in made.items():
+                if pipeline.reranker_name == "colbert":
+                    colbert = create_reranker(settings.replace(reranker="colbert"), ws.store)
+                    pipeline = replace(pipeline, reranker=colbert)
                 found = evaluate_pipeline(
                     pipeline, ws.store, dataset.queries, lists, doc_of_chunk, dataset.qrels,
                     retriever.rank, settings.top_k,

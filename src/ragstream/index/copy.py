@@ -86,7 +86,9 @@ def _copy_documents(
         vectors = (
             np.stack([stored[c.id] for c in chunks]) if chunks else np.zeros((0, dim), np.float32)
         )
-        destination.replace_document(record, chunks, vectors)
+        tokens = source.token_vectors_for(ids)  # ColBERT's, when the source stored them
+        aligned = [tokens.get(c.id) for c in chunks] if tokens else None
+        destination.replace_document(record, chunks, vectors, aligned)
         report.documents += 1
         report.chunks += len(chunks)
         if progress:

@@ -27,6 +27,11 @@ append-only audit log (a trigger refuses UPDATE and DELETE).
 Migration 5 adds `ingest_jobs`, the ingest queue the workers claim from
 (ragstream.queue.jobs): one row per job, leased with a visibility timeout.
 
+Migration 6 adds `chunk_token_vectors`: ColBERT passage token vectors per chunk
+(retrieve/colbert_codec.py bytes), written with the chunk when the reranker is colbert
+and deleted with it by the foreign key's cascade. A table of its own, so the wide blobs
+(tens of KB per chunk, TOASTed) never widen a scan of `chunks`.
+
 Migrations 21 and 22 (numbered after their issue: another branch in flight took 6;
 the store applies whichever are missing, by set) come from collections in a fleet.
 Migration 21 gives each job the collection its document goes into and who queued it
@@ -191,6 +196,16 @@ CREATE INDEX ingest_jobs_live ON ingest_jobs (run_after, id) WHERE state IN ('qu
 -- At most one waiting job per document: a newer upload replaces the waiting one.
 CREATE UNIQUE INDEX ingest_jobs_one_queued ON ingest_jobs (doc_key) WHERE state = 'queued';
 CREATE INDEX ingest_jobs_running_key ON ingest_jobs (doc_key) WHERE state = 'running';
+""",
+    ),
+    (
+        6,
+        """
+CREATE TABLE chunk_token_vectors (
+    chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+    data bytea NOT NULL);
+-- the blobs are already dense int8: compressing them costs CPU and saves little
+ALTER TABLE chunk_token_vectors ALTER COLUMN data SET STORAGE EXTERNAL;
 """,
     ),
     (

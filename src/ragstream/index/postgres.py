@@ -42,7 +42,12 @@ from ragstream.index.pg_migrations import (
     NARROW_INDEX,
     VERSIONS,
 )
-from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
+from ragstream.index.store import (
+    CHUNK_COLUMNS,
+    Candidates,
+    checked_token_vectors,
+    checked_vectors,
+)
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.redact import mask_url, redact, register_url
 from ragstream.text import query_terms
@@ -430,9 +435,14 @@ class PostgresStore(AccessTables):
 
     # --- writes ---------------------------------------------------------------------------
     def replace_document(
-        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        doc: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        token_vectors: Sequence[bytes | None] | None = None,
     ) -> None:
         vectors = checked_vectors(doc.path, chunks, vectors, self._dim())
+        tokens = checked_token_vectors(doc.path, chunks, token_vectors)
         with self._transaction(f"storing {doc.path}") as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_path_lock_key(doc.path),))
             removed, df_change = self._delete_chunks(cur, doc.path)
@@ -442,6 +452,10 @@ class PostgresStore(AccessTables):
                     copy.write_row((c.id, doc.path, c.text, c.ordinal, c.page, c.title,
                                     c.section_index, c.start, c.end, c.n_tokens,
                                     c.line_start, c.line_end, vector, doc.collection))  # fmt: skip
+            if tokens:  # their old rows went with the old chunks (ON DELETE CASCADE)
+                with cur.copy("COPY chunk_token_vectors (chunk_id, data) FROM STDIN") as copy:
+                    for row in tokens:
+                        copy.write_row(row)
             added = cur.execute(
                 "SELECT count(*), coalesce(sum(dl), 0) FROM chunks WHERE path = %s",
                 (doc.path,),
@@ -550,6 +564,13 @@ class PostgresStore(AccessTables):
             "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (list(set(chunk_ids)),)
         )
         return {cid: _as_array(vector) for cid, vector in rows}
+
+    def token_vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        rows = self._read(
+            "SELECT chunk_id, data FROM chunk_token_vectors WHERE chunk_id = ANY(%s)",
+            (list(set(chunk_ids)),),
+        )
+        return {cid: bytes(data) for cid, data in rows}
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         rows = self._read(

