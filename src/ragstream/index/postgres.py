@@ -369,7 +369,7 @@ class PostgresStore(AccessTables):
             )
         covered = cur.execute("SELECT to_regclass('chunks_collection_vectors')").fetchone()
         if dim <= COVERED_MAX_DIM and not (covered and covered[0]):
-            cur.execute(COVERED_INDEX)  # see pg_migrations, migration 22
+            cur.execute(COVERED_INDEX)  # see pg_migrations, migration 8
             cur.execute("DROP INDEX IF EXISTS chunks_collection")
 
     @contextmanager

@@ -51,7 +51,7 @@ class Job:
     attempts: int
     max_attempts: int
     lease: str = ""
-    collection: str = "default"  # where the worker indexes it (migration 21)
+    collection: str = "default"  # where the worker indexes it (migration 7)
     queued_by: str = ""  # who queued it: the audit log's actor for the upload
 
 
