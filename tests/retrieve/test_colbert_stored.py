@@ -15,7 +15,7 @@ from ragstream.errors import StoreError
 from ragstream.retrieve import colbert_codec, rerank_onnx
 from ragstream.retrieve.rerank_onnx import ColbertReranker
 from ragstream.workspace import Workspace
-from tests.retrieve.test_rerank_onnx import PASSAGES, QUESTIONS, chunks
+from tests.support.rerank_passages import PASSAGES, QUESTIONS, chunks
 
 
 @pytest.fixture(scope="module")

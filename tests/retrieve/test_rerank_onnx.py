@@ -8,7 +8,6 @@ import pytest
 
 from ragstream.config import Settings
 from ragstream.errors import ConfigError
-from ragstream.models import Chunk
 from ragstream.retrieve import rerank_onnx
 from ragstream.retrieve.rerank import (
     RECIPES,
@@ -19,23 +18,7 @@ from ragstream.retrieve.rerank import (
     resolved,
 )
 from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
-
-PASSAGES = [
-    "Boil the pasta in salted water for nine minutes, then drain it.",
-    "To roll back a release, run `ragstream deploy rollback`; the previous image starts again.",
-    "Paris is the capital and largest city of France.",
-    "Rotate the OpenAI key with `ragstream deploy secret set`; the service restarts.",
-]
-QUESTIONS = {
-    "How do I roll back a release?": 1,
-    "What is the capital of France?": 2,
-    "how long should pasta cook": 0,
-    "How do I change the API key?": 3,
-}
-
-
-def chunks() -> list[Chunk]:
-    return [Chunk(id=str(i), path=f"d{i}.md", text=t, ordinal=0) for i, t in enumerate(PASSAGES)]
+from tests.support.rerank_passages import PASSAGES, QUESTIONS, chunks
 
 
 @pytest.fixture(scope="module")
