@@ -40,6 +40,7 @@ from ragstream.ingest.report import (
     ProgressCallback,
 )
 from ragstream.models import Chunk, DocumentRecord, Hit, Section
+from ragstream.retrieve.abstain import abstainer
 from ragstream.retrieve.fusion import fusion_for
 from ragstream.retrieve.rerank import (
     create_reranker,
@@ -247,6 +248,18 @@ class Workspace:
         )
 
     # --- answer ---------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load what a first question needs (the embedder, the index, the offline reranker
+        and abstention models) without asking an LLM anything: the first visitor waits
+        for none of it."""
+        from ragstream.retrieve.rerank_onnx import ColbertReranker, CrossEncoderReranker
+
+        self.search("warm up", k=1)
+        probe = [Chunk(id="warm-up", path="", text="warm up", ordinal=0)]
+        for model in (self.retriever.reranker, abstainer(self.settings.abstain).scorer):
+            if isinstance(model, ColbertReranker | CrossEncoderReranker):  # never an LLM call
+                model.rerank("warm up", probe)
+
     def ask(
         self,
         question: str,

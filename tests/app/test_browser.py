@@ -172,7 +172,9 @@ def test_citation_clicked_deep_in_a_long_chat_shows_the_passage_in_view(  # type
                     break
                 except pw.TimeoutError:
                     continue
-            page.get_by_test_id("stChatMessage").nth(2 * n - 1).wait_for()
+            answer = page.get_by_test_id("stChatMessage").nth(2 * n - 1)
+            # its citation buttons are drawn last: the answer is complete, the run over
+            answer.get_by_role("button", name=re.compile(r"^\[1\] runbook\.md")).wait_for()
             idle(page)
         last = page.get_by_test_id("stChatMessage").nth(19)
         last.scroll_into_view_if_needed()

@@ -87,8 +87,8 @@ class Service:
         return llm_configured(self.settings)
 
     def warm_up(self) -> None:
-        """Load the embedder and the index now, so the first request does not pay."""
-        self.workspace.search("warm up", k=1)
+        """Load the models and the index now, so the first request does not pay."""
+        self.workspace.warm_up()
 
     def caller(self, token: TokenRecord | None) -> Caller:
         """What this token may do, read from the store now (a grant or revoke applies at

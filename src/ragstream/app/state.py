@@ -69,9 +69,9 @@ def new_chat() -> None:
 @st.cache_resource(show_spinner="Loading the index…")
 def shared_workspace(settings: Settings) -> Workspace:
     """One Workspace per settings for the whole process, loaded before it is returned:
-    the embedder, the index and the token counter, so no question pays for them."""
+    the models, the index and the token counter, so no question pays for them."""
     workspace = Workspace.open(settings)
-    workspace.search("warm up", k=1)
+    workspace.warm_up()
     counter_for(settings.model).count("warm up")
     return workspace
 
