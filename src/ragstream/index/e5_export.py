@@ -270,11 +270,29 @@ def _char_class(codepoints: str) -> str:
     return "".join(f"\\x{{{ord(c):x}}}" for c in codepoints)
 
 
+def quantize_int8(fp32: Path, out: Path) -> None:
+    """Our int8 recipe for both built-in embedders (scripts/export_model.py for MiniLM):
+    per-channel weights, the embedding table kept as a quantised Gather. The fused ops
+    come from onnxruntime's own domain, which shape inference cannot type: their outputs
+    are float."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        fp32,
+        out,
+        per_channel=True,
+        reduce_range=True,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Attention", "Gather"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
 def export(out_dir: Path) -> None:
     """Write model.onnx, tokenizer.json, ragstream-model.json and LICENSE.txt into out_dir
     (which must not exist yet; the caller renames a finished temp dir into place)."""
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source = source_file()
     weights = read_weights(source)
@@ -282,15 +300,7 @@ def export(out_dir: Path) -> None:
     with tempfile.TemporaryDirectory(dir=out_dir.parent) as tmp:
         fp32 = Path(tmp) / "model-fp32.onnx"
         onnx.save_model(build_graph(weights), str(fp32))  # ~470 MB: under protobuf's 2 GB
-        quantize_dynamic(
-            fp32,
-            out_dir / "model.onnx",
-            per_channel=True,
-            reduce_range=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention", "Gather"],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        quantize_int8(fp32, out_dir / "model.onnx")
     (out_dir / "tokenizer.json").write_text(tokenizer_json(weights), encoding="utf-8")
     card = {
         "name": NAME,
