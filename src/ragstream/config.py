@@ -22,7 +22,7 @@ from ragstream.redact import register_secret, register_url
 ENV_PREFIX = "RAGSTREAM_"
 MB = 1024 * 1024  # max_file_mb counts mebibytes, everywhere (ingest, page, API)
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
-OCR_MODES = ("auto", "off", "force")  # the same tuple lives in ingest/ocr.py (lower floor)
+OCR_MODES = ("auto", "off", "force")  # see ragstream.ingest.ocr
 # Secrets keep the names their ecosystems use (OPENAI_API_KEY), plus RAGSTREAM_* aliases.
 SECRET_ENV = {
     "openai_api_key": ("OPENAI_API_KEY", "RAGSTREAM_OPENAI_API_KEY"),

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Literal
 
+from ragstream.config import OCR_MODES
 from ragstream.errors import LoaderError
 from ragstream.ingest import limits
 from ragstream.ingest.loaders.common import tidy
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 OcrMode = Literal["auto", "off", "force"]
-OCR_MODES: tuple[str, ...] = ("auto", "off", "force")
 ENGINE = "tesseract"
 MISSING = (
     "OCR needs Debian's tesseract-ocr, not installed here: apt-get install tesseract-ocr "
