@@ -90,6 +90,19 @@ def redact(text: str) -> str:
     return _BEARER.sub(lambda m: m.group(1) + MASK, text)
 
 
+def one_line(exc: BaseException) -> str:
+    """All of an exception's text on one line (a server's DETAIL and HINT included),
+    secrets masked."""
+    return redact(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line (its class name if it has no text), secrets masked:
+    what a one-line error quotes of a library's failure."""
+    text = str(exc).strip()
+    return redact(text.splitlines()[0] if text else type(exc).__name__)
+
+
 class RedactingFilter(logging.Filter):
     """Scrubs a log record's message, arguments and traceback text (it never drops one)."""
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from ragstream.config import Settings
 from ragstream.errors import ConfigError, StoreError
-from ragstream.redact import redact
+from ragstream.redact import first_line, redact
 
 PREFIX = "rst"
 SCOPES = ("write", "read")  # write: everything; read: no upload or delete
@@ -241,8 +241,7 @@ class PostgresTokenStore(TokenStore):
             return list(cursor.fetchall()) if cursor.description else []
         except psycopg.Error as exc:
             self.close_unlocked()  # a dead connection is re-opened by the next call
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"{self.where}: tokens ({redact(first)})") from None
+            raise StoreError(f"{self.where}: tokens ({first_line(exc)})") from None
 
     def close_unlocked(self) -> None:
         if self._conn is not None:

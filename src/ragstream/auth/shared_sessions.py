@@ -22,7 +22,7 @@ from typing import Any
 
 from ragstream.auth.sessions import SESSION_HOURS, Session
 from ragstream.errors import ConfigError, StoreError
-from ragstream.redact import redact
+from ragstream.redact import first_line
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS web_sessions (
@@ -71,8 +71,7 @@ class PostgresSessionStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"the PostgreSQL database: web sessions ({redact(first)})") from None
+            raise StoreError(f"the PostgreSQL database: web sessions ({first_line(exc)})") from None
 
     def issue(self, user: str) -> tuple[str, Session]:
         """A new session for `user` and the cookie value that carries it."""

@@ -43,8 +43,7 @@ class DenseIndex:
             peak = float(np.abs(vectors).max()) or 1.0
             int8 = np.rint(vectors * (127.0 / peak)).astype(np.int8)
             self._int8_t = np.ascontiguousarray(int8.T)
-            # The query goes in as uint8 (int8 + 128): take 128 * each row's sum back out.
-            self._shift = 128 * int8.sum(axis=1, dtype=np.int32)
+            self._shift = row_shift(int8)
 
     def top_k(
         self, query: np.ndarray, k: int, mask: np.ndarray | None = None
@@ -57,7 +56,7 @@ class DenseIndex:
             rows = np.arange(n)
             scores = self.vectors @ query
         else:
-            coarse = _int8_scores(self._int8_t, query) - self._shift
+            coarse = _int8_scores(self._int8_t, self._shift, query)
             if mask is not None:
                 coarse = np.where(mask, coarse, np.iinfo(np.int32).min)
             keep = candidates(k)  # the highest int8 scores (negating int32 min overflows)
@@ -71,19 +70,29 @@ class DenseIndex:
         return rows[best], scores[best]
 
 
-def _int8_scores(vectors_t: np.ndarray, query: np.ndarray) -> np.ndarray:
+def _int8_scores(vectors_t: np.ndarray, shift: np.ndarray, query: np.ndarray) -> np.ndarray:
     peak = float(np.abs(query).max()) or 1.0
-    quantised = (np.rint(query * (127.0 / peak)) + 128).astype(np.uint8).reshape(1, -1)
-    scores = _scorer().run(None, {"queries": quantised, "vectors_t": vectors_t})[0]
-    return np.asarray(scores[0])
+    quantised = np.rint(query * (127.0 / peak)).astype(np.int8).reshape(1, -1)
+    return int8_product(quantised, vectors_t, shift)[0]
 
 
-def int8_product(queries: np.ndarray, vectors_t: np.ndarray) -> np.ndarray:
-    """uint8 queries (n x dim) times int8 vectors (dim x rows) -> int32, on one thread.
+def row_shift(rows: np.ndarray) -> np.ndarray:
+    """What `int8_product` takes back out per int8 row: 128 * the row's sum (worth
+    computing once for vectors searched many times)."""
+    return 128 * rows.sum(axis=1, dtype=np.int32)
 
-    Also ColBERT's MaxSim (retrieve/rerank_onnx.py): on a busy machine a float32 product
-    through numpy's multi-threaded BLAS took ~70 ms where this takes a few."""
-    return np.asarray(_scorer().run(None, {"queries": queries, "vectors_t": vectors_t})[0])
+
+def int8_product(queries: np.ndarray, vectors_t: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """int8 queries (n x dim) times int8 vectors (dim x rows) -> int32, on one thread;
+    `shift` is `row_shift` of the vectors (rows x dim).
+
+    The scorer takes the queries as uint8 (int8 + 128; a zero-point input was ~6x
+    slower), so 128 * each row's sum comes back out here. Also ColBERT's MaxSim
+    (retrieve/rerank_onnx.py): on a busy machine a float32 product through numpy's
+    multi-threaded BLAS took ~70 ms where this takes a few."""
+    shifted = (queries.astype(np.int16) + 128).astype(np.uint8)
+    raw = _scorer().run(None, {"queries": shifted, "vectors_t": vectors_t})[0]
+    return np.asarray(raw) - shift[None, :]
 
 
 _session: ort.InferenceSession | None = None

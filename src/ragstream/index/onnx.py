@@ -28,6 +28,7 @@ import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 from ragstream.errors import ConfigError
+from ragstream.redact import first_line
 
 BUILTIN_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2-int8"
 MODEL_CARD = "ragstream-model.json"
@@ -247,8 +248,7 @@ def _open_session(model_file: Path, threads: int | None) -> ort.InferenceSession
             str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # onnxruntime's errors are not one class
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"embedder: cannot load {model_file} ({first_line})") from None
+        raise ConfigError(f"embedder: cannot load {model_file} ({first_line(exc)})") from None
 
 
 def _download(repo_id: str, endpoint: str | None, cache_dir: Path | None) -> Path:

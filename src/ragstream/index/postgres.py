@@ -49,7 +49,7 @@ from ragstream.index.store import (
     checked_vectors,
 )
 from ragstream.models import Chunk, DocumentRecord
-from ragstream.redact import mask_url, redact, register_url
+from ragstream.redact import mask_url, one_line, register_url
 from ragstream.text import query_terms
 
 __all__ = ["PostgresStore", "glob_to_regex", "mask_url", "query_words"]
@@ -169,10 +169,6 @@ def _filters(
     return " AND ".join(where)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 class PostgresStore(AccessTables):
     COLLECTION_COLUMNS = (*AccessTables.COLLECTION_COLUMNS, ("postings", "collection"))
 
@@ -229,7 +225,7 @@ class PostgresStore(AccessTables):
 
     # --- errors and transactions -------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
-        return redact(_one_line(exc))
+        return one_line(exc)
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

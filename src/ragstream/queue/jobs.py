@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from ragstream.errors import ConfigError, StoreError
-from ragstream.redact import mask_url, redact, register_url
+from ragstream.redact import mask_url, one_line, redact, register_url
 
 try:
     import psycopg
@@ -98,7 +98,7 @@ class JobQueue:
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
         except psycopg.Error as exc:
-            raise StoreError(f"{self.where}: cannot connect ({_line(exc)})") from None
+            raise StoreError(f"{self.where}: cannot connect ({one_line(exc)})") from None
         if not self._one("SELECT to_regclass('ingest_jobs') IS NOT NULL")[0]:
             self._conn.close()
             raise StoreError(f"{self.where}: no job table: run 'ragstream migrate'")
@@ -117,7 +117,7 @@ class JobQueue:
         try:
             yield
         except psycopg.Error as exc:
-            raise StoreError(f"{self.where}: {action} failed ({_line(exc)})") from None
+            raise StoreError(f"{self.where}: {action} failed ({one_line(exc)})") from None
 
     def _one(self, sql: str, params: Any = None) -> tuple[Any, ...]:
         with self._errors("the job queue"):
@@ -288,7 +288,3 @@ class JobQueue:
                 {"ids": ids},
             )
         return cur.rowcount
-
-
-def _line(exc: BaseException) -> str:
-    return redact(" ".join(str(exc).split()) or type(exc).__name__)

@@ -31,7 +31,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from ragstream.errors import ConfigError
-from ragstream.index.dense import int8_product
+from ragstream.index.dense import int8_product, row_shift
 from ragstream.models import Chunk
 from ragstream.retrieve import colbert_codec
 
@@ -231,11 +231,7 @@ def max_sims(query: np.ndarray, passages: Sequence[tuple[np.ndarray, np.ndarray]
     q_scale, q_values = colbert_codec.quantise(query)
     values = np.concatenate([passages[i][1] for i in kept])
     scale = np.concatenate([passages[i][0] for i in kept])
-    # uint8 in: (q + 128) . v, so take 128 * sum(v) back out per passage token
-    raw = int8_product(
-        (q_values.astype(np.int16) + 128).astype(np.uint8), np.ascontiguousarray(values.T)
-    )
-    raw = raw - 128 * values.sum(axis=1, dtype=np.int32)[None, :]
+    raw = int8_product(q_values, np.ascontiguousarray(values.T), row_shift(values))
     sims = raw.astype(np.float32) * q_scale[:, None] * scale[None, :]
     starts = np.cumsum([0] + [len(passages[i][1]) for i in kept[:-1]])
     best = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)
