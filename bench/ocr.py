@@ -1,10 +1,11 @@
 """OCR engines on pages rendered here (issue 16): character error rate and pages/s of
-tesseract (the engine ragstream uses, ragstream.ingest.ocr) and rapidocr-onnxruntime on
-an A4 page of text at 150 dpi, clean and degraded (blur, 3 degree rotation, noise); the
+tesseract as ragstream runs it (ragstream.ingest.ocr: libtesseract in the tesserocr wheel,
+and the `tesseract` command it falls back to, where installed) and rapidocr-onnxruntime
+on an A4 page of text at 150 dpi, clean and degraded (blur, 3 degree rotation, noise); the
 chosen engine's cost by image size; and ingest throughput of scanned PDFs and images
 through the real pipeline (OCR + chunking + embedding + store).
 
-    apt-get install tesseract-ocr
+    apt-get install tesseract-ocr   # optional: the fallback command, compared too
     # optional, for the comparison (its wheel wants the GUI opencv-python, hence --no-deps):
     pip install --no-deps --target /tmp/ocrlib rapidocr-onnxruntime==1.4.4 \\
         opencv-python-headless pyclipper shapely pyyaml six
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -120,7 +122,17 @@ def cer(reference: str, hypothesis: str) -> float:
 
 
 def tesseract(image: Image.Image) -> str:
+    """The page read as ingest reads it (the tesserocr wheel's libtesseract)."""
     return ocr.ocr_pages([image], 1)[0]
+
+
+def tesseract_command(image: Image.Image) -> str:
+    """The same page read by the fallback, the system's `tesseract` command."""
+    library, ocr.LIBRARY = ocr.LIBRARY, "no_such_module"
+    try:
+        return ocr.ocr_pages([image], 1)[0]
+    finally:
+        ocr.LIBRARY = library
 
 
 def rapidocr_engine() -> Any:
@@ -138,7 +150,9 @@ def rapidocr_engine() -> Any:
 
 
 def engines_on_pages(pages: int) -> dict[str, Any]:
-    engines: dict[str, Any] = {"tesseract": tesseract}
+    engines: dict[str, Any] = {"tesserocr": tesseract}
+    if shutil.which(ocr.COMMAND):
+        engines["tesseract-command"] = tesseract_command
     rapid = rapidocr_engine()
     if rapid is not None:
         engines["rapidocr-onnxruntime"] = rapid
@@ -166,7 +180,7 @@ def engines_on_pages(pages: int) -> dict[str, Any]:
     return out
 
 
-# Run in a fresh small interpreter: its children's peak RSS is then tesseract's alone.
+# Run in a fresh small interpreter: its children's peak RSS is then the OCR child's alone.
 _RSS_OF_CHILD = (
     "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
@@ -174,7 +188,7 @@ _RSS_OF_CHILD = (
 
 
 def size_cost() -> dict[str, Any]:
-    """Tesseract's seconds, error and peak RSS by page size (the same text, scaled)."""
+    """The engine's seconds, error and peak RSS by page size (the same text, scaled)."""
     out: dict[str, Any] = {}
     lines = page_lines(99)
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,13 +200,13 @@ def size_cost() -> dict[str, Any]:
             seconds = time.perf_counter() - started
             path = os.path.join(tmp, "page.png")
             image.save(path)
-            command = [sys.executable, "-c", _RSS_OF_CHILD, ocr.ENGINE, path, "stdout"]
+            command = [sys.executable, "-c", _RSS_OF_CHILD, *(ocr.command(path) or [])]
             rss_kb = int(subprocess.run(command, capture_output=True, check=True).stdout)
             out[f"a4_{dpi}dpi"] = {
                 "megapixels": round(image.width * image.height / 1e6, 1),
                 "seconds": round(seconds, 2),
                 "cer": round(cer("\n".join(lines), text), 4),
-                "tesseract_peak_rss_mb": round(rss_kb / 1024, 1),
+                "engine_peak_rss_mb": round(rss_kb / 1024, 1),
             }
     return out
 
@@ -233,7 +247,8 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.python_version()}",
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "engines": engines_on_pages(args.pages),
-        "tesseract_by_size": size_cost(),
+        "engine": ocr.engine(),
+        "by_size": size_cost(),
         "ingest": ingest_throughput(args.ingest_pages),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }

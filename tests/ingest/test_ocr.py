@@ -1,12 +1,14 @@
-"""OCR of scanned PDFs and images with the real engine (Debian's tesseract, installed by
-scripts/setup-dev): pages rendered here with Pillow, ingested through the workspace,
-found by search with their page; `ocr = "off"`, a missing engine, an oversized image
-and a broken image each give one line and spoil nothing else."""
+"""OCR of scanned PDFs and images with the real engine (libtesseract in the tesserocr wheel,
+a dependency; Debian's `tesseract` command, installed by scripts/setup-dev, as the
+fallback): pages rendered here with Pillow, ingested through the workspace, found by
+search with their page; `ocr = "off"`, a missing engine, an oversized image and a broken
+image each give one line and spoil nothing else."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +39,7 @@ def page(*lines: str, size: tuple[int, int] = (1240, 1754)) -> Image.Image:
 
 PAGE_1 = page("The first page is about backups and restores.", "Copies are checked by size.")
 PAGE_2 = page("The second page names the zeppelin hangar.", "Its doors open at midnight.")
+SECOND = "The second page names the zeppelin hangar. Its doors open at midnight."
 
 
 def scanned_pdf(*pages: Image.Image) -> bytes:
@@ -136,10 +139,40 @@ def test_ocr_off_leaves_scans_and_images_unindexed_with_a_reason(
     assert json.loads(got["events"]) == []
 
 
+def test_the_library_reads_with_the_model_its_dependency_installs() -> None:
+    argv = ocr.command("page.png")
+    assert argv is not None and argv[0] == sys.executable  # tesserocr, not the command
+    assert argv[-1] == ocr.tessdata() and Path(argv[-1], ocr.MODEL).is_file()
+    assert " ".join(ocr.ocr_pages([PAGE_2], 1)[0].split()) == SECOND
+
+
+@pytest.mark.skipif(shutil.which(ocr.COMMAND) is None, reason="no tesseract command")
+def test_without_the_library_the_tesseract_command_reads_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ocr, "LIBRARY", "no_such_module_here")
+    argv = ocr.command("page.png")
+    assert argv is not None and argv[0] == ocr.COMMAND
+    assert " ".join(ocr.ocr_pages([PAGE_2], 1)[0].split()) == SECOND
+
+
+def test_a_page_that_outlives_its_time_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    hung = [sys.executable, "-c", "import time; time.sleep(60)"]
+    monkeypatch.setattr(ocr, "command", lambda png: hung)
+    started = time.monotonic()
+    with (
+        limits.file_budget(ocr.SECONDS_RESERVED + 1.5),
+        pytest.raises(LoaderError, match="time budget"),
+    ):
+        ocr.ocr_pages([PAGE_1], 1)
+    assert time.monotonic() - started < 10
+
+
 def test_without_the_engine_auto_says_what_to_install_and_force_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(ocr, "LIBRARY", "no_such_module_here")
     mixed = _mixed_pdf()
     with ocr.ocr_context("auto"):
         with pytest.raises(LoaderError, match="apt-get install tesseract-ocr"):

