@@ -142,7 +142,7 @@ def test_ocr_off_leaves_scans_and_images_unindexed_with_a_reason(
 def test_the_library_reads_with_the_model_its_dependency_installs() -> None:
     argv = ocr.command("page.png")
     assert argv is not None and argv[0] == sys.executable  # tesserocr, not the command
-    assert argv[-1] == ocr.tessdata() and Path(argv[-1], ocr.MODEL).is_file()
+    assert argv[-2] == ocr.tessdata() and Path(argv[-2], ocr.MODEL).is_file()
     assert " ".join(ocr.ocr_pages([PAGE_2], 1)[0].split()) == SECOND
 
 
@@ -154,6 +154,12 @@ def test_without_the_library_the_tesseract_command_reads_the_page(
     argv = ocr.command("page.png")
     assert argv is not None and argv[0] == ocr.COMMAND
     assert " ".join(ocr.ocr_pages([PAGE_2], 1)[0].split()) == SECOND
+
+
+def test_the_child_runs_under_its_memory_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "MEMORY_MAX_BYTES", 64 << 20)  # too little for libtesseract
+    with pytest.raises(LoaderError, match=r"^OCR failed \(.*(bad_alloc|MemoryError|failed to map)"):
+        ocr.ocr_pages([PAGE_1], 1)
 
 
 def test_a_page_that_outlives_its_time_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:

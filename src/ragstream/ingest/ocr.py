@@ -58,8 +58,8 @@ OCR_MAX_PIXELS = 12_000_000  # an A4 page at 300 dpi is 8.7 MP: larger pages are
 OCR_MAX_PAGES = 500  # per file; at ~1 page/s on a shared core this stays inside a budget
 RENDER_DPI = 200  # PDF pages: tesseract's accuracy levels off around 200-300 dpi
 SECONDS_MAX_PER_PAGE = 60.0
-# The child's address space: a 12 MP page peaks near 100 MB of RSS (bench/ocr.py); the cap
-# turns a runaway page into that page's error instead of the machine's.
+# The child's address space: an A4 page at 300 dpi peaks at 72 MB of RSS (bench/ocr.py);
+# the cap turns a runaway page into that page's error instead of the machine's.
 MEMORY_MAX_BYTES = 2 << 30
 # OCR stops with this much of the file's time budget left, so the pages it read are still
 # chunked in time (and kept, with a warning naming the first page not read).
@@ -104,15 +104,16 @@ def tessdata() -> str | None:
 
 # The child that runs the library: address space capped first (where the OS has the
 # call), then one page, text on stdout; a failure's last stderr line is the reason.
-_LIBRARY_CHILD = f"""
+_LIBRARY_CHILD = """
 import sys
+png, model, memory = sys.argv[1], sys.argv[2], int(sys.argv[3])
 try:
     import resource
-    resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_MAX_BYTES}, {MEMORY_MAX_BYTES}))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 except (ImportError, ValueError, OSError):
     pass
 import tesserocr
-sys.stdout.write(tesserocr.file_to_text(sys.argv[1], lang="eng", path=sys.argv[2], psm=tesserocr.PSM.AUTO))
+sys.stdout.write(tesserocr.file_to_text(png, lang="eng", path=model, psm=tesserocr.PSM.AUTO))
 """
 
 
@@ -120,7 +121,7 @@ def command(png: str) -> list[str] | None:
     """The argv that OCRs the page image `png` to stdout, or None without an engine."""
     model = tessdata()
     if model and importlib.util.find_spec(LIBRARY) is not None:
-        return [sys.executable, "-I", "-c", _LIBRARY_CHILD, png, model]
+        return [sys.executable, "-I", "-c", _LIBRARY_CHILD, png, model, str(MEMORY_MAX_BYTES)]
     if shutil.which(COMMAND):
         where = ["--tessdata-dir", model] if model else []
         return [COMMAND, png, "stdout", "-l", "eng", "--psm", "3", *where]
@@ -191,7 +192,7 @@ def _ocr_one(image: Image.Image, path: str) -> str:
         raise LoaderError(f"OCR could not run ({exc.strerror or exc})") from None
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise LoaderError(f"OCR failed ({why[0][:160]})")
+        raise LoaderError(f"OCR failed ({why[0].strip()[:160]})")
     return tidy(done.stdout.decode("utf-8", "replace").replace("\x0c", ""))
 
 
