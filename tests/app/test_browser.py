@@ -11,19 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.app.serve_helpers import serving
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 90_000  # the first ingest loads the embedder
 
 pytestmark = [

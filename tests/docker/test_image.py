@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.docker.layers import save_image, scan_saved_image
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.docker import ROOT, build_image, docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -173,6 +174,42 @@ def test_pruned_venv_still_serves_the_page_cli_and_token_counts(
     assert counts.strip() == "[24912, 2375] [15339, 1917]", counts
     dense = docker("exec", name, "python", "-c", DENSE_INT8).stdout  # the int8 scorer file
     assert dense.strip() == "True [7, 1]", dense
+
+
+def test_the_page_works_in_a_browser_without_the_pruned_chart_chunks(
+    run: Callable[..., str], volume: str
+) -> None:
+    """The venv stage drops Streamlit's chart chunks (Dockerfile): the real page, in
+    Chromium, still loads and answers, and imports no chunk the image lacks (Streamlit
+    answers a missing file with its page, so the browser reports the module, not a 404)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    name = run("-v", f"{volume}:/data")
+    wait_healthy(name)
+    put_docs(name)
+    docker("exec", name, "ragstream", "ingest", "/data/inbox")
+    address = docker("port", name, "8501/tcp").stdout.split()[0]
+    module_errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(90_000)
+            page.on(
+                "console",
+                lambda m: "module" in m.text and module_errors.append(m.text),
+            )
+            page.goto(f"http://{address}/")
+            chat = page.get_by_test_id("stChatInputTextArea")
+            chat.fill(QUESTION)
+            chat.press("Enter")
+            page.get_by_test_id("stChatMessage").filter(has_text="17 days").wait_for()
+        finally:
+            browser.close()
+    assert module_errors == []
 
 
 # Run inside the container after tests/generate/sse_server.py (stdlib only): an answer
