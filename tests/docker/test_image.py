@@ -113,7 +113,7 @@ def test_serve_ingest_ask_offline_restart_and_stop(run: Callable[..., str], volu
 # Left out of the image: what the app never loads, and the deploy wing (it runs on your
 # machine or in CI, never in the container).
 PRUNED = ("pandas", "pyarrow", "narwhals", "altair", "pydeck", "hf_xet", "bpe_openai", "pip",
-          "ragstream.deploy")  # fmt: skip
+          "PIL._avif", "ragstream.deploy")  # fmt: skip
 PAGE = f"""
 from streamlit.testing.v1 import AppTest
 from ragstream.app.cli import SCRIPT
