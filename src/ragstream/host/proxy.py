@@ -32,7 +32,7 @@ from ragstream.host.files import write_atomic
 STREAM_CLOSE_DELAY_SINCE = (2, 7)  # the Caddy release that added stream_close_delay
 UPSTREAM_FILE_SINCE = (2, 8)  # ... and the {file.*} placeholder
 UPSTREAM_FILE = "ragstream-upstream"  # beside the Caddyfile: the port, and nothing else
-UPSTREAM_VAR = "{vars.ragstream_upstream}"
+UPSTREAM_VAR = "ragstream_upstream"  # the Caddy variable the port file is read into
 
 
 def upstream_file(config: HostConfig) -> Path:
@@ -58,9 +58,8 @@ def render_caddyfile(
     )
     route, upstream = "", str(upstream_port)
     if reads_upstream_file(version):
-        name = UPSTREAM_VAR.strip("{}").removeprefix("vars.")
-        route = f"vars {name} {{file.{upstream_file(config)}}}\n\t"
-        upstream = UPSTREAM_VAR
+        route = f"vars {UPSTREAM_VAR} {{file.{upstream_file(config)}}}\n\t"
+        upstream = f"{{vars.{UPSTREAM_VAR}}}"
     template = Template((files("ragstream.host") / "templates" / "Caddyfile").read_text())
     return template.substitute(
         admin=config.proxy_admin, site=site, route=route, upstream=upstream, options=options
@@ -112,7 +111,7 @@ def current_upstream(config: HostConfig) -> int | None:
             words = line.split()  # "reverse_proxy 127.0.0.1:8501" (then maybe "{")
             if len(words) >= 2 and words[0] == "reverse_proxy" and ":" in words[1]:
                 port = words[1].rsplit(":", 1)[1]
-                if port == UPSTREAM_VAR:
+                if port == f"{{vars.{UPSTREAM_VAR}}}":
                     port = upstream_file(config).read_text(encoding="utf-8")
                 return int(port)
     except (FileNotFoundError, ValueError):
