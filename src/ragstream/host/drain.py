@@ -1,8 +1,9 @@
 """The container a release switched away from: kept while it still serves WebSockets.
 
 After a switch, Caddy keeps the streams it proxied to the old container open (>= 2.8
-switches without a reload, 2.7 keeps them for `stream_close_delay`; see proxy.py): Streamlit sessions that were open carry on. The old
-container must live as long as they do, up to the drain timeout, and then stop. A release
+switches without a reload, 2.7 keeps them for `stream_close_delay`; see proxy.py):
+Streamlit sessions that were open carry on. The old container must live as long as they
+do, up to the drain timeout, and then stop. A release
 must not wait minutes for that, so a detached `ragstream-host drain` process waits;
 <state_dir>/draining.json names it and its container. The next release (which needs that
 slot) stops both first, and a drainer killed half-way leaves only a container in the idle
