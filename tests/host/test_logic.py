@@ -60,7 +60,7 @@ def test_current_upstream_reads_back_what_switch_writes(tmp_path: Path) -> None:
         region="r", stack="s", image_repository="h/r", caddyfile=str(tmp_path / "Caddyfile")
     )
     assert proxy.current_upstream(config) is None
-    (tmp_path / "Caddyfile").write_text(proxy.render_caddyfile(config, 8502))
+    (tmp_path / "Caddyfile").write_text(proxy.render_caddyfile(config, 8502, (2, 6, 2)))
     assert proxy.current_upstream(config) == 8502
 
 

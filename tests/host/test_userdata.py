@@ -77,7 +77,11 @@ def test_user_data_carries_settings_agent_unit_and_caddyfile() -> None:
     unit = files["/etc/systemd/system/ragstream.service"]["content"]
     assert unit == render_unit("/usr/local/bin/ragstream-host")
     caddyfile = files["/etc/caddy/Caddyfile"]["content"]
-    assert "rag.example.com {" in caddyfile and "reverse_proxy 127.0.0.1:8501" in caddyfile
+    assert "rag.example.com {" in caddyfile
+    # Caddy's repository gives >= 2.8: the port is read from its own file at each request.
+    assert "vars ragstream_upstream {file./etc/caddy/ragstream-upstream}" in caddyfile
+    assert "reverse_proxy 127.0.0.1:{vars.ragstream_upstream}" in caddyfile
+    assert files["/etc/caddy/ragstream-upstream"]["content"] == "8501"
     assert "stream_close_delay 600000ms" in caddyfile  # the default drain timeout
 
 
@@ -108,7 +112,7 @@ def test_oversized_user_data_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_caddyfile_is_plain_http_without_a_domain_and_https_with_one() -> None:
     plain = render_caddyfile(HostConfig(region="r", stack="s", image_repository="h/r"), 8502)
-    assert ":80 {" in plain and "reverse_proxy 127.0.0.1:8502" in plain
+    assert ":80 {" in plain and "reverse_proxy 127.0.0.1:8502\n" in plain
     assert "rag.example.com {" in render_caddyfile(CONFIG, 8501)
 
 

@@ -14,6 +14,7 @@ from ragstream.models import Chunk, Hit
 from ragstream.retrieve import abstain
 from ragstream.retrieve.abstain import (
     BAR,
+    BAR_OTHER,
     DENSE_FLOOR,
     Abstainer,
     abstainer,
@@ -56,11 +57,20 @@ def test_probability_rises_with_both_signals() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "expected"),
-    [(None, ("auto", BAR)), ("auto", ("auto", BAR)), ("OFF", ("off", BAR)),
-     ("dense", ("dense", BAR)), ("0.6", ("auto", 0.6))],
+    [(None, ("auto", None)), ("auto", ("auto", None)), ("OFF", ("off", None)),
+     ("dense", ("dense", None)), ("0.6", ("auto", 0.6))],
 )  # fmt: skip
-def test_the_setting(spec: str | None, expected: tuple[str, float]) -> None:
+def test_the_setting(spec: str | None, expected: tuple[str, float | None]) -> None:
     assert parse_mode(spec) == expected
+
+
+def test_the_bar_follows_the_language_unless_the_setting_names_one() -> None:
+    english = [hit("The fee is calculated according to the municipal tariff for the house.")]
+    swedish = [hit("Avgiften beräknas enligt kommunens taxa och varierar för ett småhus.")]
+    by_language = Abstainer("auto")
+    assert by_language.bar_for("What does a building permit cost?", english) == BAR
+    assert by_language.bar_for("Vad kostar ett bygglov?", swedish) == BAR_OTHER != BAR
+    assert Abstainer("auto", 0.6).bar_for("Vad kostar ett bygglov?", swedish) == 0.6
 
 
 @pytest.mark.parametrize("spec", ["sometimes", "1.5", "0", "-0.2"])
@@ -108,12 +118,21 @@ def judge() -> Abstainer:
     return abstainer("auto")
 
 
+# bench/data/faq-en's answers bygglov-002, -003 and -004, verbatim (a shortened fee answer,
+# "The fee is calculated according to the municipal tariff: approx. 25,000-50,000 SEK", sat
+# on the bar: the model's probability 0.187 against 0.201)
 FAQ = [
-    "The statutory processing time for a building permit is 10 weeks, with a possible "
-    "extension to 20 weeks for complex cases.",
-    "The fee is calculated according to the municipal tariff: approx. 25,000-50,000 SEK "
-    "for a single-family home.",
-    "Mandatory drawings: site plan (scale 1:400), floor plan per storey (1:100).",
+    "The statutory processing time is 10 weeks, with a possible extension to 20 weeks for"
+    " complex cases. In practice: simple cases 4-6 weeks, larger projects 8-12 weeks. "
+    "Cases involving deviation from the detailed plan may take 12-20 weeks.",
+    "The fee is calculated according to the municipal tariff and varies considerably: "
+    "approx. 25,000-50,000 SEK for a single-family home, 5,000-15,000 SEK for an "
+    "extension, 3,000-8,000 SEK for a facade change. A planning fee is added when the "
+    "detailed plan is less than 10 years old.",
+    "Mandatory: site plan (scale 1:400), floor plan per storey (1:100), elevation "
+    "drawings of all 4 facades (1:100), section drawing (1:100). For new construction, a "
+    "nybyggnadskarta (new-build survey map) is also required. Drawings must be "
+    "professionally produced and submitted as PDF.",
 ]
 
 

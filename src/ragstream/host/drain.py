@@ -1,8 +1,9 @@
 """The container a release switched away from: kept while it still serves WebSockets.
 
-After a switch, Caddy (with `stream_close_delay`, see proxy.py) keeps the streams of the
-old config open to the old container: Streamlit sessions that were open carry on. The old
-container must live as long as they do, up to the drain timeout, and then stop. A release
+After a switch, Caddy keeps the streams it proxied to the old container open (>= 2.8
+switches without a reload, 2.7 keeps them for `stream_close_delay`; see proxy.py):
+Streamlit sessions that were open carry on. The old container must live as long as they
+do, up to the drain timeout, and then stop. A release
 must not wait minutes for that, so a detached `ragstream-host drain` process waits;
 <state_dir>/draining.json names it and its container. The next release (which needs that
 slot) stops both first, and a drainer killed half-way leaves only a container in the idle
@@ -89,11 +90,11 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     """Stop the old container `name` once Caddy proxies no stream to it: now if none is
     open (or Caddy closed them at the reload), else from a detached drainer."""
     time.sleep(GRACE_SECONDS)
-    delay = proxy.stream_close_delay(config)
+    delay = proxy.stream_close_delay(config, proxy.caddy_version())
     if config.drain_timeout > 0 and delay == 0:
         version = ".".join(map(str, proxy.caddy_version() or ())) or "unknown"
         log(
-            f"caddy {version} closes WebSockets at reloads (stream_close_delay needs "
+            f"caddy {version} closes WebSockets at reloads (keeping them needs caddy "
             ">= 2.7): open sessions reconnect"
         )
     streams = open_streams(port)

@@ -206,15 +206,7 @@ def _deploy(config: HostConfig, ref: str, tag: str) -> Release:
         # 3. The switch: only a healthy container ever receives traffic.
         proxy.switch_upstream(config, port)
     except HostError:
-        docker.remove(name)
-        if old is not None:  # put the Caddyfile back as it was (Caddy kept the old config)
-            write_atomic(
-                Path(config.caddyfile),
-                proxy.render_caddyfile(
-                    config, slot_port(config, old), proxy.stream_close_delay(config)
-                ).encode(),
-                mode=0o644,
-            )
+        docker.remove(name)  # the proxy still points where it did (switch_upstream)
         raise
     log(f"healthy; proxy now sends traffic to {name}")
     if old is not None:

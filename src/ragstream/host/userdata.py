@@ -2,10 +2,11 @@
 
 docker.io and python3-boto3 come from Ubuntu's archive; caddy from Caddy's own apt
 repository (a package rather than a container, so the proxy needs no image pull and gets
-security updates), because Ubuntu's is 2.6, and only 2.7 and later keep WebSockets open
-across a config reload (stream_close_delay: a release keeps the sessions). Files are written *deferred*, i.e. after the packages are installed,
-so the caddy package never sees (and never prompts about) our Caddyfile. runcmd then
-mounts the data volume, and enables and starts the units.
+security updates), because Ubuntu's is 2.6, and only 2.8 and later switch upstreams
+without a reload (a release keeps the sessions; proxy.py). Files are written *deferred*,
+i.e. after the packages are installed, so the caddy package never sees (and never
+prompts about) our Caddyfile. runcmd then mounts the data volume, and enables and starts
+the units.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from ragstream.host.config import AGENT_PATH, DEFAULT_PATH, HostConfig
 from ragstream.host.errors import HostError
 from ragstream.host.package import build_zipapp
-from ragstream.host.proxy import render_caddyfile
+from ragstream.host.proxy import UPSTREAM_FILE_SINCE, files_for
 
 USER_DATA_LIMIT = 16384  # EC2 rejects larger user data (before its own base64)
 UNIT_PATH = "/etc/systemd/system/ragstream.service"
@@ -62,6 +63,9 @@ def bootstrap_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+HOST_CADDY = UPSTREAM_FILE_SINCE  # at least: what Caddy's repository installs
+
+
 def _file(path: str, content: str | bytes, permissions: str, gzipped: bool = False) -> dict:
     entry: dict[str, Any] = {"path": path, "permissions": permissions, "defer": True}
     if gzipped:
@@ -94,11 +98,10 @@ def render_user_data(config: HostConfig) -> str:
             _file(str(DEFAULT_PATH), _settings(config), "0644"),
             _file(AGENT_PATH, build_zipapp(), "0755", gzipped=True),
             _file(UNIT_PATH, render_unit(data_dir=config.data_dir), "0644"),
-            _file(
-                config.caddyfile,
-                # Caddy's repository gives >= 2.7: streams are kept for the drain timeout.
-                render_caddyfile(config, config.blue_port, config.drain_timeout),
-                "0644",
+            # Caddy's repository gives the newest 2.x: the Caddyfile and the port it reads.
+            *(
+                _file(str(path), data.decode(), "0644")
+                for path, data in files_for(config, config.blue_port, HOST_CADDY).items()
             ),
         ],
         "runcmd": RUNCMD,

@@ -6,14 +6,18 @@ CHECKED hits (`features`): the cross-encoder's best logit (ms-marco-MiniLM-L-12-
 `rerank_onnx.py`, a relevance score trained on real questions and answers, so on a fixed
 scale whatever the embedder), and how much of the question that passage covers
 (`coverage`). Its coefficients were fitted on the odd-numbered English FAQ questions,
-each asked against the corpus with its answer and without it, and the bar keeps <= 5% of
-those answerable questions from abstaining (`python bench/eval_abstain.py --refit`
-prints them again; README, "Abstention", has the rates on the even questions).
+each asked against the corpus with its answer and without it and ranked as `ask` ranks
+(ColBERT reranking included), and the bar keeps <= 3% of those answerable questions from
+abstaining (`python bench/eval_abstain.py --refit` prints them again; README,
+"Abstention", has the rates on the even questions and why richer signals were not worth
+shipping). The cross-encoder is an English model: on other languages its logits run
+lower, so a question whose hits do not read as English gets its own bar (BAR_OTHER,
+chosen the same way on the odd-numbered Swedish questions).
 
 Before the model, a cheap floor: a best dense cosine under DENSE_FLOOR is off-topic
 whatever the rest says (and costs no cross-encoder call). The `abstain` setting:
 "auto" (the model), "dense" (the floor alone, no model files needed), "off", or a
-number: the model's probability bar (higher withholds more answers).
+number: the model's probability bar (higher withholds more answers), in any language.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ragstream.errors import ConfigError
+from ragstream.ingest.language import looks_english
 from ragstream.models import Chunk, Hit
 from ragstream.retrieve.fusion import Candidates
 from ragstream.retrieve.rerank import Reranker
@@ -35,9 +40,10 @@ CROSS = "cross-encoder"  # its name in Hit.scores when it is also the reranker
 DENSE_FLOOR = 0.2  # off-topic on the builtin embedder (samples/: off-topic <= 0.12)
 # fitted on odd-numbered faq-en questions (bench/eval_abstain.py --refit)
 FEATURES = ("cross", "coverage")
-COEFFICIENTS = {"cross": 0.1419, "coverage": 0.0741}
-INTERCEPT = -0.5429
-BAR = 0.18  # probability: <= 3% of answerable odd faq-en questions fall below it
+COEFFICIENTS = {"cross": 0.1389, "coverage": 0.1911}
+INTERCEPT = -0.6486
+BAR = 0.201  # probability: <= 3% of answerable odd faq-en questions fall below it
+BAR_OTHER = 0.146  # the same, odd faq-sv questions: hits that do not read as English
 MODES = ("auto", "dense", "off")
 log = logging.getLogger(__name__)
 
@@ -95,7 +101,7 @@ class Abstainer:
     """Decides, for a question and its ranked hits, whether the documents answer it."""
 
     mode: str  # "auto", "dense" or "off"
-    bar: float = BAR
+    bar: float | None = None  # None: BAR, or BAR_OTHER when the hits are not English
     scorer: Reranker | None = None  # the cross-encoder ("auto" only)
 
     def answers(self, question: str, hits: Sequence[Hit]) -> bool:
@@ -108,7 +114,12 @@ class Abstainer:
             return False  # off-topic: no need to ask the model
         if self.mode == "dense" or self.scorer is None:
             return True
-        return probability(self.features(question, hits)) >= self.bar
+        return probability(self.features(question, hits)) >= self.bar_for(question, hits)
+
+    def bar_for(self, question: str, hits: Sequence[Hit]) -> float:
+        if self.bar is not None:
+            return self.bar
+        return language_bar([question, *(_text(h.chunk) for h in hits[:CHECKED])])
 
     def features(self, question: str, hits: Sequence[Hit]) -> dict[str, float]:
         top = list(hits[:CHECKED])
@@ -120,15 +131,21 @@ class Abstainer:
         return features(cross, [coverage(question, _text(h.chunk)) for h in top])
 
 
+def language_bar(texts: Sequence[str]) -> float:
+    """BAR for English text, BAR_OTHER for the rest (the cross-encoder reads English)."""
+    return BAR if looks_english(texts) else BAR_OTHER
+
+
 def _text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
 
-def parse_mode(spec: str | None) -> tuple[str, float]:
-    """The `abstain` setting as (mode, bar); a number means "auto" with that bar."""
+def parse_mode(spec: str | None) -> tuple[str, float | None]:
+    """The `abstain` setting as (mode, bar); a number means "auto" with that bar, a mode
+    None (the bar then follows the language, `Abstainer.bar_for`)."""
     value = (spec or "auto").strip().lower()
     if value in MODES:
-        return value, BAR
+        return value, None
     try:
         bar = float(value)
     except ValueError:
@@ -136,7 +153,7 @@ def parse_mode(spec: str | None) -> tuple[str, float]:
     if not 0.0 < bar < 1.0:
         raise ConfigError(
             f"abstain={spec!r}: use auto, dense, off, or a probability bar between 0 and 1 "
-            f"(auto uses {BAR})"
+            f"(auto uses {BAR} on English, {BAR_OTHER} on other languages)"
         )
     return "auto", bar
 
