@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ragstream.index import e5_export, multilingual
 from ragstream.ingest.language import SAMPLE_CHARS, WORD, looks_english, non_ascii_letter_share
-from ragstream.ingest.loaders import is_supported, load_document
-from ragstream.ingest.pipeline import scan
+from ragstream.ingest.loaders import SUPPORTED_SUFFIXES, is_supported, load_bytes, load_document
+from ragstream.ingest.pipeline import Blob, scan
 from ragstream.models import Section
 
 AUTO = "auto"
@@ -76,4 +76,20 @@ def peek_documents(
     stream = iter(documents)
     head = list(itertools.islice(stream, SAMPLE_FILES))
     texts = [s.text for _, sections in head for s in sections]
+    return texts, itertools.chain(head, stream)
+
+
+def peek_blobs(blobs: Iterable[Blob]) -> tuple[list[str], Iterator[Blob]]:
+    """The first blobs' text (what a worker's job brings), and all the blobs (the peeked
+    ones put back); a blob too big or unreadable is left to the ingest to report."""
+    stream = iter(blobs)
+    head = list(itertools.islice(stream, SAMPLE_FILES))
+    texts: list[str] = []
+    for blob in head:
+        if len(blob.data) > SAMPLE_MAX_BYTES or blob.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        try:
+            texts += [s.text for s in load_bytes(blob.suffix, blob.data).sections]
+        except Exception:  # the ingest itself reports unreadable documents
+            continue
     return texts, itertools.chain(head, stream)

@@ -134,6 +134,9 @@ class Workspace:
         """Index documents given as bytes into `collection` (what an ingest worker does
         with a job). Trusted: whoever queued them (`queued_by`, the audit log's actor)
         was checked as an editor of `collection` when they were queued."""
+        if self._embedder_undecided():  # a worker may ingest a database's first documents
+            texts, blobs = embedder_choice.peek_blobs(blobs)
+            self._choose_embedder(lambda: texts)
         report = self._ingestor(progress, collection).ingest_blobs(blobs)
         if queued_by is not None:
             self._audit_report(report, collection, queued_by)
@@ -359,9 +362,13 @@ class Workspace:
             self._embedder = embedder
         return self._embedder
 
+    def _embedder_undecided(self) -> bool:
+        """embedder = "auto" and nothing indexed yet: the first documents choose."""
+        return self.settings.embedder == DEFAULT_EMBEDDER and not self.store.get_meta()
+
     def _choose_embedder(self, sample: Callable[[], list[str]]) -> None:
         """With embedder = "auto", pick a new workspace's model from its first documents."""
-        if self.settings.embedder != DEFAULT_EMBEDDER or self.store.get_meta():
+        if not self._embedder_undecided():
             return
         chosen = embedder_choice.choose(sample())
         if chosen != self._embedder_spec:  # a search before the first ingest loaded MiniLM

