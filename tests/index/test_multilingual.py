@@ -144,10 +144,14 @@ def test_the_build_is_atomic_and_reused(tmp_path: Path, monkeypatch: pytest.Monk
         (out_dir / "model.onnx").write_bytes(b"whole")
 
     monkeypatch.setattr(e5_export, "export", build)
+    older = tmp_path / "multilingual-e5-small-000000000000"  # an older exporter's build
+    older.mkdir()
+    (older / "model.onnx").write_bytes(b"old")
     first = multilingual.model_dir(tmp_path)
     assert multilingual.model_dir(tmp_path) == first and len(calls) == 1
     assert first.name == f"multilingual-e5-small-{multilingual.build_key()}"
-    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no staging left behind
+    # No staging left behind, and the older build was removed with the new one in place.
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]
 
 
 def test_the_cache_location_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

