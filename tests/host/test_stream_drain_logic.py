@@ -101,3 +101,12 @@ def test_a_host_config_without_drain_timeout_reads_with_the_default() -> None:
     data = json.loads(CONFIG.to_json())
     del data["drain_timeout"]  # a host.json written before this setting existed
     assert HostConfig.from_json(json.dumps(data)).drain_timeout == 600.0
+
+
+def test_the_drain_log_is_rotated_past_its_size(tmp_path: Path) -> None:
+    log = tmp_path / drain.LOG
+    log.write_bytes(b"x" * 100)
+    assert drain.log_file(str(tmp_path)) == log and log.stat().st_size == 100  # kept
+    log.write_bytes(b"x" * (drain.LOG_MAX_BYTES + 1))
+    assert drain.log_file(str(tmp_path)) == log
+    assert not log.exists() and (tmp_path / f"{drain.LOG}.1").stat().st_size > drain.LOG_MAX_BYTES

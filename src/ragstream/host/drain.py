@@ -30,6 +30,7 @@ from ragstream.host.files import exclusive, write_atomic
 
 RECORD = "draining.json"  # {container (id), name, port, until (epoch s), pid (drainer)}
 LOG = "drain.log"  # the drainer's lines (it outlives the command whose stderr it had)
+LOG_MAX_BYTES = 1 << 20  # then it becomes drain.log.1 (a few lines per release: years)
 GRACE_SECONDS = 2.0  # requests already sent to the old container get to finish
 # 127.0.0.1 as /proc/net/tcp writes it, and as an IPv4-mapped address in /proc/net/tcp6.
 LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}
@@ -113,7 +114,11 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     # This agent again: the zipapp it runs from (a host), else the module (a checkout).
     program = sys.argv[0]
     agent = [program] if zipfile.is_zipfile(program) else ["-m", "ragstream.host.agent"]
-    with open(Path(config.state_dir) / LOG, "ab") as output:
+    try:
+        output = open(log_file(config.state_dir), "ab")  # noqa: SIM115 (closed below)
+    except OSError:
+        output = open(os.devnull, "ab")  # noqa: SIM115 (the release is live: drain unlogged)
+    with output:
         # Its own session, no pipe of ours: SSM and systemd see this command end now.
         process = subprocess.Popen(
             [sys.executable, *agent, "drain", config.state_dir],
@@ -125,6 +130,15 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     with contextlib.suppress(OSError):  # the drainer runs either way
         _save(config.state_dir, record)
     log(f"{name} keeps its {streams} WebSocket(s) open up to {delay:g} s (drainer {process.pid})")
+
+
+def log_file(state_dir: str) -> Path:
+    """drain.log, moved to drain.log.1 first once it is over LOG_MAX_BYTES."""
+    path = Path(state_dir) / LOG
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > LOG_MAX_BYTES:
+            path.replace(path.with_name(f"{LOG}.1"))
+    return path
 
 
 def run(state_dir: str, log: Log) -> None:
