@@ -40,20 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the serve helpers live with the app tests
 
 from tests.app.serve_helpers import free_port, stop, wait_for_health  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 RESULT = ROOT / "bench" / "results" / "cold_start.json"
 RAGSTREAM = Path(sys.executable).with_name("ragstream")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUESTION = "How often is the signing key of the billing service rotated?"
 FACT = "The signing key of the billing service is rotated every 45 days by the on-call engineer."
 WORDS = [
