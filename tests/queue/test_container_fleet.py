@@ -73,6 +73,7 @@ class Clients:
     def __init__(self, lb: str, token: str) -> None:
         self.lb, self.token = lb, token
         self.seen: dict[str, list[Call]] = defaultdict(list)
+        self.dropped: list[tuple[str, list[str], str]] = []  # (who, batch, last error)
         self.lock = threading.Lock()
 
     def session(self) -> requests.Session:
@@ -123,6 +124,9 @@ def uploader(clients: Clients, who: str, names: list[str], progress: list[int]) 
             if clients.call(who, s, "POST", "/api/v1/documents", files=files):
                 break
             time.sleep(0.5)
+        else:  # never accepted: the test fails on it, with what the replicas answered
+            with clients.lock:
+                clients.dropped.append((who, batch, clients.seen[who][-1].error))
         with clients.lock:
             progress[0] += len(batch)
 
@@ -171,6 +175,7 @@ def test_a_fleet_survives_a_killed_worker_and_a_killed_replica(
     for t in uploaders:
         t.join(600)
     assert progress[0] == N_DOCS - 1
+    assert clients.dropped == [], clients.dropped[:3]
 
     def drained() -> bool:
         states = {row[2] for row in jobs(postgres_url)}
