@@ -91,11 +91,12 @@ def retire(config: HostConfig, name: str, port: int, log: Log) -> None:
     """Stop the old container `name` once Caddy proxies no stream to it: now if none is
     open (or Caddy closed them at the reload), else from a detached drainer."""
     time.sleep(GRACE_SECONDS)
-    delay = proxy.stream_close_delay(config, proxy.caddy_version())
+    version = proxy.caddy_version()
+    delay = proxy.stream_close_delay(config, version)
     if config.drain_timeout > 0 and delay == 0:
-        version = ".".join(map(str, proxy.caddy_version() or ())) or "unknown"
+        shown = ".".join(map(str, version or ())) or "unknown"
         log(
-            f"caddy {version} closes WebSockets at reloads (keeping them needs caddy "
+            f"caddy {shown} closes WebSockets at reloads (keeping them needs caddy "
             ">= 2.7): open sessions reconnect"
         )
     streams = open_streams(port)
